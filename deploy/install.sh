@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs lomo-peer's Node dependencies and builds it. Idempotent: does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null; then
+  echo "lomo-peer needs Node.js >= 20 (apt-get install nodejs npm)" >&2
+  exit 1
+fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "lomo-peer needs Node.js >= 20; this is $(node --version)" >&2
+  exit 1
+fi
+
+# npm ci only when the lockfile changed since the last install (it wipes node_modules).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npx tsc -p tsconfig.json

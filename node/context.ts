@@ -1,0 +1,32 @@
+import { openCatalog, CatalogError, type Db } from '../storage/catalog/db.js';
+import { EXIT, UserError } from './exit-codes.js';
+
+/** Options every command receives (declared once in node/cli.ts). */
+export interface GlobalArgs {
+  db: string;
+  json: boolean;
+  logLevel: number;
+}
+
+/** Opens the catalog for one command and always closes it, mapping catalog failures to EXIT.CATALOG. */
+export function withCatalog<T>(args: GlobalArgs, fn: (db: Db) => T, opts: { create?: boolean } = {}): T {
+  let db: Db;
+  try {
+    db = openCatalog(args.db, { create: opts.create ?? true });
+  } catch (err) {
+    if (err instanceof CatalogError) throw new UserError(err.message, EXIT.CATALOG);
+    throw err;
+  }
+  let result: T;
+  try {
+    result = fn(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => db.close()) as T;
+  }
+  db.close();
+  return result;
+}

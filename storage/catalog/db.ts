@@ -1,0 +1,78 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { allMigrations } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** The catalog cannot be used as it is; `exitCode`-aware callers map this to EXIT.CATALOG. */
+export class CatalogError extends Error {
+  override name = 'CatalogError';
+}
+
+export interface OpenOptions {
+  /** Create the file if missing (default true). Read-only commands pass false. */
+  create?: boolean;
+  readonly?: boolean;
+}
+
+/**
+ * Opens (and migrates) the SQLite catalog. WAL mode so that readers never block the scanner and a
+ * killed process leaves only committed transactions behind; foreign keys on; NORMAL sync, which in
+ * WAL mode is durable against process crashes (the power-loss window is the last transaction).
+ */
+export function openCatalog(file: string, opts: OpenOptions = {}): Db {
+  const create = opts.create ?? true;
+  if (!create && !fs.existsSync(file)) {
+    throw new CatalogError(`no catalog at ${file}: run \`lomo-peer scan <dir>\` first, or pass --db <file>`);
+  }
+  if (create) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: !create });
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    throw new CatalogError(`cannot open catalog ${file}: ${(err as Error).message}`);
+  }
+  try {
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Applies every registered migration that is not yet in the catalog, each in one transaction. */
+export function migrate(db: Db, label = 'catalog'): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const known = allMigrations();
+  const knownVersions = new Set(known.map((m) => m.version));
+  const applied = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all() as number[];
+  const unknown = applied.filter((v) => !knownVersions.has(v));
+  if (unknown.length > 0) {
+    const newest = Math.max(...applied);
+    const ours = Math.max(0, ...knownVersions);
+    throw new CatalogError(
+      `${label} was written by a newer lomo-peer (schema version ${newest}; this program knows up to ${ours}). ` +
+        'Upgrade lomo-peer to use it; the catalog was not changed.',
+    );
+  }
+  const done = new Set(applied);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of known) {
+    if (done.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    })();
+  }
+}
+
+export function schemaVersion(db: Db): number {
+  return (db.prepare('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0;
+}

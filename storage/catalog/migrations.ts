@@ -1,0 +1,31 @@
+/**
+ * Numbered catalog migrations. Each runs once, in its own transaction, in ascending order;
+ * the numbers applied are recorded in `schema_migrations`. Numbers may have gaps (features land
+ * independently), but a number is never reused or edited once released: add a new one instead.
+ *
+ * Reserved ranges, so that parallel work never collides:
+ *   1–9    foundation (scan roots, dirs, files, volumes, upload parts)
+ *   10–19  ISO volumes and their file extents
+ *   20–29  encrypted objects, chunks, site keys
+ *   30–39  tiers, uploads, placements, cost
+ *   40–49  peers, pairing, per-site logs
+ *   50–59  verification results, reports, alerts
+ */
+import { foundation } from './migrations/0001-foundation.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration this build knows. Add new ones here, one file each under migrations/. */
+const migrations: readonly Migration[] = [foundation];
+
+export function allMigrations(): readonly Migration[] {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.version === sorted[i - 1]!.version) throw new Error(`catalog migration ${sorted[i]!.version} defined twice`);
+  }
+  return sorted;
+}
