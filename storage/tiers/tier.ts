@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * A tier is one place that holds ciphertext objects: a local folder (file://), S3/Glacier, Google
+ * Drive. Tiers know keys and bytes, never plaintext or the catalog. Every implementation verifies
+ * what it stores (size and SHA-256 at least) before `put` resolves: a copy counts only when checked.
+ *
+ * Contract rules (change additively only — several modules implement this):
+ *  - keys are '/'-separated, relative, no '..' segments; implementations reject others.
+ *  - `put` is idempotent by key + sha256: putting the same bytes again is cheap or a no-op.
+ *  - `get` with a range returns exactly those bytes (end inclusive, as HTTP Range).
+ *  - errors are TierError with a `kind` so callers can decide to retry, ask for a restore, or stop.
+ */
+export interface ObjectStat {
+  key: string;
+  size: number;
+  /** Hex SHA-256 of the whole object, when the tier can tell it without reading the data. */
+  sha256?: string;
+  /** Hex MD5 (Drive reports it). */
+  md5?: string;
+  /** Tier-specific class, e.g. S3 'DEEP_ARCHIVE'. */
+  storageClass?: string;
+  /** Multipart objects: per-part size and checksum. */
+  parts?: { partNumber: number; size: number; sha256?: string }[];
+  /** Cold tiers: whether a restore is needed / in progress / done. */
+  restore?: { needed: boolean; ongoing: boolean; expiresAt?: Date };
+  modifiedAt?: Date;
+  /** Tier's own id (Drive file id, S3 version id...). */
+  id?: string;
+}
+
+export interface PutOptions {
+  /** Exact size, if known up front (lets tiers pick single vs multipart / resumable). */
+  size?: number;
+  /** Hex SHA-256 the stored object must have; the put fails if it does not. */
+  sha256?: string;
+  onProgress?: (bytesDone: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+export type TierErrorKind =
+  | 'not-found'
+  | 'needs-restore' // archived object: request a restore first
+  | 'auth' // bad or expired credentials: the message names the fix
+  | 'quota' // full (Drive quota, peer quota, disk full)
+  | 'throttled' // 429 / rate-limit 403: retry later
+  | 'unavailable' // 5xx, network
+  | 'checksum' // stored bytes do not match
+  | 'invalid'; // bad key or argument
+
+export class TierError extends Error {
+  override name = 'TierError';
+  constructor(
+    message: string,
+    readonly kind: TierErrorKind,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface Tier {
+  /** 'file', 's3', 'gdrive', ... */
+  readonly kind: string;
+  /** Where it is, for people and the catalog: file:///srv/lomo, s3://bucket/prefix, gdrive://folder. */
+  readonly url: string;
+  put(key: string, body: Readable | Buffer, opts?: PutOptions): Promise<ObjectStat>;
+  head(key: string): Promise<ObjectStat | null>;
+  list(prefix?: string): AsyncIterable<ObjectStat>;
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  delete(key: string): Promise<void>;
+  /** Cold tiers only. */
+  requestRestore?(key: string, opts: { days: number; tier: 'Standard' | 'Bulk' }): Promise<void>;
+}
+
+/** Shared key check so that no tier can be made to write outside its space. */
+export function assertSafeKey(key: string): void {
+  if (!key || key.startsWith('/') || key.split('/').some((s) => s === '' || s === '.' || s === '..') || key.includes('\0')) {
+    throw new TierError(`invalid object key "${key}"`, 'invalid');
+  }
+}
