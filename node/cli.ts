@@ -15,6 +15,11 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('lomo-peer')
     .usage('$0 <command> [options]\n\nDisaster-proof family backup of photos and videos.')
     .option('db', { type: 'string', default: 'lomob.db', describe: 'Catalog file (SQLite)', global: true })
+    .option('data-dir', {
+      type: 'string',
+      describe: "Site data folder: identity, config, local objects (default: the catalog's folder)",
+      global: true,
+    })
     .option('log-level', {
       alias: 'l',
       type: 'number',

@@ -1,9 +1,12 @@
 import { openCatalog, CatalogError, type Db } from '../storage/catalog/db.js';
+import path from 'node:path';
 import { EXIT, UserError } from './exit-codes.js';
 
 /** Options every command receives (declared once in node/cli.ts). */
 export interface GlobalArgs {
   db: string;
+  /** Site data folder (identity, config, local objects); defaults to the catalog's folder. */
+  dataDir?: string;
   json: boolean;
   logLevel: number;
 }
@@ -29,4 +32,9 @@ export function withCatalog<T>(args: GlobalArgs, fn: (db: Db) => T, opts: { crea
   }
   db.close();
   return result;
+}
+
+/** The site's data folder: --data-dir, or the folder holding the catalog. */
+export function dataDir(args: GlobalArgs): string {
+  return path.resolve(args.dataDir ?? path.dirname(path.resolve(args.db)));
 }
