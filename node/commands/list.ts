@@ -1,11 +1,13 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
+import { listDirsCommand, listBigfilesCommand, listFilesCommand } from './list-catalog.js';
 
-// Work in progress.
+/** `list <what>`: one subcommand module per thing listed. Add new ones to this array. */
+const listCommands: CommandModule<any, any>[] = [listDirsCommand, listBigfilesCommand, listFilesCommand];
+
 export const listCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'list',
-  describe: 'List what the catalog knows',
-  handler: () => {
-    throw new Error('list: not implemented yet');
-  },
+  command: 'list <what>',
+  describe: 'List scanned folders, files, volumes and cloud copies',
+  builder: (y: Argv<GlobalArgs>) => y.command(listCommands).demandCommand(1, 'Say what to list.'),
+  handler: () => {},
 };
