@@ -12,6 +12,7 @@
  *   50–59  verification results, reports, alerts
  */
 import { foundation } from './migrations/0001-foundation.js';
+import { peers } from './migrations/0040-peers.js';
 
 export interface Migration {
   readonly version: number;
@@ -20,7 +21,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation];
+const migrations: readonly Migration[] = [foundation, peers];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
