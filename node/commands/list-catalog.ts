@@ -1,14 +1,85 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../context.js';
+import type { Argv, CommandModule } from 'yargs';
+import type { Db } from '../../storage/catalog/db.js';
+import { bigFiles, libraryDirs, stagingFiles } from '../../storage/catalog/library.js';
+import { displayPath } from '../../storage/util/bytes-path.js';
+import { formatSize, parseSize } from '../../storage/util/units.js';
+import { withCatalog, type GlobalArgs } from '../context.js';
+import { EXIT, UserError } from '../exit-codes.js';
+import { formatDateTime, printJson, printTable } from '../output.js';
 
-// Work in progress: lands with the scanner.
-const wip = (command: string, describe: string): CommandModule<GlobalArgs, GlobalArgs> => ({
-  command,
-  describe,
-  handler: () => {
-    throw new Error(`list ${command}: not implemented yet`);
+/** Listings of the scanned library: `list dirs`, `list bigfiles`, `list files`. */
+
+export const listDirsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'dirs',
+  describe: 'List all scanned folders',
+  builder: (y) => y.example('$0 list dirs', 'every folder with its file count and size').example('$0 list dirs --json', 'the same as JSON'),
+  handler: (args) =>
+    withCatalog(
+      args,
+      (db) => {
+        const dirs = libraryDirs(db);
+        if (args.json) return printJson(dirs.map((d) => ({ id: d.id, path: displayPath(d.path), files: d.files, size: d.bytes })));
+        printTable(['ID', 'Files', 'Size', 'Path'], dirs.map((d) => [String(d.id), String(d.files), formatSize(d.bytes), displayPath(d.path)]), [0, 1, 2]);
+      },
+      { create: false },
+    ),
+};
+
+interface BigArgs extends GlobalArgs {
+  fileSize: string;
+}
+
+export const listBigfilesCommand: CommandModule<GlobalArgs, BigArgs> = {
+  command: 'bigfiles',
+  describe: 'List big files',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('file-size', { alias: 's', type: 'string', default: '50MB', describe: 'Minimum file size in the list. KB=1000 Byte' })
+      .example('$0 list bigfiles -s 1GB', 'files of 1 GB and more, biggest first') as unknown as Argv<BigArgs>,
+  handler: (args) => {
+    let min: number;
+    try {
+      min = parseSize(args.fileSize);
+    } catch (err) {
+      throw new UserError(`--file-size: ${(err as Error).message}`, EXIT.USAGE);
+    }
+    withCatalog(
+      args,
+      (db) => {
+        const files = bigFiles(db, min);
+        if (args.json) return printJson(files.map((f) => ({ id: f.id, path: displayPath(f.path), size: f.size, mtime: new Date(f.mtimeMs).toISOString(), sha256: f.sha256 })));
+        printTable(['Size', 'Modified', 'Path'], files.map((f) => [formatSize(f.size), formatDateTime(f.mtimeMs), displayPath(f.path)]), [0]);
+      },
+      { create: false },
+    );
   },
-});
-export const listDirsCommand = wip('dirs', 'List all scanned folders');
-export const listBigfilesCommand = wip('bigfiles', 'List big files');
-export const listFilesCommand = wip('files', 'List files not yet in any volume');
+};
+
+/**
+ * Which staging files already have a verified copy in a cloud tier. Filled by the tiers
+ * (placements); until a tier records copies every file answers false.
+ */
+export function inCloudIds(db: Db): Set<number> {
+  const hasPlacements = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'placements'`).get();
+  if (!hasPlacements) return new Set();
+  return new Set(db.prepare(`SELECT DISTINCT file_id FROM placements WHERE file_id IS NOT NULL AND verified_at IS NOT NULL`).pluck().all() as number[]);
+}
+
+export const listFilesCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'files',
+  describe: 'List files not yet in any volume, and whether they are in the cloud',
+  builder: (y) => y.example('$0 list files', 'In Cloud (Y/N) and path of every staging file').example('$0 list files --json', 'the same as JSON'),
+  handler: (args) =>
+    withCatalog(
+      args,
+      (db) => {
+        const files = stagingFiles(db);
+        const cloud = inCloudIds(db);
+        if (args.json) {
+          return printJson(files.map((f) => ({ id: f.id, path: displayPath(f.path), size: f.size, sha256: f.sha256, inCloud: cloud.has(f.id) })));
+        }
+        printTable(['In Cloud', 'Size', 'Path'], files.map((f) => [cloud.has(f.id) ? 'Y' : 'N', formatSize(f.size), displayPath(f.path)]), [1]);
+      },
+      { create: false },
+    ),
+};

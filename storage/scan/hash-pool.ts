@@ -1,0 +1,100 @@
+import { Worker } from 'node:worker_threads';
+import type { HashReply, HashRequest } from './hash-worker.js';
+
+/**
+ * A fixed pool of hashing workers. Requests are sent in small batches (one message per batch) so
+ * that per-message overhead stays negligible for folders of many small files; each worker keeps
+ * at most `depth` batches queued so a slow disk never lets memory grow.
+ */
+export class HashPool {
+  private readonly workers: { worker: Worker; inFlight: number }[] = [];
+  private readonly pending = new Map<number, (r: HashReply) => void>();
+  private nextId = 1;
+  private queue: { req: HashRequest; resolve: (r: HashReply) => void }[] = [];
+  private slotWaiters: (() => void)[] = [];
+  private failure: Error | undefined;
+
+  constructor(
+    threads: number,
+    private readonly batchSize = 8,
+    private readonly depth = 3,
+  ) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      const slot = { worker, inFlight: 0 };
+      worker.on('message', (replies: HashReply[]) => {
+        slot.inFlight--;
+        for (const r of replies) {
+          const resolve = this.pending.get(r.id);
+          this.pending.delete(r.id);
+          resolve?.(r);
+        }
+        this.dispatch();
+        this.wakeWaiters();
+      });
+      worker.on('error', (err) => {
+        this.failure = err;
+        for (const [id, resolve] of this.pending) resolve({ id, ok: false, code: 'EWORKER', message: err.message });
+        this.pending.clear();
+        this.wakeWaiters();
+      });
+      this.workers.push(slot);
+    }
+  }
+
+  /** Number of requests accepted but not yet answered. */
+  get outstanding(): number {
+    return this.pending.size + this.queue.length;
+  }
+
+  /** Resolves when the pool can take more work without growing past its bounds. */
+  async waitForCapacity(): Promise<void> {
+    const limit = this.workers.length * this.batchSize * (this.depth + 1);
+    while (this.outstanding >= limit && !this.failure) {
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
+  }
+
+  hash(path: Uint8Array): Promise<HashReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve) => {
+      this.queue.push({ req: { id: this.nextId++, path }, resolve });
+      this.dispatch();
+    });
+  }
+
+  /** Sends queued requests; a partial batch is sent only when a worker would otherwise idle. */
+  private dispatch(): void {
+    for (;;) {
+      if (this.queue.length === 0) return;
+      const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      if (slot.inFlight >= this.depth) return;
+      if (this.queue.length < this.batchSize && slot.inFlight > 0) return;
+      const batch = this.queue.splice(0, this.batchSize);
+      for (const { req, resolve } of batch) this.pending.set(req.id, resolve);
+      slot.inFlight++;
+      slot.worker.postMessage(batch.map((b) => b.req));
+    }
+  }
+
+  /** Pushes out a last partial batch (end of walk). */
+  flush(): void {
+    while (this.queue.length > 0) {
+      const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      const batch = this.queue.splice(0, this.batchSize);
+      for (const { req, resolve } of batch) this.pending.set(req.id, resolve);
+      slot.inFlight++;
+      slot.worker.postMessage(batch.map((b) => b.req));
+    }
+  }
+
+  private wakeWaiters(): void {
+    const w = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const f of w) f();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}

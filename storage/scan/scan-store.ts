@@ -1,0 +1,150 @@
+import type { Db } from '../catalog/db.js';
+import { fromBuffer, toBuffer, type ByteString } from '../util/bytes-path.js';
+
+/** What the catalog says about one current path, as the scanner needs it to skip unchanged files. */
+export interface KnownFile {
+  id: number;
+  kind: 'file' | 'symlink';
+  size: number;
+  mtimeMs: number;
+  ino: number | null;
+  dev: number | null;
+  sha256: Buffer | null;
+  linkTarget: ByteString | null;
+  /** Set by the walk when the path is still there (or could not be checked). */
+  seen: boolean;
+}
+
+export interface NewVersion {
+  dirId: number;
+  name: ByteString;
+  kind: 'file' | 'symlink';
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+  sha256: Uint8Array | null;
+  linkTarget: ByteString | null;
+}
+
+/** Catalog reads and writes of the scanner, as prepared statements. */
+export class ScanStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      rootByPath: db.prepare('SELECT id FROM scan_roots WHERE path = ?').pluck(),
+      allRoots: db.prepare('SELECT id, path FROM scan_roots'),
+      insertRoot: db.prepare('INSERT INTO scan_roots (path, added_at) VALUES (?, ?)'),
+      touchRoot: db.prepare('UPDATE scan_roots SET last_scan_at = ? WHERE id = ?'),
+      dirs: db.prepare('SELECT id, rel_path, deleted_at FROM dirs WHERE root_id = ?'),
+      insertDir: db.prepare('INSERT INTO dirs (root_id, rel_path, mtime_ms) VALUES (?, ?, ?)'),
+      reviveDir: db.prepare('UPDATE dirs SET deleted_at = NULL, mtime_ms = ? WHERE id = ?'),
+      deleteDir: db.prepare('UPDATE dirs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL'),
+      currentFiles: db.prepare(`SELECT f.id, d.rel_path, f.name, f.kind, f.size, f.mtime_ms, f.ino, f.dev, f.sha256, f.link_target
+                                FROM files f JOIN dirs d ON d.id = f.dir_id
+                                WHERE d.root_id = ? AND f.status = 'current'`),
+      insertFile: db.prepare(`INSERT INTO files (dir_id, name, kind, size, mtime_ms, ino, dev, sha256, link_target, status, first_seen_at)
+                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'current', ?)`),
+      endFile: db.prepare(`UPDATE files SET status = ?, ended_at = ? WHERE id = ? AND status = 'current'`),
+      restat: db.prepare('UPDATE files SET mtime_ms = ?, ino = ?, dev = ? WHERE id = ?'),
+    };
+  }
+
+  roots(): { id: number; path: ByteString }[] {
+    return (this.stmts.allRoots.all() as { id: number; path: Buffer }[]).map((r) => ({ id: r.id, path: fromBuffer(r.path) }));
+  }
+
+  /** The root's id, creating it on first scan. */
+  ensureRoot(path: ByteString): number {
+    const id = this.stmts.rootByPath.get(toBuffer(path)) as number | undefined;
+    if (id !== undefined) return id;
+    return Number(this.stmts.insertRoot.run(toBuffer(path), Date.now()).lastInsertRowid);
+  }
+
+  finishRoot(rootId: number): void {
+    this.stmts.touchRoot.run(Date.now(), rootId);
+  }
+
+  loadDirs(rootId: number): Map<ByteString, { id: number; deleted: boolean; seen: boolean }> {
+    const map = new Map<ByteString, { id: number; deleted: boolean; seen: boolean }>();
+    for (const r of this.stmts.dirs.all(rootId) as { id: number; rel_path: Buffer; deleted_at: number | null }[]) {
+      map.set(fromBuffer(r.rel_path), { id: r.id, deleted: r.deleted_at !== null, seen: false });
+    }
+    return map;
+  }
+
+  insertDir(rootId: number, relPath: ByteString, mtimeMs: number): number {
+    return Number(this.stmts.insertDir.run(rootId, toBuffer(relPath), mtimeMs).lastInsertRowid);
+  }
+
+  reviveDir(id: number, mtimeMs: number): void {
+    this.stmts.reviveDir.run(mtimeMs, id);
+  }
+
+  /** Current files of a root keyed by "relDir/name" (relDir '' for the root). */
+  loadCurrentFiles(rootId: number): Map<ByteString, KnownFile> {
+    const map = new Map<ByteString, KnownFile>();
+    const it = this.stmts.currentFiles.iterate(rootId) as IterableIterator<{
+      id: number;
+      rel_path: Buffer;
+      name: Buffer;
+      kind: 'file' | 'symlink';
+      size: number;
+      mtime_ms: number;
+      ino: number | null;
+      dev: number | null;
+      sha256: Buffer | null;
+      link_target: Buffer | null;
+    }>;
+    for (const r of it) {
+      map.set(fileKey(fromBuffer(r.rel_path), fromBuffer(r.name)), {
+        id: r.id,
+        kind: r.kind,
+        size: r.size,
+        mtimeMs: r.mtime_ms,
+        ino: r.ino,
+        dev: r.dev,
+        sha256: r.sha256,
+        linkTarget: r.link_target ? fromBuffer(r.link_target) : null,
+        seen: false,
+      });
+    }
+    return map;
+  }
+
+  addVersion(v: NewVersion, now: number): void {
+    this.stmts.insertFile.run(
+      v.dirId,
+      toBuffer(v.name),
+      v.kind,
+      v.size,
+      v.mtimeMs,
+      v.ino,
+      v.dev,
+      v.sha256 ? Buffer.from(v.sha256) : null,
+      v.linkTarget === null ? null : toBuffer(v.linkTarget),
+      now,
+    );
+  }
+
+  /** Ends the current version of a path: 'superseded' by a new version, or 'deleted'. */
+  endVersion(fileId: number, status: 'superseded' | 'deleted', now: number): void {
+    this.stmts.endFile.run(status, now, fileId);
+  }
+
+  /** Same content, new stat (touched, copied back with another inode): no new version. */
+  updateStat(fileId: number, mtimeMs: number, ino: number, dev: number): void {
+    this.stmts.restat.run(mtimeMs, ino, dev, fileId);
+  }
+
+  markDirDeleted(dirId: number, now: number): void {
+    this.stmts.deleteDir.run(now, dirId);
+  }
+
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)();
+  }
+}
+
+export const fileKey = (relDir: ByteString, name: ByteString): ByteString => (relDir === '' ? name : `${relDir}/${name}`);
