@@ -4,7 +4,7 @@ import type { Db } from '../catalog/db.js';
 import { displayPath, fromBuffer, toBuffer, type ByteString } from '../util/bytes-path.js';
 import { HashPool } from './hash-pool.js';
 import type { HashReply } from './hash-worker.js';
-import { ScanStore, fileKey, type KnownFile } from './scan-store.js';
+import { ScanStore, type KnownFile } from './scan-store.js';
 
 /**
  * The incremental scanner. For each root it walks the tree on the main thread (readdir + lstat:
@@ -148,7 +148,7 @@ type WriteOp = () => void;
 class RootScan {
   private readonly rootId: number;
   private readonly dirs;
-  private readonly files: Map<ByteString, KnownFile>;
+  private readonly files: Map<number, Map<ByteString, KnownFile>>;
   private readonly unreadable: ByteString[] = [];
   private readonly ignoreFiles: Set<ByteString>;
   private readonly ignoreDirs: Set<ByteString>;
@@ -239,7 +239,7 @@ class RootScan {
           const e = err as NodeJS.ErrnoException;
           if (e.code === 'ENOENT') this.issue(rel, 'vanished', `${displayPath(this.abs(rel))} was deleted during the scan`);
           else this.issue(rel, 'unreadable', `cannot stat ${displayPath(this.abs(rel))}: ${e.message}`);
-          this.markSeen(relDir, name, e.code !== 'ENOENT');
+          this.markSeen(dirId, name, e.code !== 'ENOENT');
           continue;
         }
         type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
@@ -270,14 +270,17 @@ class RootScan {
     return id;
   }
 
-  private markSeen(relDir: ByteString, name: ByteString, seen: boolean): void {
-    const known = this.files.get(fileKey(relDir, name));
+  private known(dirId: number, name: ByteString): KnownFile | undefined {
+    return this.files.get(dirId)?.get(name);
+  }
+
+  private markSeen(dirId: number, name: ByteString, seen: boolean): void {
+    const known = this.known(dirId, name);
     if (known) known.seen = seen;
   }
 
   private visitFile(dirId: number, relDir: ByteString, name: ByteString, st: fs.Stats): void {
-    const key = fileKey(relDir, name);
-    const known = this.files.get(key);
+    const known = this.known(dirId, name);
     this.progress.filesFound++;
     this.progress.bytesFound += st.size;
     if (known) {
@@ -321,7 +324,7 @@ class RootScan {
     this.summary.bytesHashed += reply.bytesRead;
     this.opts.onProgress?.(this.progress);
     const sha = Buffer.from(reply.sha256);
-    if (known && known.kind === 'file' && known.size === after.size && known.sha256?.equals(sha)) {
+    if (known && known.kind === 'file' && known.size === after.size && this.store.sha256Of(known.id)?.equals(sha)) {
       this.summary.touchedFiles++;
       this.ops.push(() => this.store.updateStat(known.id, after.mtimeMs, after.ino, after.dev));
     } else {
@@ -347,13 +350,13 @@ class RootScan {
       target = fromBuffer(fs.readlinkSync(toBuffer(this.abs(rel)), { encoding: 'buffer' }));
     } catch (err) {
       this.issue(rel, 'unreadable', `cannot read symlink ${displayPath(this.abs(rel))}: ${(err as Error).message}`);
-      this.markSeen(relDir, name, true);
+      this.markSeen(dirId, name, true);
       return;
     }
-    const known = this.files.get(fileKey(relDir, name));
+    const known = this.known(dirId, name);
     if (known) {
       known.seen = true;
-      if (known.kind === 'symlink' && known.linkTarget === target) {
+      if (known.kind === 'symlink' && this.store.linkTargetOf(known.id) === target) {
         this.summary.unchangedFiles++;
         return;
       }
@@ -393,11 +396,16 @@ class RootScan {
   /** Files and folders not seen in a complete walk are marked deleted (kept in the catalog). */
   private recordDeletions(): void {
     const now = Date.now();
+    const relOfDir = new Map<number, ByteString>();
+    for (const [rel, d] of this.dirs) relOfDir.set(d.id, rel);
     this.store.transaction(() => {
-      for (const [key, f] of this.files) {
-        if (f.seen || this.isUnderUnreadable(key)) continue;
-        this.store.endVersion(f.id, 'deleted', now);
-        this.summary.deletedFiles++;
+      for (const [dirId, names] of this.files) {
+        const rel = relOfDir.get(dirId) ?? '';
+        for (const [name, f] of names) {
+          if (f.seen || this.isUnderUnreadable(rel === '' ? name : `${rel}/${name}`)) continue;
+          this.store.endVersion(f.id, 'deleted', now);
+          this.summary.deletedFiles++;
+        }
       }
       for (const [rel, d] of this.dirs) {
         if (d.seen || d.deleted || this.isUnderUnreadable(rel)) continue;

@@ -1,0 +1,47 @@
+import { createCipheriv } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Deterministic photo-like trees for benchmarks and tests: file contents are AES-CTR keystream
+ * (incompressible, like JPEG/H.264 data) seeded by the file's index, so every run and every
+ * machine gets the same bytes. A marker file remembers the parameters so a tree is reused.
+ */
+export interface TreeSpec {
+  /** Groups of files: count x size bytes. */
+  groups: { count: number; size: number }[];
+  /** Files per folder. */
+  perDir: number;
+  seed: string;
+}
+
+export function ensureTree(dir: string, spec: TreeSpec): { files: number; bytes: number } {
+  const marker = path.join(dir, '.bench-tree.json');
+  const want = JSON.stringify(spec);
+  const files = spec.groups.reduce((n, g) => n + g.count, 0);
+  const bytes = spec.groups.reduce((n, g) => n + g.count * g.size, 0);
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === want) return { files, bytes };
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  let i = 0;
+  for (const g of spec.groups) {
+    for (let k = 0; k < g.count; k++, i++) {
+      const sub = path.join(dir, `album-${String(Math.floor(i / spec.perDir)).padStart(4, '0')}`);
+      if (i % spec.perDir === 0) fs.mkdirSync(sub, { recursive: true });
+      const ext = g.size >= 10_000_000 ? 'mp4' : 'jpg';
+      fs.writeFileSync(path.join(sub, `IMG_${String(i).padStart(6, '0')}.${ext}`), pseudoRandom(`${spec.seed}/${i}`, g.size));
+    }
+  }
+  // The marker is a dot-file that the scans see too; it is tiny and constant, so it changes nothing.
+  fs.writeFileSync(marker, want);
+  return { files, bytes };
+}
+
+export function pseudoRandom(seed: string, size: number): Buffer {
+  const key = Buffer.alloc(32);
+  Buffer.from(seed).copy(key, 0, 0, 32);
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(seed.length, 12);
+  const c = createCipheriv('aes-256-ctr', key, iv);
+  return c.update(Buffer.alloc(size));
+}
