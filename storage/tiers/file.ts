@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { assertSafeKey, TierError, type ByteRange, type ObjectStat, type PutOptions, type Tier } from './tier.js';
+
+/**
+ * The file:// tier: objects as files under one folder (the embedded default `<data-dir>/objects`,
+ * or a NAS mount). A key `a/b` is the file `<root>/a/b`. Writes go to a temporary name in the same
+ * folder, are hashed while written, fsynced, checked against the expected size/SHA-256 and only
+ * then renamed into place (and the folder fsynced), so a reader or a crash never sees half a chunk.
+ */
+export class FileTier implements Tier {
+  readonly kind = 'file';
+  readonly url: string;
+  readonly root: string;
+
+  constructor(rootOrUrl: string) {
+    this.root = path.resolve(rootOrUrl.startsWith('file://') ? fileURLToPath(rootOrUrl) : rootOrUrl);
+    this.url = pathToFileURL(this.root).href;
+  }
+
+  private file(key: string): string {
+    assertSafeKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<ObjectStat> {
+    const file = this.file(key);
+    const dir = path.dirname(file);
+    try {
+      await fs.promises.mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw mapFsError(e, `cannot create ${dir}`);
+    }
+    if (Buffer.isBuffer(body) && opts.sha256) {
+      // Idempotent: the same bytes under the same key are already there.
+      const have = await this.head(key);
+      if (have && have.size === body.length && (await this.hashOf(file)) === opts.sha256) return { ...have, sha256: opts.sha256 };
+    }
+    const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    let fh: fs.promises.FileHandle | null = null;
+    try {
+      fh = await fs.promises.open(tmp, 'wx', 0o600);
+      const chunks: AsyncIterable<Buffer> = Buffer.isBuffer(body) ? [body] as unknown as AsyncIterable<Buffer> : body;
+      for await (const c of chunks) {
+        opts.signal?.throwIfAborted();
+        const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+        hash.update(b);
+        let off = 0;
+        while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+        size += b.length;
+        opts.onProgress?.(size);
+      }
+      await fh.sync();
+      await fh.close();
+      fh = null;
+      const sha256 = hash.digest('hex');
+      if (opts.size !== undefined && opts.size !== size) throw new TierError(`${this.url}/${key}: wrote ${size} bytes, expected ${opts.size}`, 'checksum');
+      if (opts.sha256 && opts.sha256 !== sha256) throw new TierError(`${this.url}/${key}: SHA-256 ${sha256} does not match expected ${opts.sha256}`, 'checksum');
+      await fs.promises.rename(tmp, file);
+      await syncDir(dir);
+      return { key, size, sha256, modifiedAt: new Date() };
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      await fs.promises.rm(tmp, { force: true });
+      if (e instanceof TierError) throw e;
+      throw mapFsError(e, `cannot write ${this.url}/${key}`);
+    }
+  }
+
+  async head(key: string): Promise<ObjectStat | null> {
+    try {
+      const st = await fs.promises.stat(this.file(key));
+      return st.isFile() ? { key, size: st.size, modifiedAt: st.mtime } : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw mapFsError(e, `cannot stat ${this.url}/${key}`);
+    }
+  }
+
+  async *list(prefix = ''): AsyncIterable<ObjectStat> {
+    const walk = async function* (dir: string, rel: string): AsyncIterable<ObjectStat> {
+      let entries: fs.Dirent[];
+      try {
+        entries = await fs.promises.readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw mapFsError(e, `cannot list ${dir}`);
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue; // temporaries
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) yield* walk(path.join(dir, e.name), key);
+        else if (e.isFile() && key.startsWith(prefix)) {
+          const st = await fs.promises.stat(path.join(dir, e.name));
+          yield { key, size: st.size, modifiedAt: st.mtime };
+        }
+      }
+    };
+    yield* walk(this.root, '');
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.file(key);
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(file, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TierError(`${this.url}/${key} not found`, 'not-found', e);
+      throw mapFsError(e, `cannot read ${this.url}/${key}`);
+    }
+    if (range && (range.start < 0 || range.end < range.start)) throw new TierError(`bad range ${range.start}-${range.end}`, 'invalid');
+    return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await fs.promises.rm(this.file(key), { force: true });
+    } catch (e) {
+      throw mapFsError(e, `cannot delete ${this.url}/${key}`);
+    }
+  }
+
+  private async hashOf(file: string): Promise<string> {
+    const h = createHash('sha256');
+    for await (const c of fs.createReadStream(file)) h.update(c as Buffer);
+    return h.digest('hex');
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await fs.promises.open(dir, 'r');
+  try {
+    await d.sync();
+  } catch {
+    // Some filesystems (e.g. certain NAS mounts) refuse fsync on folders; the rename still happened.
+  } finally {
+    await d.close();
+  }
+}
+
+function mapFsError(e: unknown, what: string): TierError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const kind = code === 'ENOSPC' || code === 'EDQUOT' ? 'quota' : code === 'EACCES' || code === 'EPERM' ? 'auth' : code === 'ENOENT' ? 'not-found' : 'unavailable';
+  return new TierError(`${what}: ${(e as Error).message}`, kind, e);
+}
