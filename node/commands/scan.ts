@@ -64,6 +64,7 @@ export const scanCommand: CommandModule<GlobalArgs, ScanArgs> = {
           signal: abort.signal,
           onProgress: (p) =>
             bar.update({ label: 'scan', doneBytes: p.bytesHashed, totalBytes: p.bytesToHash, doneItems: p.filesHashed, totalItems: p.filesToHash, open: true }),
+          onWalked: (root, p) => log.debug(`walked ${root}: ${p.filesToHash} file(s), ${formatSize(p.bytesToHash)} to read`),
           onIssue: (i) => {
             bar.done();
             if (i.kind === 'vanished') log.info(i.message);

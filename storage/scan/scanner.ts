@@ -21,6 +21,8 @@ export interface ScanOptions {
   threads: number;
   onProgress?: (p: ScanProgress) => void;
   onIssue?: (issue: ScanIssue) => void;
+  /** Called when a root's walk is complete (hashing may still be running). */
+  onWalked?: (root: string, p: ScanProgress) => void;
   signal?: AbortSignal;
 }
 
@@ -187,6 +189,7 @@ class RootScan {
       this.maybeFlush();
     }
     this.pool.flush();
+    this.opts.onWalked?.(displayPath(this.root), this.progress);
     while (this.inFlight.size > 0) await Promise.race(this.inFlight);
     if (this.opts.signal?.aborted) await this.abort();
     this.flush();
