@@ -1,0 +1,79 @@
+import type { Argv, CommandModule } from 'yargs';
+import path from 'node:path';
+import { dataDir, type GlobalArgs } from '../context.js';
+import { log } from '../log.js';
+import { printJson } from '../output.js';
+import { startControlServer } from '../host/control.js';
+import { controlHandler } from '../host/control-api.js';
+import { DEFAULT_PORT } from '../host/host.js';
+import { LomoNode } from '../host/lomo-node.js';
+
+interface NodeArgs extends GlobalArgs {
+  listen: string[];
+  announce: string[];
+  mdns: boolean;
+  upnp: boolean;
+  upnpGateway: string[];
+  relayServer: boolean;
+  relay: boolean;
+  siteName?: string;
+  maintenanceInterval: number;
+}
+
+/**
+ * `lomo-peer node`: the long-running process of a site, in the foreground (systemd runs it; see
+ * deploy/lomo-peer.service). SIGINT/SIGTERM stop it cleanly (exit 0).
+ */
+export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
+  command: 'node',
+  describe: 'Run this site\'s peer node (foreground) until SIGINT/SIGTERM',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('listen', { type: 'string', array: true, default: [`/ip4/0.0.0.0/tcp/${DEFAULT_PORT}`], describe: 'Listen multiaddrs' })
+      .option('announce', { type: 'string', array: true, default: [], describe: 'Extra addresses to announce (e.g. a forwarded port)' })
+      .option('mdns', { type: 'boolean', default: true, describe: 'Find family nodes on the local network (mDNS)' })
+      .option('upnp', { type: 'boolean', default: true, describe: 'Ask the router for a port mapping (UPnP IGD)' })
+      .option('upnp-gateway', { type: 'string', array: true, default: [], describe: 'UPnP gateway description URL(s) instead of an SSDP search' })
+      .option('relay-server', { type: 'boolean', default: false, describe: 'Relay traffic for family members that cannot be reached directly' })
+      .option('relay', { type: 'boolean', default: true, describe: 'Use family relays when not reachable directly' })
+      .option('site-name', { type: 'string', describe: 'This site\'s name, shown to the family (stored; default: host name)' })
+      .option('maintenance-interval', { type: 'number', default: 15, describe: 'Seconds between re-dials of absent family members' }) as unknown as Argv<NodeArgs>,
+  handler: async (args) => {
+    const dir = dataDir(args);
+    const node = await LomoNode.start({
+      dbFile: path.resolve(args.db),
+      dataDir: dir,
+      listen: args.listen,
+      announce: args.announce,
+      mdns: args.mdns,
+      upnp: args.upnp,
+      upnpGateways: args.upnpGateway,
+      relayServer: args.relayServer,
+      relayClient: args.relay,
+      siteName: args.siteName,
+      maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
+    });
+    let control: { close(): Promise<void> };
+    try {
+      control = await startControlServer(dir, controlHandler(node));
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    const info = { peerId: node.peerId, name: node.siteName(), addrs: node.addrs() };
+    if (args.json) printJson({ event: 'started', ...info });
+    else process.stdout.write(`node ${info.peerId} (${info.name}) listening on\n${info.addrs.map((a) => `  ${a}\n`).join('')}`);
+    log.info(`node running; stop with Ctrl-C or SIGTERM`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log.info(`${sig}: stopping the node`);
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    await control.close();
+    await node.stop();
+    log.info('node stopped');
+  },
+};

@@ -1,0 +1,44 @@
+import type { Argv, CommandModule } from 'yargs';
+import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
+import { EXIT, UserError } from '../exit-codes.js';
+import { formatDateTime, printJson, printTable } from '../output.js';
+import { controlRequest, nodeRunning } from '../host/control.js';
+import { catalogStatus, type StatusReport } from '../host/status.js';
+import { loadIdentity } from '../identity.js';
+
+/** `lomo-peer status`: this site and each peer (online, last seen, address, RTT). */
+export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'status',
+  describe: 'Show this site and each family peer: online, last seen, address, round-trip time',
+  builder: (y: Argv<GlobalArgs>) => y,
+  handler: async (args) => {
+    const dir = dataDir(args);
+    let report: StatusReport;
+    if (await nodeRunning(dir)) {
+      report = await controlRequest<StatusReport>(dir, { op: 'status' });
+    } else {
+      const id = loadIdentity(dir);
+      if (!id) throw new UserError(`this site has no identity yet in ${dir}: run \`lomo-peer node\` once`, EXIT.INPUT);
+      report = withCatalog(args, (db) => catalogStatus(db, id.siteId));
+    }
+    if (args.json) return printJson(report);
+    const s = report.site;
+    process.stdout.write(
+      `site ${s.name} ${s.peerId}\n` +
+        (s.nodeRunning ? `node running, listening on ${s.addrs.join(' ') || '(no addresses)'}\n` : 'node not running (peers shown as last known)\n') +
+        '\n',
+    );
+    printTable(
+      ['NAME', 'PEER ID', 'STATE', 'LAST SEEN', 'RTT', 'ADDRESS'],
+      report.peers.map((p) => [
+        p.name,
+        p.peerId,
+        p.online ? 'online' : 'offline',
+        p.lastSeenAt === null ? 'never' : formatDateTime(p.lastSeenAt),
+        p.rttMs === null ? '-' : `${Math.round(p.rttMs)} ms`,
+        p.address ?? '-',
+      ]),
+      [4],
+    );
+  },
+};

@@ -1,0 +1,41 @@
+import type { ConnectionGater, PeerId } from '@libp2p/interface';
+import type { Admission } from './admission.js';
+
+/**
+ * The connection gater: libp2p asks it at each step of a connection. The first point where the
+ * remote peer id is known is right after the Noise handshake (deny*EncryptedConnection), before
+ * multistream-select runs any protocol; an untrusted peer is dropped there and sees only an
+ * unexpected EOF. Relay decisions use the same trust list.
+ */
+export function trustGater(admission: Admission, onRefused: (peerId: string, direction: 'inbound' | 'outbound') => void): ConnectionGater {
+  const inbound = (p: PeerId) => {
+    const id = p.toString();
+    const deny = !admission.admitInbound(id);
+    if (deny) onRefused(id, 'inbound');
+    return deny;
+  };
+  const outbound = (p: PeerId) => {
+    const id = p.toString();
+    const deny = !admission.admitOutbound(id);
+    if (deny) onRefused(id, 'outbound');
+    return deny;
+  };
+  return {
+    denyDialPeer: outbound,
+    denyOutboundEncryptedConnection: outbound,
+    denyInboundEncryptedConnection: inbound,
+    denyInboundUpgradedConnection: inbound,
+    // Only family members may park a reservation on this node (it relays for the family only).
+    denyInboundRelayReservation: (source: PeerId) => !admission.trusted(source.toString()),
+    // As a relay: carry traffic to a family member, from a family member or from a joiner of that
+    // member's open invite.
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => {
+      const dst = destination.toString();
+      if (!admission.trusted(dst)) return true;
+      return !(admission.trusted(source.toString()) || admission.relayWindowOpen(dst));
+    },
+    // As a relayed destination: the relay must be family, the remote must be admissible.
+    denyInboundRelayedConnection: (relay: PeerId, remote: PeerId) =>
+      !(admission.trusted(relay.toString()) || admission.isJoinTarget(relay.toString())) || !admission.admitInbound(remote.toString()),
+  };
+}

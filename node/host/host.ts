@@ -1,0 +1,87 @@
+import '../polyfill.js';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify, type Identify } from '@libp2p/identify';
+import { ping, type Ping } from '@libp2p/ping';
+import { mdns } from '@libp2p/mdns';
+import { uPnPNAT } from '@libp2p/upnp-nat';
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface';
+
+/** mDNS service tag: lomo-peer nodes only see each other, not every libp2p app on the LAN. */
+export const MDNS_SERVICE_TAG = 'lomo-peer.local';
+/** Default TCP port of a node (configurable with --listen). */
+export const DEFAULT_PORT = 4710;
+
+export interface HostConfig {
+  privateKey: PrivateKey;
+  /** Listen multiaddrs, e.g. /ip4/0.0.0.0/tcp/4710. */
+  listen: string[];
+  /** Extra addresses to announce (a forwarded port, a DNS name). */
+  announce: string[];
+  gater: ConnectionGater;
+  mdns: boolean;
+  /** mDNS query interval (ms); short in tests. */
+  mdnsIntervalMs?: number;
+  upnp: boolean;
+  /** UPnP gateway description URLs; empty: search with SSDP. */
+  upnpGateways?: string[];
+  /** Serve as a circuit relay for the family (a reachable node). */
+  relayServer: boolean;
+  /** Dial through relays and listen on a relay reservation when unreachable. */
+  relayClient: boolean;
+}
+
+export type Services = {
+  identify: Identify;
+  ping: Ping;
+  [key: string]: unknown;
+};
+
+export type Host = Libp2p<Services>;
+
+/**
+ * Builds the libp2p host of a site: TCP + Noise + Yamux, Identify and Ping always; mDNS, UPnP
+ * port mapping and circuit relay (client and/or server) as configured. It is not started.
+ */
+export async function createHost(cfg: HostConfig): Promise<Host> {
+  const listen = [...cfg.listen];
+  // '/p2p-circuit' asks the relay transport to reserve a slot on a connected family relay and
+  // listen there; useful only when this node cannot be reached directly.
+  if (cfg.relayClient) listen.push('/p2p-circuit');
+  const services: Record<string, (c: any) => unknown> = {
+    identify: identify({ runOnLimitedConnection: true }),
+    ping: ping({ runOnLimitedConnection: true }),
+  };
+  if (cfg.upnp) {
+    services.upnp = uPnPNAT({
+      // No autonat in a family network: a mapping the gateway granted is taken as reachable.
+      autoConfirmAddress: true,
+      portMappingDescription: 'lomo-peer',
+      ...(cfg.upnpGateways && cfg.upnpGateways.length > 0 ? { gateways: cfg.upnpGateways } : {}),
+    });
+  }
+  if (cfg.relayServer) {
+    services.relay = circuitRelayServer({
+      // Family traffic (chunks of volumes) must not be cut at the relay's default 128 KiB / 2 min.
+      reservations: { applyDefaultLimit: false, maxReservations: 64 },
+    });
+  }
+  const peerDiscovery: ((c: any) => PeerDiscovery)[] = [];
+  if (cfg.mdns) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: cfg.mdnsIntervalMs ?? 10_000 }));
+  const transports: any[] = [tcp()];
+  if (cfg.relayClient) transports.push(circuitRelayTransport({ reservationCompletionTimeout: 20_000 }));
+  return (await createLibp2p({
+    privateKey: cfg.privateKey,
+    start: false,
+    addresses: { listen, appendAnnounce: cfg.announce },
+    transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: cfg.gater,
+    peerDiscovery,
+    services,
+  } as any)) as unknown as Host;
+}

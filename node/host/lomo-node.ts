@@ -1,0 +1,312 @@
+import '../polyfill.js';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Connection, PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { openCatalog, type Db } from '../../storage/catalog/db.js';
+import { loadOrCreateIdentity, type SiteIdentity } from '../identity.js';
+import { log } from '../log.js';
+import { Admission, PROBATION_MS } from './admission.js';
+import { trustGater } from './gater.js';
+import { createHost, type Host } from './host.js';
+import { decodeInviteCode, encodeInviteCode, INVITE_ID_BYTES, SECRET_BYTES, type InviteCode } from '../../protocol/pairing/code.js';
+import { handlePairStream, joinWithCode, PAIR_PROTOCOL, type JoinOptions, type JoinResult } from '../../protocol/pairing/pairing.js';
+import type { Member } from '../../protocol/pairing/messages.js';
+import { exchangeRoster, handleRosterStream, ROSTER_PROTOCOL, type Roster, type RosterEnv } from '../../protocol/family/roster.js';
+import { createInvite, openInviteUntil, purgeExpiredSecrets } from '../../protocol/trust/invites.js';
+import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../protocol/trust/store.js';
+
+export interface NodeOptions {
+  dbFile: string;
+  dataDir: string;
+  listen: string[];
+  announce?: string[];
+  mdns?: boolean;
+  mdnsIntervalMs?: number;
+  upnp?: boolean;
+  upnpGateways?: string[];
+  relayServer?: boolean;
+  relayClient?: boolean;
+  /** This site's name (stored in the catalog; default: the stored one, else the host name). */
+  siteName?: string;
+  /** How often to re-dial trusted peers that are not connected, and sweep revocations (ms). */
+  maintenanceMs?: number;
+}
+
+export interface InviteRequest {
+  expiresMs: number;
+  quota: number | null;
+  label: string;
+}
+
+const DIAL_TIMEOUT_MS = 20_000;
+
+/**
+ * A running site: its catalog, identity, libp2p host and the lomo protocols. Used by
+ * `lomo-peer node` (long-running) and by a short-lived `join` when no node runs.
+ */
+export class LomoNode {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly probation = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  private constructor(
+    readonly db: Db,
+    readonly identity: SiteIdentity,
+    readonly host: Host,
+    readonly admission: Admission,
+    private readonly opts: NodeOptions,
+  ) {}
+
+  static async start(opts: NodeOptions): Promise<LomoNode> {
+    const identity = await loadOrCreateIdentity(opts.dataDir);
+    const db = openCatalog(opts.dbFile);
+    try {
+      if (opts.siteName) setLocalSiteName(db, opts.siteName);
+      else if (!localSiteName(db)) setLocalSiteName(db, os.hostname());
+      const admission = new Admission(db);
+      const gater = trustGater(admission, (id, dir) => log.debug(`refused ${dir} connection with untrusted peer ${id}`));
+      const host = await createHost({
+        privateKey: identity.privateKey,
+        listen: opts.listen,
+        announce: opts.announce ?? [],
+        gater,
+        mdns: opts.mdns ?? false,
+        mdnsIntervalMs: opts.mdnsIntervalMs,
+        upnp: opts.upnp ?? false,
+        upnpGateways: opts.upnpGateways,
+        relayServer: opts.relayServer ?? false,
+        relayClient: opts.relayClient ?? false,
+      });
+      const node = new LomoNode(db, identity, host, admission, opts);
+      await node.wire();
+      await host.start();
+      node.timer = setInterval(() => void node.maintain(), opts.maintenanceMs ?? 15_000);
+      void node.maintain();
+      return node;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  get peerId(): string {
+    return this.identity.siteId;
+  }
+
+  siteName(): string {
+    return localSiteName(this.db) ?? os.hostname();
+  }
+
+  /** Addresses others can dial, without the trailing /p2p/<self>; routable ones first. */
+  addrs(): string[] {
+    const suffix = `/p2p/${this.peerId}`;
+    const all = this.host.getMultiaddrs().map((a) => {
+      const s = a.toString();
+      return s.endsWith(suffix) ? s.slice(0, -suffix.length) : s;
+    });
+    const rank = (s: string) => (s.includes('/p2p-circuit') ? 1 : /\/ip4\/127\.|\/ip6\/::1\//.test(s) ? 2 : 0);
+    return [...new Set(all)].sort((a, b) => rank(a) - rank(b));
+  }
+
+  private async wire(): Promise<void> {
+    const h = this.host;
+    await h.handle(PAIR_PROTOCOL, (stream, connection) => handlePairStream(this.inviterEnv(), stream, connection), {
+      maxInboundStreams: 4,
+      runOnLimitedConnection: true,
+    });
+    await h.handle(ROSTER_PROTOCOL, (stream, connection) => handleRosterStream(this.rosterEnv(), stream, connection), {
+      maxInboundStreams: 4,
+      runOnLimitedConnection: true,
+    });
+    h.addEventListener('connection:open', (evt) => this.onConnection(evt.detail));
+    h.addEventListener('peer:connect', (evt) => this.onPeerConnect(evt.detail));
+    h.addEventListener('peer:disconnect', (evt) => {
+      const id = evt.detail.toString();
+      if (isTrusted(this.db, id)) markSeen(this.db, id, null, null);
+    });
+    h.addEventListener('peer:discovery', (evt) => {
+      const id = evt.detail.id.toString();
+      if (isTrusted(this.db, id) && h.getConnections(evt.detail.id).length === 0) {
+        log.info(`found family member ${id} on the local network`);
+        void this.dialPeer(id, evt.detail.multiaddrs).catch((err) => log.debug(`dial ${id} failed: ${err.message}`));
+      }
+    });
+  }
+
+  /** An unknown peer gets PROBATION_MS to finish pairing, then its connection is closed. */
+  private onConnection(conn: Connection): void {
+    const id = conn.remotePeer.toString();
+    if (isTrusted(this.db, id) || this.probation.has(conn.id)) return;
+    const t = setTimeout(() => {
+      this.probation.delete(conn.id);
+      if (!isTrusted(this.db, id) && conn.status === 'open') {
+        log.info(`closing probation connection of ${id}: no pairing completed`);
+        void conn.close().catch(() => conn.abort(new Error('probation over')));
+      }
+    }, PROBATION_MS);
+    t.unref();
+    this.probation.set(conn.id, t);
+  }
+
+  private onPeerConnect(peer: PeerId): void {
+    const id = peer.toString();
+    if (!isTrusted(this.db, id)) return;
+    const conn = this.host.getConnections(peer)[0];
+    markSeen(this.db, id, conn ? conn.remoteAddr.toString() : null, null);
+    void this.syncRoster(id);
+  }
+
+  private inviterEnv() {
+    return {
+      db: this.db,
+      selfPeerId: this.peerId,
+      selfInfo: () => ({ name: this.siteName(), addrs: this.addrs() }),
+      members: () => this.roster().members,
+      onPaired: () => this.pushRoster(),
+      log,
+    };
+  }
+
+  private rosterEnv(): RosterEnv {
+    return {
+      db: this.db,
+      selfPeerId: this.peerId,
+      roster: () => this.roster(),
+      onRoster: (from, roster, added) => {
+        this.admission.setRelayWindow(from, roster.inviteUntil);
+        for (const m of added) {
+          log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
+          void this.dialPeer(m.peerId, m.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`dial ${m.peerId}: ${err.message}`));
+        }
+      },
+      log,
+    };
+  }
+
+  /** Ourselves first (fresh addresses), then every trusted peer. */
+  roster(): Roster {
+    const members: Member[] = [{ peerId: this.peerId, name: this.siteName(), addrs: this.addrs().slice(0, 16) }];
+    for (const p of listPeers(this.db)) members.push({ peerId: p.peerId, name: p.siteName || p.name, addrs: p.addrs.slice(0, 16) });
+    return { members, inviteUntil: openInviteUntil(this.db) };
+  }
+
+  private async syncRoster(peerId: string): Promise<void> {
+    try {
+      const stream = await this.host.dialProtocol(peerIdFromString(peerId), ROSTER_PROTOCOL, {
+        signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
+        runOnLimitedConnection: true,
+      });
+      await exchangeRoster(this.rosterEnv(), stream, peerId);
+    } catch (err) {
+      log.debug(`roster exchange with ${peerId} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Tells every connected family member about a change (new member, invite opened). */
+  pushRoster(): void {
+    for (const p of this.host.getPeers()) {
+      const id = p.toString();
+      if (isTrusted(this.db, id)) void this.syncRoster(id);
+    }
+  }
+
+  async dialPeer(peerId: string, addrs: Multiaddr[]): Promise<Connection> {
+    const pid = peerIdFromString(peerId);
+    if (addrs.length > 0) await this.host.peerStore.merge(pid, { multiaddrs: addrs });
+    return this.host.dial(pid, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
+  }
+
+  /** Periodic upkeep: cut revoked peers, re-dial absent family members, forget dead secrets. */
+  async maintain(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (const id of revokedPeerIds(this.db)) this.hangUp(id);
+      purgeExpiredSecrets(this.db);
+      const dials = listPeers(this.db)
+        .filter((p) => this.host.getConnections(peerIdFromString(p.peerId)).length === 0)
+        .map((p) => this.dialPeer(p.peerId, p.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`redial ${p.peerId}: ${err.message}`)));
+      await Promise.all(dials);
+    } catch (err) {
+      if (!this.stopped) log.warn(`maintenance failed: ${(err as Error).message}`);
+    }
+  }
+
+  private hangUp(peerId: string): void {
+    for (const c of this.host.getConnections(peerIdFromString(peerId))) {
+      void c.close().catch(() => c.abort(new Error('revoked')));
+    }
+  }
+
+  /** Registers a new single-use invite and returns its code. */
+  async invite(req: InviteRequest): Promise<{ code: string; expiresAt: number; addrs: string[] }> {
+    const inviteId = new Uint8Array(randomBytes(INVITE_ID_BYTES));
+    const secret = new Uint8Array(randomBytes(SECRET_BYTES));
+    // Whole seconds: the code stores seconds, and both sides must agree on the expiry.
+    const expiresAt = Math.floor((Date.now() + req.expiresMs) / 1000) * 1000;
+    const addrs = this.addrs();
+    createInvite(this.db, { id: Buffer.from(inviteId).toString('hex'), secret, label: req.label, quotaOffered: req.quota, expiresAt });
+    const code = encodeInviteCode({ inviterPeerId: this.peerId, addrs: addrs.map((a) => multiaddr(a)), inviteId, secret, expiresAt });
+    this.pushRoster(); // relay-capable members learn the invite window
+    return { code, expiresAt, addrs };
+  }
+
+  /** Joins the family of the code's inviter (decode errors are InviteCodeError). */
+  async join(codeText: string, opts: JoinOptions): Promise<JoinResult> {
+    const code = decodeInviteCode(codeText);
+    return this.joinDecoded(code, opts);
+  }
+
+  async joinDecoded(code: InviteCode, opts: JoinOptions): Promise<JoinResult> {
+    const until = Date.now() + DIAL_TIMEOUT_MS * 3;
+    const targets = [code.inviterPeerId, ...relayPeersOf(code.addrs)];
+    for (const t of targets) this.admission.allowJoinTarget(t, until);
+    try {
+      const result = await joinWithCode(
+        {
+          db: this.db,
+          selfPeerId: this.peerId,
+          selfInfo: () => ({ name: this.siteName(), addrs: this.addrs() }),
+          openPairStream: async (c) => {
+            const connection = await this.dialPeer(c.inviterPeerId, c.addrs);
+            const stream = await connection.newStream(PAIR_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), runOnLimitedConnection: true });
+            return { stream, connection };
+          },
+        },
+        code,
+        opts,
+      );
+      this.pushRoster();
+      void this.maintain();
+      return result;
+    } finally {
+      for (const t of targets) this.admission.clearJoinTarget(t);
+    }
+  }
+
+  /** Revokes a peer: stored as revoked (refused from now on) and its connections dropped. */
+  revoke(peerId: string): void {
+    revokePeer(this.db, peerId);
+    this.hangUp(peerId);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.probation.values()) clearTimeout(t);
+    await this.host.stop();
+    this.db.close();
+  }
+}
+
+/** Peer ids of the relays in circuit addresses (/.../p2p/<relay>/p2p-circuit). */
+function relayPeersOf(addrs: Multiaddr[]): string[] {
+  const out: string[] = [];
+  for (const a of addrs) {
+    const m = /\/p2p\/([^/]+)\/p2p-circuit/.exec(a.toString());
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Db } from '../../storage/catalog/db.js';
+import { listPeers, localSiteName, markSeen, type PeerRow } from '../../protocol/trust/store.js';
+import type { LomoNode } from './lomo-node.js';
+
+/** What `lomo-peer status` shows: this site, then each trusted peer. */
+export interface PeerStatus {
+  peerId: string;
+  name: string;
+  online: boolean;
+  lastSeenAt: number | null;
+  address: string | null;
+  rttMs: number | null;
+  introducedBy: string | null;
+  quotaOffered: number | null;
+  quotaGranted: number | null;
+}
+
+export interface StatusReport {
+  site: { peerId: string; name: string; nodeRunning: boolean; addrs: string[] };
+  peers: PeerStatus[];
+}
+
+const PING_TIMEOUT_MS = 5_000;
+
+function fromRow(p: PeerRow): PeerStatus {
+  return {
+    peerId: p.peerId,
+    name: p.name,
+    online: false,
+    lastSeenAt: p.lastSeenAt,
+    address: p.lastAddr,
+    rttMs: null,
+    introducedBy: p.introducedBy,
+    quotaOffered: p.quotaOffered,
+    quotaGranted: p.quotaGranted,
+  };
+}
+
+/** Status from the catalog alone (no node running): everyone offline, last known facts. */
+export function catalogStatus(db: Db, siteId: string): StatusReport {
+  return {
+    site: { peerId: siteId, name: localSiteName(db) ?? '', nodeRunning: false, addrs: [] },
+    peers: listPeers(db).map(fromRow),
+  };
+}
+
+/** Live status from the running node: pings every connected peer (in parallel) for its RTT. */
+export async function liveStatus(node: LomoNode): Promise<StatusReport> {
+  const peers = await Promise.all(
+    listPeers(node.db).map(async (p) => {
+      const s = fromRow(p);
+      const conns = node.host.getConnections(peerIdFromString(p.peerId));
+      if (conns.length === 0) return s;
+      s.online = true;
+      // A direct connection is the interesting address when there are several (relay fallback).
+      const best = conns.find((c) => !c.remoteAddr.toString().includes('/p2p-circuit')) ?? conns[0]!;
+      s.address = best.remoteAddr.toString();
+      try {
+        s.rttMs = await node.host.services.ping.ping(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+      } catch {
+        s.rttMs = null;
+      }
+      s.lastSeenAt = Date.now();
+      markSeen(node.db, p.peerId, s.address, s.rttMs, s.lastSeenAt);
+      return s;
+    }),
+  );
+  return { site: { peerId: node.peerId, name: node.siteName(), nodeRunning: true, addrs: node.addrs() }, peers };
+}

@@ -1,0 +1,101 @@
+import type { Db } from '../../storage/catalog/db.js';
+
+/**
+ * Invitations issued by this site (catalog table `invites`). An invite is usable while it is
+ * unexpired, unused and has not seen too many wrong proofs; using it is one transaction, so two
+ * joiners racing with the same code cannot both win.
+ */
+
+/** Wrong proofs tolerated before an invite is burnt (a guesser gets this many tries, ever). */
+export const MAX_FAILED_ATTEMPTS = 5;
+
+export interface InviteRow {
+  id: string;
+  secret: Uint8Array | null;
+  label: string;
+  quotaOffered: number | null;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  usedBy: string | null;
+  failedAttempts: number;
+}
+
+interface RawInvite {
+  id: string;
+  secret: Buffer | null;
+  label: string;
+  quota_offered: number | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: string | null;
+  failed_attempts: number;
+}
+
+const toRow = (r: RawInvite): InviteRow => ({
+  id: r.id,
+  secret: r.secret ? new Uint8Array(r.secret) : null,
+  label: r.label,
+  quotaOffered: r.quota_offered,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
+  usedBy: r.used_by,
+  failedAttempts: r.failed_attempts,
+});
+
+export function createInvite(
+  db: Db,
+  inv: { id: string; secret: Uint8Array; label: string; quotaOffered: number | null; expiresAt: number },
+  now = Date.now(),
+): void {
+  db.prepare(
+    `INSERT INTO invites (id, secret, label, quota_offered, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  ).run(inv.id, Buffer.from(inv.secret), inv.label, inv.quotaOffered, now, inv.expiresAt);
+}
+
+export function getInvite(db: Db, id: string): InviteRow | null {
+  const r = db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as RawInvite | undefined;
+  return r ? toRow(r) : null;
+}
+
+export type InviteState = 'open' | 'unknown' | 'used' | 'expired' | 'burnt';
+
+export function inviteState(inv: InviteRow | null, now = Date.now()): InviteState {
+  if (!inv) return 'unknown';
+  if (inv.usedAt !== null) return 'used';
+  if (inv.failedAttempts >= MAX_FAILED_ATTEMPTS) return 'burnt';
+  if (inv.expiresAt <= now || inv.secret === null) return 'expired';
+  return 'open';
+}
+
+/** Marks the invite used by `peerId` if it is still open; false if someone else won. */
+export function consumeInvite(db: Db, id: string, peerId: string, now = Date.now()): boolean {
+  const res = db
+    .prepare(
+      `UPDATE invites SET used_at = ?, used_by = ?, secret = NULL
+       WHERE id = ? AND used_at IS NULL AND expires_at > ? AND failed_attempts < ?`,
+    )
+    .run(now, peerId, id, now, MAX_FAILED_ATTEMPTS);
+  return res.changes === 1;
+}
+
+export function recordFailedAttempt(db: Db, id: string): void {
+  db.prepare('UPDATE invites SET failed_attempts = failed_attempts + 1 WHERE id = ?').run(id);
+}
+
+/** Latest expiry among open invites, or null: the gater admits unknown peers only until then. */
+export function openInviteUntil(db: Db, now = Date.now()): number | null {
+  const v = db
+    .prepare('SELECT max(expires_at) FROM invites WHERE used_at IS NULL AND expires_at > ? AND failed_attempts < ?')
+    .pluck()
+    .get(now, MAX_FAILED_ATTEMPTS) as number | null;
+  return v ?? null;
+}
+
+/** Erases secrets of expired invites (they can never be used; no reason to keep them). */
+export function purgeExpiredSecrets(db: Db, now = Date.now()): void {
+  db.prepare('UPDATE invites SET secret = NULL WHERE secret IS NOT NULL AND expires_at <= ?').run(now);
+}
