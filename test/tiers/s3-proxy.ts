@@ -1,0 +1,97 @@
+/**
+ * A loopback HTTP proxy in front of moto that counts S3 requests by operation (the bill counts
+ * requests, so tests count them on the wire, not in our own code), injects error answers for the
+ * next N requests, and can damage one part's body in transit.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export function s3Operation(method: string, url: URL): string {
+  const q = url.searchParams;
+  const segs = url.pathname.split('/').filter(Boolean);
+  const onBucket = segs.length <= 1;
+  if (q.has('uploads')) return method === 'POST' ? 'CreateMultipartUpload' : 'ListMultipartUploads';
+  if (q.has('partNumber') && method === 'PUT') return 'UploadPart';
+  if (q.has('uploadId')) return method === 'POST' ? 'CompleteMultipartUpload' : method === 'DELETE' ? 'AbortMultipartUpload' : 'ListParts';
+  if (q.has('attributes')) return 'GetObjectAttributes';
+  if (q.has('restore')) return 'RestoreObject';
+  if (onBucket) return method === 'HEAD' ? 'HeadBucket' : method === 'PUT' ? 'CreateBucket' : method === 'GET' ? 'ListObjects' : `${method}Bucket`;
+  return method === 'HEAD' ? 'HeadObject' : method === 'PUT' ? 'PutObject' : method === 'GET' ? 'GetObject' : method === 'DELETE' ? 'DeleteObject' : method;
+}
+
+export class S3Proxy {
+  readonly log: string[] = [];
+  private faults: { status: number; code: string }[] = [];
+  private corrupt = new Set<number>();
+  private server = http.createServer((req, res) => void this.handle(req, res));
+  endpoint = '';
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  count(op?: string): number {
+    return op ? this.log.filter((o) => o === op).length : this.log.length;
+  }
+
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const o of this.log) out[o] = (out[o] ?? 0) + 1;
+    return out;
+  }
+
+  reset(): void {
+    this.log.length = 0;
+  }
+
+  /** The next `count` requests get this error instead of reaching moto. */
+  fail(status: number, code: string, count = 1): void {
+    for (let i = 0; i < count; i++) this.faults.push({ status, code });
+  }
+
+  /** Flip one byte of the next upload of this part number. */
+  corruptPart(partNumber: number): void {
+    this.corrupt.add(partNumber);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const op = s3Operation(req.method ?? 'GET', url);
+    this.log.push(op);
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let body = Buffer.concat(chunks);
+    const fault = this.faults.shift();
+    if (fault) {
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected</Message><RequestId>x</RequestId></Error>`;
+      res.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+      res.end(req.method === 'HEAD' ? undefined : xml);
+      return;
+    }
+    const pn = Number(url.searchParams.get('partNumber'));
+    if (op === 'UploadPart' && this.corrupt.has(pn) && body.length > 0) {
+      this.corrupt.delete(pn);
+      body = Buffer.from(body);
+      body[Math.floor(body.length / 2)]! ^= 0xff;
+    }
+    const t = new URL(this.target);
+    const up = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    up.end(body);
+  }
+}
