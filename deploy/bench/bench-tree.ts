@@ -5,7 +5,7 @@ import path from 'node:path';
 /**
  * Deterministic photo-like trees for benchmarks and tests: file contents are AES-CTR keystream
  * (incompressible, like JPEG/H.264 data) seeded by the file's index, so every run and every
- * machine gets the same bytes. A marker file remembers the parameters so a tree is reused.
+ * machine gets the same bytes. A marker file beside the tree remembers the parameters so a tree is reused.
  */
 export interface TreeSpec {
   /** Groups of files: count x size bytes. */
@@ -16,7 +16,7 @@ export interface TreeSpec {
 }
 
 export function ensureTree(dir: string, spec: TreeSpec): { files: number; bytes: number } {
-  const marker = path.join(dir, '.bench-tree.json');
+  const marker = `${dir.replace(/\/+$/, '')}.tree.json`;
   const want = JSON.stringify(spec);
   const files = spec.groups.reduce((n, g) => n + g.count, 0);
   const bytes = spec.groups.reduce((n, g) => n + g.count * g.size, 0);
@@ -32,7 +32,7 @@ export function ensureTree(dir: string, spec: TreeSpec): { files: number; bytes:
       fs.writeFileSync(path.join(sub, `IMG_${String(i).padStart(6, '0')}.${ext}`), pseudoRandom(`${spec.seed}/${i}`, g.size));
     }
   }
-  // The marker is a dot-file that the scans see too; it is tiny and constant, so it changes nothing.
+  // The marker sits beside the tree, not in it, so scans of the tree never see it.
   fs.writeFileSync(marker, want);
   return { files, bytes };
 }
