@@ -5,6 +5,7 @@ import { EXIT, EXIT_HELP, UserError, commandExitCode } from './exit-codes.js';
 import { log, setLogLevel } from './log.js';
 import { scanCommand } from './commands/scan.js';
 import { listCommand } from './commands/list.js';
+import { initCommand } from './commands/init.js';
 import { nodeCommand } from './commands/node.js';
 import { inviteCommand } from './commands/invite.js';
 import { joinCommand } from './commands/join.js';
@@ -12,7 +13,7 @@ import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 
 /** Every top-level command. One module per command under node/commands/. */
-const commands: CommandModule<any, any>[] = [scanCommand, listCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand];
+const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

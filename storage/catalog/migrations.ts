@@ -12,6 +12,8 @@
  *   50–59  verification results, reports, alerts
  */
 import { foundation } from './migrations/0001-foundation.js';
+import { isoVolumes } from './migrations/0010-iso-volumes.js';
+import { objects } from './migrations/0020-objects.js';
 import { peers } from './migrations/0040-peers.js';
 
 export interface Migration {
@@ -21,7 +23,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, peers];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, peers];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
