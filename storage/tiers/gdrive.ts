@@ -1,0 +1,365 @@
+/**
+ * The Google Drive staging tier (Drive API v3 through @googleapis/drive). Keys map to a folder
+ * tree under one top folder (lomob's --folder, default "lomorage"), created on demand. Small files
+ * go up as one multipart request; large ones with the resumable protocol (chunks in 256 KiB
+ * multiples, status query after a failure, continue from the server's Range). A file already there
+ * with the same SHA-256 is not sent again. Before a put the free quota (about.get) is checked,
+ * because a full Drive fails only at the end of a long upload otherwise; trash counts against it.
+ *
+ * Retries are ours (retry.ts); the client's are off so each call is one request.
+ */
+import { drive as driveApi, type drive_v3 } from '@googleapis/drive';
+import type { OAuth2Client } from 'google-auth-library';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PutOptions, type Tier } from './tier.js';
+import { kindForStatus, withRetry, type RetryOptions } from './retry.js';
+import { splitParts } from './parts.js';
+import { EXPIRED_REFRESH_HELP } from './gdrive-auth.js';
+
+export const FOLDER_MIME = 'application/vnd.google-apps.folder';
+const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,sha256Checksum,modifiedTime,appProperties,parents';
+const UNIT = 256 * 1024;
+
+export interface GDriveTierOptions {
+  auth: OAuth2Client;
+  /** Top folder under My Drive (lomob --folder). */
+  folder?: string;
+  /** Drive API root; defaults to Google's. */
+  rootUrl?: string;
+  /** Files at least this big use the resumable protocol. */
+  resumableThreshold?: number;
+  /** Resumable chunk size (rounded down to a 256 KiB multiple). */
+  chunkSize?: number;
+  retry?: RetryOptions;
+}
+
+export interface GDrivePutOptions extends PutOptions {
+  /** Shown by `list gdrive` (e.g. the plaintext hash, whose first 6 hex digits lomob prints). */
+  appProperties?: Record<string, string>;
+  modifiedAt?: Date;
+}
+
+export interface DriveEntry {
+  path: string;
+  id: string;
+  isFolder: boolean;
+  size: number;
+  modifiedAt?: Date;
+  sha256?: string;
+  appProperties?: Record<string, string>;
+}
+
+export class GDriveTier implements Tier {
+  readonly kind = 'gdrive';
+  readonly url: string;
+  readonly drive: drive_v3.Drive;
+  readonly folder: string;
+  readonly rootUrl: string;
+  private folders = new Map<string, string>();
+  readonly requests = new Map<string, number>();
+
+  constructor(readonly opts: GDriveTierOptions) {
+    this.folder = opts.folder ?? 'lomorage';
+    this.rootUrl = (opts.rootUrl ?? 'https://www.googleapis.com/').replace(/\/?$/, '/');
+    // googleapis-common bundles its own google-auth-library copy: same runtime shape.
+    this.drive = driveApi({ version: 'v3', auth: opts.auth as never, rootUrl: this.rootUrl, retry: false });
+    this.url = `gdrive://${this.folder}`;
+  }
+
+  /** One API call with our retry policy and error mapping. */
+  private async call<T>(name: string, what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+    return withRetry(async () => {
+      this.requests.set(name, (this.requests.get(name) ?? 0) + 1);
+      try {
+        return (await fn()).data;
+      } catch (err) {
+        throw mapDriveError(err, what);
+      }
+    }, this.opts.retry);
+  }
+
+  requestCount(): number {
+    let n = 0;
+    for (const v of this.requests.values()) n += v;
+    return n;
+  }
+
+  async quota(): Promise<{ limit?: number; usage: number; trash: number; free?: number }> {
+    const a = await this.call<drive_v3.Schema$About>('about.get', 'Drive quota', () => this.drive.about.get({ fields: 'storageQuota' }));
+    const q = a.storageQuota ?? {};
+    const limit = q.limit ? Number(q.limit) : undefined;
+    const usage = Number(q.usage ?? 0);
+    return { limit, usage, trash: Number(q.usageInDriveTrash ?? 0), free: limit === undefined ? undefined : limit - usage };
+  }
+
+  /** Fails with a clear 'quota' error when `bytes` more do not fit. */
+  async checkQuota(bytes: number): Promise<void> {
+    const q = await this.quota();
+    if (q.free !== undefined && bytes > q.free) {
+      const trash = q.trash > 0 ? ` (${q.trash} bytes of it are in the trash: empty it)` : '';
+      throw new TierError(`Google Drive is full: ${q.free} bytes free of ${q.limit}, ${bytes} needed${trash}. Free space or upload fewer files (the 15 GB are shared with Gmail and Photos).`, 'quota');
+    }
+  }
+
+  private async findChild(parentId: string, name: string, folder: boolean): Promise<drive_v3.Schema$File | null> {
+    const q = `name = '${esc(name)}' and '${esc(parentId)}' in parents and trashed = false and mimeType ${folder ? '=' : '!='} '${FOLDER_MIME}'`;
+    const r = await this.call<drive_v3.Schema$FileList>('files.list', `look up ${name}`, () => this.drive.files.list({ q, fields: `files(${FILE_FIELDS})`, pageSize: 10 }));
+    return r.files?.[0] ?? null;
+  }
+
+  /** Id of the folder for a '/'-separated path under the top folder ('' = top); created if asked. */
+  async folderId(dir: string, create: boolean): Promise<string | null> {
+    const cached = this.folders.get(dir);
+    if (cached) return cached;
+    let parentId = 'root';
+    let sofar = '';
+    for (const seg of [this.folder, ...(dir ? dir.split('/') : [])]) {
+      sofar = sofar ? `${sofar}/${seg}` : seg;
+      const c = this.folders.get(sofar);
+      if (c) {
+        parentId = c;
+        continue;
+      }
+      let f = await this.findChild(parentId, seg, true);
+      if (!f) {
+        if (!create) return null;
+        f = await this.call<drive_v3.Schema$File>('files.create', `create folder ${sofar}`, () =>
+          this.drive.files.create({ requestBody: { name: seg, mimeType: FOLDER_MIME, parents: [parentId] }, fields: 'id' }),
+        );
+      }
+      this.folders.set(sofar, f.id!);
+      parentId = f.id!;
+    }
+    return parentId;
+  }
+
+  private split(key: string): { dir: string; name: string } {
+    assertSafeKey(key);
+    const i = key.lastIndexOf('/');
+    return { dir: i < 0 ? '' : key.slice(0, i), name: key.slice(i + 1) };
+  }
+
+  async head(key: string): Promise<ObjectStat | null> {
+    const { dir, name } = this.split(key);
+    const parent = await this.folderId(dir, false);
+    if (!parent) return null;
+    const f = await this.findChild(parent, name, false);
+    return f ? toStat(key, f) : null;
+  }
+
+  async put(key: string, body: Readable | Buffer, opts: GDrivePutOptions = {}): Promise<ObjectStat> {
+    const { dir, name } = this.split(key);
+    const parent = (await this.folderId(dir, true))!;
+    const existing = await this.findChild(parent, name, false);
+    if (existing && opts.sha256 && existing.sha256Checksum === opts.sha256 && (opts.size === undefined || Number(existing.size) === opts.size)) {
+      return toStat(key, existing);
+    }
+    const size = opts.size ?? (Buffer.isBuffer(body) ? body.length : undefined);
+    await this.checkQuota(Math.max(0, (size ?? 0) - Number(existing?.size ?? 0)));
+    const meta: drive_v3.Schema$File = { name, appProperties: opts.appProperties, modifiedTime: opts.modifiedAt?.toISOString() };
+    const threshold = this.opts.resumableThreshold ?? 5 * 1024 * 1024;
+    let f: drive_v3.Schema$File;
+    let digest: string;
+    if (size !== undefined && size < threshold) {
+      const buf = Buffer.isBuffer(body) ? body : await readAll(body);
+      digest = createHash('sha256').update(buf).digest('hex');
+      f = await this.call<drive_v3.Schema$File>('files.create', `upload ${key}`, () => {
+        const media = { mimeType: 'application/octet-stream', body: Readable.from([buf]) };
+        // The client builds media URLs from the per-call rootUrl only (the global one is ignored).
+        return existing
+          ? this.drive.files.update({ fileId: existing.id!, requestBody: meta, media, fields: FILE_FIELDS }, { rootUrl: this.rootUrl })
+          : this.drive.files.create({ requestBody: { ...meta, parents: [parent] }, media, fields: FILE_FIELDS }, { rootUrl: this.rootUrl });
+      });
+      opts.onProgress?.(buf.length);
+    } else {
+      ({ file: f, sha256: digest } = await this.resumable(key, existing ? existing.id! : null, existing ? meta : { ...meta, parents: [parent] }, body, size, opts));
+    }
+    if (f.sha256Checksum && f.sha256Checksum !== digest) {
+      await this.call('files.delete', `delete damaged ${key}`, () => this.drive.files.delete({ fileId: f.id! }));
+      throw new TierError(`${key}: Drive stored different bytes (SHA-256 mismatch); the copy was deleted`, 'checksum');
+    }
+    if (opts.sha256 && digest !== opts.sha256) throw new TierError(`${key}: the bytes read do not match the expected SHA-256`, 'checksum');
+    if (size !== undefined && Number(f.size) !== size) throw new TierError(`${key}: Drive reports ${f.size} bytes, expected ${size}`, 'checksum');
+    return toStat(key, f);
+  }
+
+  /** The resumable protocol: POST for a session URI, then PUT chunks; after a failure ask `bytes *\/TOTAL`. */
+  private async resumable(key: string, fileId: string | null, meta: drive_v3.Schema$File, body: Readable | Buffer, size: number | undefined, opts: PutOptions): Promise<{ file: drive_v3.Schema$File; sha256: string }> {
+    const chunkSize = Math.max(UNIT, Math.floor((this.opts.chunkSize ?? 8 * 1024 * 1024) / UNIT) * UNIT);
+    const startUrl = `${this.rootUrl}upload/drive/v3/files${fileId ? '/' + encodeURIComponent(fileId) : ''}?uploadType=resumable&fields=${encodeURIComponent(FILE_FIELDS)}`;
+    const session = await withRetry(async () => {
+      this.requests.set('upload.start', (this.requests.get('upload.start') ?? 0) + 1);
+      const r = await this.raw(fileId ? 'PATCH' : 'POST', startUrl, JSON.stringify(meta), {
+        'content-type': 'application/json; charset=UTF-8',
+        'x-upload-content-type': 'application/octet-stream',
+        ...(size !== undefined ? { 'x-upload-content-length': String(size) } : {}),
+      });
+      if (r.status !== 200) throw mapDriveError(r, `start upload of ${key}`);
+      const loc = r.location;
+      if (!loc) throw new TierError(`start upload of ${key}: no session URI in the answer`, 'unavailable');
+      return loc;
+    }, this.opts.retry);
+    const hash = createHash('sha256');
+    let offset = 0;
+    let file: drive_v3.Schema$File | null = null;
+    // Look one chunk ahead so the last chunk can carry the total even when the size was unknown.
+    const it = splitParts(body, chunkSize)[Symbol.asyncIterator]();
+    let cur = await it.next();
+    while (!cur.done) {
+      const next = await it.next();
+      const chunk = cur.value;
+      hash.update(chunk);
+      const total = next.done ? String(offset + chunk.length) : size !== undefined ? String(size) : '*';
+      let sent = 0; // bytes of this chunk the server has
+      file = await withRetry(async (attempt) => {
+        if (attempt > 0) {
+          // Ask how far the server got before sending the rest of this chunk again.
+          this.requests.set('upload.status', (this.requests.get('upload.status') ?? 0) + 1);
+          const s = await this.raw('PUT', session, Buffer.alloc(0), { 'content-range': `bytes */${total}` });
+          if (s.status === 200 || s.status === 201) return s.json as drive_v3.Schema$File;
+          if (s.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session; run the command again to restart it`, 'unavailable');
+          if (s.status !== 308) throw mapDriveError(s, `upload of ${key}`);
+          sent = s.range !== undefined ? s.range + 1 - offset : 0;
+        }
+        this.requests.set('upload.chunk', (this.requests.get('upload.chunk') ?? 0) + 1);
+        const part = chunk.subarray(sent);
+        const r = await this.raw('PUT', session, part, { 'content-range': part.length ? `bytes ${offset + sent}-${offset + chunk.length - 1}/${total}` : `bytes */${total}` });
+        if (r.status === 200 || r.status === 201) return r.json as drive_v3.Schema$File;
+        if (r.status === 308) {
+          const got = r.range ?? -1;
+          if (got + 1 !== offset + chunk.length) throw new TierError(`upload of ${key}: server has ${got + 1} bytes, expected ${offset + chunk.length}`, 'unavailable');
+          return null;
+        }
+        throw mapDriveError(r, `upload chunk of ${key}`);
+      }, this.opts.retry);
+      offset += chunk.length;
+      opts.onProgress?.(offset);
+      cur = next;
+    }
+    if (!file) throw new TierError(`upload of ${key}: the server never confirmed the file`, 'unavailable');
+    return { file, sha256: hash.digest('hex') };
+  }
+
+  /** A bare authorized HTTP call (the resumable protocol is not in the generated client). */
+  private async raw(method: string, url: string, data: string | Buffer, headers: Record<string, string>): Promise<{ status: number; location?: string; range?: number; json?: unknown; data?: unknown }> {
+    try {
+      const r = await this.opts.auth.request<unknown>({ url, method: method as 'PUT', data, headers, retry: false, validateStatus: () => true, responseType: 'text' });
+      const h = r.headers as unknown as { get?: (n: string) => string | null } & Record<string, string>;
+      const get = (n: string) => (typeof h.get === 'function' ? h.get(n) : h[n]) ?? undefined;
+      const range = /bytes=0-(\d+)/.exec(get('range') ?? '')?.[1];
+      let json: unknown;
+      try {
+        json = typeof r.data === 'string' && r.data ? JSON.parse(r.data) : r.data;
+      } catch {
+        json = undefined;
+      }
+      return { status: r.status, location: get('location'), range: range !== undefined ? Number(range) : undefined, json, data: json };
+    } catch (err) {
+      throw mapDriveError(err, `request to Drive`);
+    }
+  }
+
+  async *list(prefix = ''): AsyncIterable<ObjectStat> {
+    for await (const e of this.walk()) if (!e.isFolder && e.path.startsWith(prefix)) yield { key: e.path, size: e.size, sha256: e.sha256, modifiedAt: e.modifiedAt, id: e.id };
+  }
+
+  /** Depth-first walk of the tree under the top folder, folders included, sorted by name. */
+  async *walk(dir = ''): AsyncIterable<DriveEntry> {
+    const id = await this.folderId(dir, false);
+    if (!id) return;
+    const kids: drive_v3.Schema$File[] = [];
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call<drive_v3.Schema$FileList>('files.list', `list ${dir || this.folder}`, () =>
+        this.drive.files.list({ q: `'${esc(id)}' in parents and trashed = false`, fields: `nextPageToken,files(${FILE_FIELDS})`, pageSize: 1000, pageToken }),
+      );
+      kids.push(...(r.files ?? []));
+      pageToken = r.nextPageToken ?? undefined;
+    } while (pageToken);
+    kids.sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
+    for (const k of kids) {
+      const p = dir ? `${dir}/${k.name}` : k.name!;
+      const isFolder = k.mimeType === FOLDER_MIME;
+      if (isFolder) this.folders.set(`${this.folder}/${p}`, k.id!);
+      yield { path: p, id: k.id!, isFolder, size: Number(k.size ?? 0), modifiedAt: k.modifiedTime ? new Date(k.modifiedTime) : undefined, sha256: k.sha256Checksum ?? undefined, appProperties: k.appProperties ?? undefined };
+      if (isFolder) yield* this.walk(p);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const st = await this.head(key);
+    if (!st) throw new TierError(`${key} is not on Google Drive (${this.url})`, 'not-found');
+    return this.getById(st.id!, range);
+  }
+
+  async getById(fileId: string, range?: ByteRange): Promise<Readable> {
+    return this.call<Readable>('files.get', `download ${fileId}`, () =>
+      this.drive.files.get({ fileId, alt: 'media' }, { responseType: 'stream', headers: range ? { Range: `bytes=${range.start}-${range.end}` } : {} }) as Promise<{ data: Readable }>,
+    );
+  }
+
+  /** Permanent delete: skips the trash, which would still count against the quota. */
+  async delete(key: string): Promise<void> {
+    const st = await this.head(key);
+    if (st) await this.deleteById(st.id!);
+  }
+
+  async deleteById(fileId: string): Promise<void> {
+    try {
+      await this.call('files.delete', `delete ${fileId}`, () => this.drive.files.delete({ fileId }));
+    } catch (err) {
+      if (!(err instanceof TierError && err.kind === 'not-found')) throw err;
+    }
+  }
+
+  async emptyTrash(): Promise<void> {
+    await this.call('files.emptyTrash', 'empty the Drive trash', () => this.drive.files.emptyTrash({}));
+  }
+}
+
+function toStat(key: string, f: drive_v3.Schema$File): ObjectStat {
+  return { key, size: Number(f.size ?? 0), sha256: f.sha256Checksum ?? undefined, md5: f.md5Checksum ?? undefined, modifiedAt: f.modifiedTime ? new Date(f.modifiedTime) : undefined, id: f.id ?? undefined };
+}
+
+/** Drive query string literal: backslash and quote escaped. */
+function esc(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+}
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const c: Buffer[] = [];
+  for await (const x of r) c.push(Buffer.isBuffer(x) ? x : Buffer.from(x));
+  return Buffer.concat(c);
+}
+
+/** GaxiosError / raw answer → TierError, with the fix named for auth and quota failures. */
+export function mapDriveError(err: unknown, what: string): TierError {
+  if (err instanceof TierError) return err;
+  const e = err as { status?: number; response?: { status?: number; data?: unknown }; json?: unknown; data?: unknown; message?: string; code?: string };
+  const status = e.response?.status ?? e.status;
+  let data = e.response?.data ?? e.json ?? e.data;
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      /* not JSON */
+    }
+  }
+  const d = data as { error?: string | { message?: string; errors?: { reason?: string }[] }; error_description?: string } | undefined;
+  if (d && typeof d.error === 'string') {
+    // OAuth token endpoint answers.
+    if (d.error === 'invalid_grant') return new TierError(`${what}: ${EXPIRED_REFRESH_HELP}`, 'auth', err);
+    return new TierError(`${what}: Google OAuth refused (${d.error}: ${d.error_description ?? ''}); check --cred and run \`lomo-peer util gcloud-auth\``, 'auth', err);
+  }
+  const reason = d && typeof d.error === 'object' ? d.error.errors?.[0]?.reason : undefined;
+  const msg = d && typeof d.error === 'object' ? d.error.message : e.message;
+  if (/invalid_grant/.test(String(e.message))) return new TierError(`${what}: ${EXPIRED_REFRESH_HELP}`, 'auth', err);
+  if (reason === 'storageQuotaExceeded') return new TierError(`${what}: Google Drive is full (storageQuotaExceeded): free space or empty the trash`, 'quota', err);
+  if (status === undefined && e.code && /ECONN|ETIMEDOUT|EPIPE|ENOTFOUND/.test(e.code)) return new TierError(`${what}: Drive unreachable (${e.code})`, 'unavailable', err);
+  const kind = kindForStatus(status, reason);
+  if (kind === 'auth') {
+    return new TierError(`${what}: Google Drive refused the credentials (${status} ${reason ?? ''}): run \`lomo-peer util gcloud-auth-refresh\`, or \`lomo-peer util gcloud-auth\` to sign in again (check --cred/--token)`, 'auth', err);
+  }
+  return new TierError(`${what}: ${status ?? ''} ${reason ?? ''} ${msg ?? ''}`.replace(/\s+/g, ' ').trim(), kind, err);
+}

@@ -1,0 +1,139 @@
+/** The Drive tier against the Drive v3 emulator, through the official client. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DriveEmulator } from '../emulators/gdrive/server.js';
+import { GDriveTier } from '../../storage/tiers/gdrive.js';
+import { oauthClient } from '../../storage/tiers/gdrive-auth.js';
+import { TierError } from '../../storage/tiers/tier.js';
+
+process.env.LOMO_RETRY_BASE_MS = '5';
+let emu: DriveEmulator;
+const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+async function readAll(r: Readable): Promise<Buffer> {
+  const c: Buffer[] = [];
+  for await (const x of r) c.push(x as Buffer);
+  return Buffer.concat(c);
+}
+function tier(opts: { folder?: string; retries?: string[] } = {}): GDriveTier {
+  const auth = oauthClient({ clientId: emu.oauth.client.clientId, clientSecret: emu.oauth.client.clientSecret, authUri: emu.authUrl, tokenUri: emu.tokenUrl, redirectUris: [] });
+  auth.setCredentials({ refresh_token: emu.oauth.grant().refresh_token });
+  return new GDriveTier({
+    auth,
+    rootUrl: emu.url,
+    folder: opts.folder ?? 'lomorage',
+    resumableThreshold: 1024 * 1024,
+    chunkSize: 512 * 1024,
+    retry: { onRetry: (e) => opts.retries?.push(e.kind) },
+  });
+}
+const uploads = () => emu.apiRequests().filter((r) => r.path.startsWith('/upload/'));
+
+beforeAll(async () => {
+  emu = await new DriveEmulator({ quotaLimit: 64 * 1024 * 1024 }).start();
+});
+afterAll(async () => emu.stop());
+
+describe('Drive tier on the emulator', () => {
+  it('mirrors folders, uploads small files in one request, and skips files already there', async () => {
+    const t = tier();
+    const data = randomBytes(10_000);
+    const st = await t.put('home_u_pics/2024/a.jpg', data, { sha256: hex(data), appProperties: { plainSha256: 'abcdef12' }, modifiedAt: new Date('2024-04-26T10:00:00Z') });
+    expect(st).toMatchObject({ size: 10_000, sha256: hex(data) });
+    expect((await t.head('home_u_pics/2024/a.jpg'))!.id).toBe(st.id);
+    const before = emu.requests.length;
+    const again = await tier().put('home_u_pics/2024/a.jpg', data, { sha256: hex(data) });
+    expect(again.id).toBe(st.id);
+    expect(emu.requests.slice(before).some((r) => r.path.startsWith('/upload/'))).toBe(false);
+    const tree = [];
+    for await (const e of t.walk()) tree.push([e.path, e.isFolder, e.appProperties?.plainSha256]);
+    expect(tree).toEqual([
+      ['home_u_pics', true, undefined],
+      ['home_u_pics/2024', true, undefined],
+      ['home_u_pics/2024/a.jpg', false, 'abcdef12'],
+    ]);
+    expect((await readAll(await t.get('home_u_pics/2024/a.jpg', { start: 100, end: 199 }))).equals(data.subarray(100, 200))).toBe(true);
+  });
+
+  it('uses the resumable protocol for large files, in 256 KiB-multiple chunks', async () => {
+    const t = tier();
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const n = emu.requests.length;
+    const src = Readable.from((function* () { for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000); })());
+    const st = await t.put('big/video.mp4', src, { size: data.length, sha256: hex(data) });
+    expect(st.sha256).toBe(hex(data));
+    const ups = emu.requests.slice(n).filter((r) => r.path.startsWith('/upload/'));
+    expect(ups.filter((r) => r.method === 'POST' && r.uploadType === 'resumable')).toHaveLength(1);
+    const puts = ups.filter((r) => r.method === 'PUT');
+    expect(puts).toHaveLength(7); // 6 full 512 KiB chunks + 5 bytes
+    expect(puts.slice(0, -1).every((r) => r.status === 308)).toBe(true);
+    expect((await readAll(await t.get('big/video.mp4'))).equals(data)).toBe(true);
+  });
+
+  it('retries 403 userRateLimitExceeded, 429 and 500, resuming a chunk from the server range', async () => {
+    const retries: string[] = [];
+    const t = tier({ retries });
+    await t.quota(); // warm up the token
+    emu.injectFault(403);
+    emu.injectFault(429);
+    emu.injectFault(500);
+    const small = randomBytes(2000);
+    await t.put('faults/s.bin', small, { sha256: hex(small) });
+    expect(retries).toEqual(['throttled', 'throttled', 'unavailable']);
+    // A failure in the middle of a resumable upload: status query, then the rest.
+    const big = randomBytes(1536 * 1024);
+    let calls = 0;
+    const orig = t.opts.retry!.onRetry!;
+    t.opts.retry!.onRetry = (e, a, d) => { calls++; orig(e, a, d); };
+    const it = (async () => {
+      const n = emu.requests.length;
+      const wait = setInterval(() => {
+        if (emu.requests.slice(n).some((r) => r.method === 'PUT')) {
+          emu.injectFault(500);
+          clearInterval(wait);
+        }
+      }, 0);
+      try {
+        return await t.put('faults/b.bin', big, { sha256: hex(big) });
+      } finally {
+        clearInterval(wait);
+      }
+    })();
+    expect((await it).sha256).toBe(hex(big));
+    expect(calls).toBeGreaterThanOrEqual(1);
+  });
+
+  it('checks the quota before uploading and names the fix when Drive is full', async () => {
+    const t = tier({ folder: 'quota' });
+    const q = await t.quota();
+    const n = emu.requests.length;
+    const e = (await t.put('too/big.bin', Buffer.alloc(q.free! + 1)).catch((x: unknown) => x)) as TierError;
+    expect(e).toBeInstanceOf(TierError);
+    expect(e.kind).toBe('quota');
+    expect(e.message).toMatch(/Google Drive is full/);
+    expect(emu.requests.slice(n).some((r) => r.path.startsWith('/upload/'))).toBe(false);
+  });
+
+  it('deletes permanently, so the quota comes back (trash counts against it)', async () => {
+    const t = tier({ folder: 'del' });
+    const data = randomBytes(100_000);
+    await t.put('x/y.bin', data);
+    const mid = await t.quota();
+    await t.delete('x/y.bin');
+    expect(await t.head('x/y.bin')).toBeNull();
+    const after = await t.quota();
+    expect(mid.usage - after.usage).toBe(100_000);
+    expect(after.trash).toBe(0);
+  });
+
+  it('says how to fix expired credentials', async () => {
+    const t = tier({ folder: 'auth' });
+    emu.oauth.expireAccessTokens();
+    emu.oauth.expireRefreshTokens();
+    const e = (await t.quota().catch((x: unknown) => x)) as TierError;
+    expect(e).toBeInstanceOf(TierError);
+    expect(e.kind).toBe('auth');
+    expect(e.message).toMatch(/expire.*util gcloud-auth/s);
+    expect(uploads().length).toBeGreaterThan(0);
+  });
+});
