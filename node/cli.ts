@@ -11,9 +11,10 @@ import { inviteCommand } from './commands/invite.js';
 import { joinCommand } from './commands/join.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
+import { isoCommand } from './commands/iso.js';
 
 /** Every top-level command. One module per command under node/commands/. */
-const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand];
+const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

@@ -1,9 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
 import { listDirsCommand, listBigfilesCommand, listFilesCommand } from './list-catalog.js';
+import { listIsoCommand } from './list-iso.js';
 
 /** `list <what>`: one subcommand module per thing listed. Add new ones to this array. */
-const listCommands: CommandModule<any, any>[] = [listDirsCommand, listBigfilesCommand, listFilesCommand];
+const listCommands: CommandModule<any, any>[] = [listDirsCommand, listBigfilesCommand, listFilesCommand, listIsoCommand];
 
 export const listCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list <what>',

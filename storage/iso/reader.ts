@@ -36,6 +36,8 @@ export class IsoFormatError extends Error {
 }
 
 export class IsoReader {
+  private relocations = 0;
+
   private constructor(
     private readonly fh: fs.FileHandle,
     readonly names: NameSource,
@@ -97,6 +99,10 @@ export class IsoReader {
       }
     };
     await walk(this.root, '');
+    // mkisofs parks relocated deep folders in /rr_moved; once followed through CL it is empty
+    // bookkeeping, hidden as bsdtar and the kernel hide it.
+    const moved = out.find((e) => e.isDir && /^\.?rr_moved$/.test(e.path));
+    if (moved && this.relocations > 0 && !out.some((e) => e.path.startsWith(moved.path + '/'))) out.splice(out.indexOf(moved), 1);
     return out;
   }
 
@@ -162,7 +168,11 @@ export class IsoReader {
       const id = rec.identifier;
       if (id.length === 1 && (id[0] === 0 || id[0] === 1)) continue;
       const rr = this.names === 'rockridge' ? await this.rockRidge(rec) : null;
-      if (rr?.relocated) continue; // RE: the real place of this folder is its CL record elsewhere
+      if (rr?.relocated) {
+        // RE: a relocated folder; it is listed where its CL record points from.
+        this.relocations++;
+        continue;
+      }
       const name = rr?.name ?? this.plainName(id, (rec.flags & FLAG_DIRECTORY) !== 0);
       const extent = { offset: (rr?.childLink ?? rec.lba) * SECTOR, length: rec.dataLength };
       if (pending && pending.path === prefix + name) {
@@ -186,7 +196,6 @@ export class IsoReader {
       }
       if ((rec.flags & FLAG_MULTI_EXTENT) === 0) pending = null;
     }
-    for (const e of out) if (e.isDir) e.size = 0;
     return out;
   }
 

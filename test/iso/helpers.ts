@@ -89,7 +89,8 @@ export function parseIsoinfoLong(text: string): { path: string; size: number; is
       dir = h[1]!;
       continue;
     }
-    const m = /^([d-])\S{9}\s+\d+\s+\d+\s+\d+\s+(\d+)\s.*?\]  (.*) $/.exec(line);
+    // isoinfo prints the flags byte sign-extended ("FFFF" for a multi-extent record), without "]".
+    const m = /^([d-])\S{9}\s+\d+\s+\d+\s+\d+\s+(\d+)\s.*?\[\s*\d+ (?:[0-9A-F]{2}\]|[0-9A-F]{3,}) {1,2}(.*) $/.exec(line);
     if (!m || m[3] === '.' || m[3] === '..') continue;
     out.push({ path: (dir + m[3]).replace(/^\//, ''), size: Number(m[2]), isDir: m[1] === 'd' });
   }
