@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need, builds, runs vitest.
+# Extra arguments go to vitest (e.g. a folder: bash deploy/run-tests.sh test/scan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup-test-env.sh
-npx vitest run "$@"
+results=$(mktemp /tmp/lomo-vitest-XXXXXX.json)
+trap 'rm -f "$results"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain closing line for CI: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" || true
+exit $status

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { HashReply, HashRequest } from './hash-worker.js';
+import type { HashProgress, HashReply, HashRequest } from './hash-worker.js';
 
 /**
  * A fixed pool of hashing workers. Requests are sent in small batches (one message per batch) so
@@ -14,6 +14,9 @@ export class HashPool {
   private slotWaiters: (() => void)[] = [];
   private failure: Error | undefined;
 
+  /** Bytes read so far inside files that are still being hashed (big files only). */
+  onBytes?: (bytes: number) => void;
+
   constructor(
     threads: number,
     private readonly batchSize = 8,
@@ -22,7 +25,12 @@ export class HashPool {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
       const slot = { worker, inFlight: 0 };
-      worker.on('message', (replies: HashReply[]) => {
+      worker.on('message', (msg: HashReply[] | HashProgress) => {
+        if (!Array.isArray(msg)) {
+          this.onBytes?.(msg.progress);
+          return;
+        }
+        const replies = msg;
         slot.inFlight--;
         for (const r of replies) {
           const resolve = this.pending.get(r.id);

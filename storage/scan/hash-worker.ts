@@ -20,11 +20,18 @@ export interface FileIdentity {
   dev: number;
 }
 
+/** Sent while a big file is being read: bytes read since the last report. */
+export interface HashProgress {
+  progress: number;
+}
+
 export type HashReply =
-  | { id: number; ok: true; sha256: Uint8Array; bytesRead: number; before: FileIdentity; after: FileIdentity }
+  | { id: number; ok: true; sha256: Uint8Array; bytesRead: number; reported: number; before: FileIdentity; after: FileIdentity }
   | { id: number; ok: false; code: string; message: string };
 
 const BUF_SIZE = 1 << 20;
+/** Big files report progress every this many bytes, so a progress bar keeps moving on a 4 GB video. */
+const PROGRESS_EVERY = 32 << 20;
 const buf = Buffer.allocUnsafe(BUF_SIZE);
 
 function identity(st: fs.Stats): FileIdentity {
@@ -38,14 +45,19 @@ function hashFile(req: HashRequest): HashReply {
     const before = identity(fs.fstatSync(fd));
     const hash = createHash('sha256');
     let total = 0;
+    let reported = 0;
     for (;;) {
       const n = fs.readSync(fd, buf, 0, BUF_SIZE, null);
       if (n === 0) break;
       hash.update(n === BUF_SIZE ? buf : buf.subarray(0, n));
       total += n;
+      if (total - reported >= PROGRESS_EVERY) {
+        parentPort!.postMessage({ progress: total - reported });
+        reported = total;
+      }
     }
     const after = identity(fs.fstatSync(fd));
-    return { id: req.id, ok: true, sha256: hash.digest(), bytesRead: total, before, after };
+    return { id: req.id, ok: true, sha256: hash.digest(), bytesRead: total, reported, before, after };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { id: req.id, ok: false, code: e.code ?? 'EUNKNOWN', message: e.message };

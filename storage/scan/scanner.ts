@@ -92,8 +92,13 @@ export async function scan(db: Db, opts: ScanOptions): Promise<ScanSummary> {
     return summary;
   }
   const pool = new HashPool(Math.max(1, opts.threads));
+  const progress: ScanProgress = { filesFound: 0, bytesFound: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
+  // bytesHashed grows while big files are read, then is corrected when each file's hash lands.
+  pool.onBytes = (n) => {
+    progress.bytesHashed += n;
+    opts.onProgress?.(progress);
+  };
   try {
-    const progress: ScanProgress = { filesFound: 0, bytesFound: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
     for (const root of roots) {
       await new RootScan(root, store, pool, opts, summary, progress).run();
       summary.roots.push(displayPath(root));
@@ -322,7 +327,7 @@ class RootScan {
       return;
     }
     this.progress.filesHashed++;
-    this.progress.bytesHashed += reply.bytesRead;
+    this.progress.bytesHashed += reply.bytesRead - reply.reported;
     this.summary.filesHashed++;
     this.summary.bytesHashed += reply.bytesRead;
     this.opts.onProgress?.(this.progress);

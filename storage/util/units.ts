@@ -26,7 +26,7 @@ export function formatSize(bytes: number): string {
     i++;
   }
   const sign = bytes < 0 ? '-' : '';
-  return i === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(1)} ${UNITS[i]}`;
+  return i === 0 ? `${sign}${Math.round(v)} B` : `${sign}${v.toFixed(1)} ${UNITS[i]}`;
 }
 
 /** 3725 s → "1h02m05s"; 4.2 s → "4.2s". */
