@@ -12,9 +12,10 @@ import { joinCommand } from './commands/join.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 import { isoCommand } from './commands/iso.js';
+import { costCommand } from './commands/cost.js';
 
 /** Every top-level command. One module per command under node/commands/. */
-const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand];
+const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
