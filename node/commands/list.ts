@@ -9,6 +9,11 @@ const listCommands: CommandModule<any, any>[] = [listDirsCommand, listBigfilesCo
 export const listCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list <what>',
   describe: 'List scanned folders, files, volumes and cloud copies',
-  builder: (y: Argv<GlobalArgs>) => y.command(listCommands).demandCommand(1, 'Say what to list.'),
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command(listCommands)
+      .demandCommand(1, 'Say what to list.')
+      .example('$0 list files', 'files not yet packed into a volume, with "In Cloud" Y/N')
+      .example('$0 list bigfiles -s 1GB --json', 'files of 1 GB and more, as JSON'),
   handler: () => {},
 };
