@@ -31,8 +31,13 @@ fi
 # moto's S3 server, in a project-local virtualenv so the system Python stays untouched.
 if [ ! -x .venv/bin/moto_server ]; then
   echo "setup-test-env: installing moto[server] into .venv" >&2
-  python3 -m venv .venv
-  .venv/bin/pip install -q 'moto[server]'
+  if ! python3 -m venv .venv 2>/dev/null; then
+    # Debian's system Python keeps venv in a separate package.
+    rm -rf .venv
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install -q 'moto[server]==5.2.5'
 fi
 
 bash deploy/install.sh
