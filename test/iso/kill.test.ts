@@ -1,0 +1,90 @@
+/**
+ * A killed `iso create` leaves no half volume: nothing in the catalog, no file under the final
+ * name, and the next run removes the temp file and produces the volume, identical to an
+ * uninterrupted run's.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runCli, startCli } from '../support/cli.js';
+import { pseudoRandom, sha256File, tmpDir } from './helpers.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = tmpDir('kill');
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function catalogState(db: string): { volumes: number; packed: number; rows: number } {
+  const d = new Database(db, { readonly: true });
+  try {
+    return {
+      volumes: d.prepare('SELECT count(*) FROM volumes').pluck().get() as number,
+      packed: d.prepare('SELECT count(*) FROM files WHERE volume_id IS NOT NULL').pluck().get() as number,
+      rows: d.prepare('SELECT count(*) FROM volume_files').pluck().get() as number,
+    };
+  } finally {
+    d.close();
+  }
+}
+
+it('SIGKILL while writing leaves nothing registered; a re-run produces the same volume', async () => {
+  const lib = path.join(dir, 'lib');
+  fs.mkdirSync(lib);
+  for (let i = 0; i < 60; i++) {
+    const f = path.join(lib, `v${String(i).padStart(2, '0')}.mp4`);
+    fs.writeFileSync(f, pseudoRandom(2_000_000, i));
+    fs.utimesSync(f, 1_700_000_000 + i, 1_700_000_000 + i);
+  }
+  const dbs = ['killed', 'clean'].map((n) => path.join(dir, `${n}.db`));
+  const stores = ['killed', 'clean'].map((n) => path.join(dir, `store-${n}`));
+  for (let k = 0; k < 2; k++) {
+    fs.mkdirSync(stores[k]!);
+    expect(runCli(['--db', dbs[k]!, 'scan', lib]).code).toBe(0);
+  }
+  const args = (k: number) => ['--db', dbs[k]!, 'iso', 'create', '--partial', '-p', stores[k]!, 'v.iso'];
+
+  let kills = 0;
+  for (let round = 0; round < 4; round++) {
+    const child = startCli(args(0));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Wait until the image is being written, then kill at a varying point of the write.
+    const seen = await new Promise<boolean>((resolve) => {
+      const t = setInterval(() => {
+        const tmp = fs.readdirSync(stores[0]!).find((n) => n.endsWith('.partial'));
+        if (tmp && fs.statSync(path.join(stores[0]!, tmp)).size > round * 20_000_000) {
+          clearInterval(t);
+          child.kill('SIGKILL');
+          resolve(true);
+        }
+      }, 2);
+      child.on('exit', () => {
+        clearInterval(t);
+        resolve(false);
+      });
+    });
+    await exited;
+    if (!seen) break; // the run finished before we could kill it: nothing more to test this round
+    kills++;
+    expect(catalogState(dbs[0]!)).toEqual({ volumes: 0, packed: 0, rows: 0 });
+    expect(fs.existsSync(path.join(stores[0]!, 'v.iso'))).toBe(false);
+  }
+  expect(kills).toBeGreaterThan(0);
+
+  // A file under the final name that the catalog does not know (killed between rename and commit).
+  fs.writeFileSync(path.join(stores[0]!, 'v.iso'), 'stale');
+  const r = runCli(args(0));
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/removing \.v\.iso\.\d+\.partial, left by an interrupted iso create/);
+  expect(r.stderr).toMatch(/replacing .*v\.iso: it is not in the catalog/);
+  expect(fs.readdirSync(stores[0]!)).toEqual(['v.iso']);
+  expect(catalogState(dbs[0]!)).toEqual({ volumes: 1, packed: 60, rows: 60 });
+
+  expect(runCli(args(1)).code).toBe(0);
+  const hash = sha256File(path.join(stores[0]!, 'v.iso'));
+  expect(sha256File(path.join(stores[1]!, 'v.iso'))).toBe(hash);
+  const d = new Database(dbs[0]!, { readonly: true });
+  expect((d.prepare('SELECT sha256 FROM volumes').pluck().get() as Buffer).toString('hex')).toBe(hash);
+  d.close();
+});
