@@ -1,5 +1,5 @@
 import type { Db } from '../../storage/catalog/db.js';
-import { isTrusted } from '../../protocol/trust/store.js';
+import { isRevoked, isTrusted } from '../../protocol/trust/store.js';
 import { openInviteUntil } from '../../protocol/trust/invites.js';
 
 /**
@@ -56,9 +56,11 @@ export class Admission {
     return (openInviteUntil(this.db, now) ?? 0) > now;
   }
 
-  /** May this peer hold an inbound connection at all? */
+  /** May this peer hold an inbound connection at all? A revoked peer never, not even on probation. */
   admitInbound(peerId: string, now = Date.now()): boolean {
-    return this.trusted(peerId) || this.isJoinTarget(peerId, now) || this.ownInviteOpen(now) || this.anyRelayWindow(now);
+    if (this.trusted(peerId)) return true;
+    if (isRevoked(this.db, peerId)) return false;
+    return this.isJoinTarget(peerId, now) || this.ownInviteOpen(now) || this.anyRelayWindow(now);
   }
 
   /** May this node dial the peer? Only trusted peers and join targets: never strangers. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { EXIT, UserError } from '../exit-codes.js';
+import { log } from '../log.js';
 
 /**
  * The control socket: how CLI commands talk to the running node of the same data folder.
@@ -87,7 +88,8 @@ async function answer(line: string, handler: ControlHandler): Promise<Reply> {
     return { ok: true, result: await handler(req) };
   } catch (err) {
     if (err instanceof UserError) return { ok: false, error: err.message, exitCode: err.exitCode };
-    return { ok: false, error: `node failed: ${(err as Error).message}`, exitCode: EXIT.INTERNAL };
+    log.error(`control request ${req.op} failed: ${(err as Error)?.stack ?? String(err)}`);
+    return { ok: false, error: `node failed: ${(err as Error)?.message ?? String(err)}`, exitCode: EXIT.INTERNAL };
   }
 }
 

@@ -11,7 +11,7 @@ import { Admission, PROBATION_MS } from './admission.js';
 import { trustGater } from './gater.js';
 import { createHost, type Host } from './host.js';
 import { decodeInviteCode, encodeInviteCode, INVITE_ID_BYTES, SECRET_BYTES, type InviteCode } from '../../protocol/pairing/code.js';
-import { handlePairStream, joinWithCode, PAIR_PROTOCOL, type JoinOptions, type JoinResult } from '../../protocol/pairing/pairing.js';
+import { asError, closedByInviter, handlePairStream, joinWithCode, looksClosed, PAIR_PROTOCOL, type JoinOptions, type JoinResult } from '../../protocol/pairing/pairing.js';
 import type { Member } from '../../protocol/pairing/messages.js';
 import { exchangeRoster, handleRosterStream, ROSTER_PROTOCOL, type Roster, type RosterEnv } from '../../protocol/family/roster.js';
 import { createInvite, openInviteUntil, purgeExpiredSecrets } from '../../protocol/trust/invites.js';
@@ -269,9 +269,14 @@ export class LomoNode {
           selfPeerId: this.peerId,
           selfInfo: () => ({ name: this.siteName(), addrs: this.addrs() }),
           openPairStream: async (c) => {
-            const connection = await this.dialPeer(c.inviterPeerId, c.addrs);
-            const stream = await connection.newStream(PAIR_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), runOnLimitedConnection: true });
-            return { stream, connection };
+            try {
+              const connection = await this.dialPeer(c.inviterPeerId, c.addrs);
+              const stream = await connection.newStream(PAIR_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), runOnLimitedConnection: true });
+              return { stream, connection };
+            } catch (thrown) {
+              const err = asError(thrown);
+              throw looksClosed(err) ? closedByInviter() : err;
+            }
           },
         },
         code,

@@ -35,7 +35,7 @@ export interface InviterEnv {
 export class PairingError extends Error {
   override name = 'PairingError';
   constructor(
-    readonly code: PairErrorCode | 'impostor' | 'protocol',
+    readonly code: PairErrorCode | 'impostor' | 'protocol' | 'refused',
     message: string,
   ) {
     super(message);
@@ -154,10 +154,12 @@ export async function joinWithCode(env: JoinerEnv, code: InviteCode, opts: JoinO
     throw new PairingError('impostor', 'connected to a different site than the one that made the code');
   }
   const fs = new FramedStream(stream, { maxFrame: MAX_PAIR_FRAME, readTimeoutMs: PAIR_STEP_TIMEOUT_MS });
+  let answered = false;
   try {
     const joinerNonce = new Uint8Array(randomBytes(NONCE_BYTES));
     await fs.write(encodePairMessage({ t: 'hello', invite: code.inviteId, nonce: joinerNonce }));
     const challenge = expectPair(await fs.readRequired('challenge'), 'challenge');
+    answered = true;
     if (challenge.t === 'error') throw new PairingError(challenge.code, challenge.message);
     const t: Transcript = {
       inviteId: code.inviteId,
@@ -193,9 +195,34 @@ export async function joinWithCode(env: JoinerEnv, code: InviteCode, opts: JoinO
     await fs.write(encodePairMessage({ t: 'ack' }));
     await fs.close();
     return { inviter: getPeer(env.db, code.inviterPeerId)!, introduced };
-  } catch (err) {
-    fs.abort(err as Error);
+  } catch (thrown) {
+    const err = asError(thrown);
+    fs.abort(err);
     if (err instanceof PairingError) throw err;
-    throw new PairingError('protocol', `pairing failed: ${(err as Error).message}`);
+    if (!answered && looksClosed(err)) throw closedByInviter();
+    throw new PairingError('protocol', `pairing failed: ${err.message}`);
   }
+}
+
+/** Stream helpers reject with a bare 'close' Event when the remote closes; make it an Error. */
+export function asError(x: unknown): Error {
+  if (x instanceof Error) return x;
+  if (x && typeof x === 'object' && 'type' in x) return new Error(`stream ${(x as Event).type}d by the remote side`);
+  return new Error(String(x));
+}
+
+export function looksClosed(err: Error): boolean {
+  const text = `${err.name} ${err.message}`;
+  return /EOF|closed|reset|MuxerClosed|EncryptionFailed|StreamState/i.test(text) && !/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|timed? ?out|abort/i.test(text);
+}
+
+/**
+ * The inviter's gater closes connections from unknown peers when it has no open invite, so a
+ * joiner sees the connection end right after the handshake (an EOF, never a "denied" message).
+ */
+export function closedByInviter(): PairingError {
+  return new PairingError(
+    'refused',
+    'the inviting site closed the connection: it has no open invitation for this code (already used or expired), or this site was revoked there; ask for a new code',
+  );
 }

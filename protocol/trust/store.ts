@@ -64,6 +64,10 @@ export function isTrusted(db: Db, peerId: string): boolean {
   return db.prepare('SELECT 1 FROM peers WHERE peer_id = ? AND revoked_at IS NULL').pluck().get(peerId) !== undefined;
 }
 
+export function isRevoked(db: Db, peerId: string): boolean {
+  return db.prepare('SELECT 1 FROM peers WHERE peer_id = ? AND revoked_at IS NOT NULL').pluck().get(peerId) !== undefined;
+}
+
 export function getPeer(db: Db, peerId: string): PeerRow | null {
   const r = db.prepare('SELECT * FROM peers WHERE peer_id = ?').get(peerId) as RawPeer | undefined;
   return r ? toRow(r) : null;
