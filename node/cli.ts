@@ -6,6 +6,7 @@ import { log, setLogLevel } from './log.js';
 import { scanCommand } from './commands/scan.js';
 import { listCommand } from './commands/list.js';
 import { initCommand } from './commands/init.js';
+import { restoreCommand } from './commands/restore.js';
 import { nodeCommand } from './commands/node.js';
 import { inviteCommand } from './commands/invite.js';
 import { joinCommand } from './commands/join.js';
@@ -15,7 +16,7 @@ import { isoCommand } from './commands/iso.js';
 import { costCommand } from './commands/cost.js';
 
 /** Every top-level command. One module per command under node/commands/. */
-const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand];
+const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, restoreCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

@@ -23,8 +23,14 @@ import { EXIT, reportExit, UserError } from '../exit-codes.js';
 import { log } from '../log.js';
 import { formatDate, printJson } from '../output.js';
 import { printVolumes } from './list-iso.js';
+import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
+import { loadSiteKeys } from '../../storage/objects/catalog.js';
+import { FileTier } from '../../storage/tiers/file.js';
+import { encryptVolume, sealEncryptedVolume, type VolumeCrypto } from '../../storage/objects/volume.js';
 
-interface CreateArgs extends GlobalArgs {
+interface CreateArgs extends GlobalArgs, PassphraseArgs {
+  encrypt: boolean;
+  objectsDir?: string;
   name?: string;
   isoSize: string;
   storeDir?: string;
@@ -170,14 +176,28 @@ async function createVolumes(args: CreateArgs): Promise<void> {
       if (skipped > 0) reportExit(EXIT.PARTIAL);
       const plan = planVolumes(ok, volumeSize, args.partial);
       const times = dirTimes(db, rootFolderName);
+      // Encrypted on the fly into the site's object store by default (docs/crypto-format.md);
+      // a site without keys (no `init` yet) or --no-encrypt gets lomob's plain .iso files.
+      let crypto: VolumeCrypto | null = null;
+      if (args.encrypt && plan.volumes.length > 0) {
+        if (!loadSiteKeys(db)) log.warn('this site has no keys yet (run `lomo-peer init`): writing plain ISO files as with --no-encrypt');
+        else {
+          const u = await unlockSite(db, args);
+          crypto = { sodium: u.sodium, keys: u.keys, tier: new FileTier(args.objectsDir ?? u.site.objectsUrl), siteId: u.site.siteId };
+        }
+      }
       for (const group of plan.volumes) {
         const name = volumeName(group, (n) => volumeNameTaken(db, n), args.name);
         const entries = entriesFor(group as Candidate[], times);
         const vol = buildVolume(entries, { volumeId: name.replace(/\.iso$/i, '') });
         log.info(`creating ${name}: ${group.length} file(s), ${formatSize(vol.size)}`);
-        let written: { file: string; sha256: Buffer };
+        let written: { file: string | null; sha256: Buffer };
+        let object = null;
         try {
-          written = await writeToStore(vol, storeDir, name, abort.signal);
+          if (crypto) {
+            object = await encryptVolume(crypto, vol, abort.signal);
+            written = { file: null, sha256: object.plainSha256 };
+          } else written = await writeToStore(vol, storeDir, name, abort.signal);
         } catch (err) {
           if (err instanceof SourceChangedError) {
             log.warn(`${name} not created: ${err.message}; run scan, then iso create again`);
@@ -190,8 +210,9 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           .map((e, i) => ({ e, ext: vol.extents[i]! }))
           .filter(({ e }) => e.kind === 'file')
           .map(({ e, ext }, k) => ({ fileId: group[k]!.id, isoPath: e.path, offset: ext[0]!.offset, length: e.size }));
-        const id = registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files });
-        made.push({ id, name, file: written.file, size: vol.size, files: files.length, sha256: written.sha256.toString('hex') });
+        const register = () => registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files });
+        const id = crypto && object ? await sealEncryptedVolume(db, crypto, object, name, register) : register();
+        made.push({ id, name, file: written.file ?? `${crypto!.tier.url}/${object!.objectId.toString('hex')}`, size: vol.size, files: files.length, sha256: written.sha256.toString('hex') });
       }
       const waitingBytes = plan.waiting.reduce((s, f) => s + f.size, 0);
       if (plan.waiting.length > 0) {
@@ -290,8 +311,10 @@ const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create [name]',
   describe: 'Group scanned files that are in no volume yet and write them as ISO images',
   builder: (y: Argv<GlobalArgs>) =>
-    y
+    withPassphraseOption(y)
       .positional('name', { type: 'string', describe: 'Volume file name; default <oldest file date>--<newest file date>.iso' })
+      .option('encrypt', { type: 'boolean', default: true, describe: 'Encrypt on the fly into the site object store; --no-encrypt writes plain .iso files' })
+      .option('objects-dir', { type: 'string', describe: 'Object store folder (default: the one chosen at init)' })
       .option('iso-size', { alias: 's', type: 'string', default: '5G', describe: 'Size of each ISO file. KB=1000 Byte' })
       .option('store-dir', { alias: 'p', type: 'string', describe: 'Folder to store the ISOs in (default: the current folder)' })
       .option('partial', { type: 'boolean', default: false, describe: 'Also pack the files that do not fill a whole volume yet' })

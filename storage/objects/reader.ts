@@ -45,23 +45,35 @@ export async function fetchChunk(tier: Tier, rec: ObjectRecord, index: number): 
 
 /** Plaintext bytes [offset, offset + length) of an object, reading only the chunks that hold them. */
 export async function readRange(ctx: ReadContext, rec: ObjectRecord, offset: number, length: number): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await decryptRange(ctx, rec, offset, length, async (b) => void out.push(b));
+  return Buffer.concat(out);
+}
+
+/**
+ * Streams plaintext bytes [offset, offset + length) to `sink`, one chunk at a time (memory: one
+ * chunk), fetching only the chunks that hold the range and verifying each before decrypting it.
+ */
+export async function decryptRange(
+  ctx: ReadContext,
+  rec: ObjectRecord,
+  offset: number,
+  length: number,
+  sink: (plain: Buffer) => Promise<void>,
+): Promise<void> {
   if (offset < 0 || length < 0 || offset + length > rec.plainSize) {
     throw new RangeError(`range ${offset}+${length} is outside object ${rec.objectId.toString('hex')} (${rec.plainSize} bytes)`);
   }
-  if (length === 0) return Buffer.alloc(0);
+  if (length === 0) return;
   const { first, last } = chunksFor(offset, length, rec.chunkPlain);
   const n = chunkCount(rec.plainSize, rec.chunkPlain);
-  // Fetch and verify every needed chunk first: nothing is decrypted from a damaged set.
-  const fetched: Buffer[] = [];
-  for (let i = first; i <= last; i++) fetched.push(await fetchChunk(ctx.tier, rec, i));
-  const out: Buffer[] = [];
   for (let i = first; i <= last; i++) {
+    const bytes = await fetchChunk(ctx.tier, rec, i);
     const base = i * rec.chunkPlain;
     const from = Math.max(offset, base) - base;
     const to = Math.min(offset + length, base + rec.chunkPlain) - base;
-    out.push(decryptChunk(ctx.sodium, ctx.keys, fetched[i - first]!, { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1 }, from, to));
+    await sink(decryptChunk(ctx.sodium, ctx.keys, bytes, { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1 }, from, to));
   }
-  return Buffer.concat(out);
 }
 
 /**

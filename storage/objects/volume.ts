@@ -1,0 +1,53 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Db } from '../catalog/db.js';
+import type { SiteKeys } from '../crypto/keys.js';
+import type { Sodium } from '../crypto/sodium.js';
+import type { Tier } from '../tiers/tier.js';
+import { saveObject } from './catalog.js';
+import { manifestFiles, MANIFEST_VERSION, objectSummary, writeManifest, type VolumeManifest } from './manifest.js';
+import { ObjectWriter, type ObjectRecord } from './writer.js';
+
+/**
+ * Volumes as encrypted objects: the ISO writer's stream goes straight into an ObjectWriter (no
+ * plaintext temporary file), and once the volume is registered its manifest is stored as a second,
+ * small object. Used by `iso create` (node/commands/iso.ts).
+ */
+export interface VolumeCrypto {
+  sodium: Sodium;
+  keys: SiteKeys;
+  tier: Tier;
+  siteId: string;
+}
+
+/** Encrypts an image stream of `size` bytes into the tier; resolves with the object record. */
+export async function encryptVolume(c: VolumeCrypto, image: { stream: Readable; size: number }, signal?: AbortSignal): Promise<ObjectRecord> {
+  const w = new ObjectWriter({ sodium: c.sodium, keys: c.keys, tier: c.tier, kind: 'volume', maxPlainSize: image.size });
+  await pipeline(image.stream, w, { signal });
+  const rec = await w.result;
+  if (rec.plainSize !== image.size) throw new Error(`image came out at ${rec.plainSize} bytes, expected ${image.size}`);
+  return rec;
+}
+
+/**
+ * Records the volume's object and writes + records its manifest. `register` inserts the volume and
+ * its file rows and returns the volume id; it runs in the same transaction as the object rows.
+ */
+export async function sealEncryptedVolume(db: Db, c: VolumeCrypto, rec: ObjectRecord, name: string, register: () => number): Promise<number> {
+  const volumeId = db.transaction(() => {
+    const id = register();
+    saveObject(db, rec, { volumeId: id });
+    return id;
+  })();
+  const v = db.prepare('SELECT name, size, created_at FROM volumes WHERE id = ?').get(volumeId) as { name: string; size: number; created_at: number };
+  const manifest: VolumeManifest = {
+    manifestVersion: MANIFEST_VERSION,
+    siteId: c.siteId,
+    volume: { name: v.name ?? name, size: v.size, sha256: rec.plainSha256.toString('hex'), createdAt: v.created_at },
+    object: objectSummary(rec),
+    files: manifestFiles(db, volumeId),
+  };
+  const m = await writeManifest({ sodium: c.sodium, keys: c.keys, tier: c.tier }, manifest);
+  saveObject(db, m, { volumeId });
+  return volumeId;
+}
