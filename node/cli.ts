@@ -6,7 +6,6 @@ import { log, setLogLevel } from './log.js';
 import { scanCommand } from './commands/scan.js';
 import { listCommand } from './commands/list.js';
 import { initCommand } from './commands/init.js';
-import { restoreCommand } from './commands/restore.js';
 import { nodeCommand } from './commands/node.js';
 import { inviteCommand } from './commands/invite.js';
 import { joinCommand } from './commands/join.js';
@@ -14,9 +13,10 @@ import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 import { isoCommand } from './commands/iso.js';
 import { costCommand } from './commands/cost.js';
+import { utilCommand } from './commands/util.js';
 
 /** Every top-level command. One module per command under node/commands/. */
-const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, restoreCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand];
+const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand, utilCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
