@@ -41,6 +41,9 @@ export interface InviteRequest {
 }
 
 const DIAL_TIMEOUT_MS = 20_000;
+const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
+/** How long a node connected to a family relay waits for its reservation before reconnecting. */
+const RELAY_GRACE_MS = 10_000;
 
 /**
  * A running site: its catalog, identity, libp2p host and the lomo protocols. Used by
@@ -50,6 +53,7 @@ export class LomoNode {
   private timer: NodeJS.Timeout | null = null;
   private readonly probation = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  private relayStuckSince: number | null = null;
 
   private constructor(
     readonly db: Db,
@@ -224,6 +228,7 @@ export class LomoNode {
     try {
       for (const id of revokedPeerIds(this.db)) this.hangUp(id);
       purgeExpiredSecrets(this.db);
+      await this.kickRelayIfStuck();
       const dials = listPeers(this.db)
         .filter((p) => this.host.getConnections(peerIdFromString(p.peerId)).length === 0)
         .map((p) => this.dialPeer(p.peerId, p.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`redial ${p.peerId}: ${err.message}`)));
@@ -231,6 +236,33 @@ export class LomoNode {
     } catch (err) {
       if (!this.stopped) log.warn(`maintenance failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The relay transport reserves a slot when identify reports a HOP-capable peer; if that moment
+   * was missed (seen once in tests under load), no circuit address ever appears. After a grace
+   * period, reconnecting to the family relay makes identify run again.
+   */
+  private async kickRelayIfStuck(): Promise<void> {
+    if (!this.opts.relayClient || this.addrs().some((a) => a.includes('/p2p-circuit'))) {
+      this.relayStuckSince = null;
+      return;
+    }
+    const relays = [];
+    for (const peer of this.host.getPeers()) {
+      if (!isTrusted(this.db, peer.toString())) continue;
+      const known = await this.host.peerStore.get(peer).catch(() => null);
+      if (known?.protocols.includes(RELAY_HOP_PROTOCOL)) relays.push(peer);
+    }
+    if (relays.length === 0) {
+      this.relayStuckSince = null;
+      return;
+    }
+    this.relayStuckSince ??= Date.now();
+    if (Date.now() - this.relayStuckSince < RELAY_GRACE_MS) return;
+    this.relayStuckSince = null;
+    log.info(`no relay reservation yet: reconnecting to family relay ${relays[0]!.toString()}`);
+    for (const c of this.host.getConnections(relays[0]!)) await c.close().catch(() => c.abort(new Error('relay kick')));
   }
 
   private hangUp(peerId: string): void {
