@@ -14,9 +14,10 @@ import { statusCommand } from './commands/status.js';
 import { isoCommand } from './commands/iso.js';
 import { costCommand } from './commands/cost.js';
 import { utilCommand } from './commands/util.js';
+import { uploadCommand } from './commands/upload.js';
 
 /** Every top-level command. One module per command under node/commands/. */
-const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand, utilCommand];
+const commands: CommandModule<any, any>[] = [scanCommand, listCommand, initCommand, nodeCommand, inviteCommand, joinCommand, peersCommand, statusCommand, isoCommand, costCommand, utilCommand, uploadCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;

@@ -2,9 +2,10 @@ import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
 import { listDirsCommand, listBigfilesCommand, listFilesCommand } from './list-catalog.js';
 import { listIsoCommand } from './list-iso.js';
+import { listGdriveCommand } from './list-gdrive.js';
 
 /** `list <what>`: one subcommand module per thing listed. Add new ones to this array. */
-const listCommands: CommandModule<any, any>[] = [listDirsCommand, listBigfilesCommand, listFilesCommand, listIsoCommand];
+const listCommands: CommandModule<any, any>[] = [listDirsCommand, listBigfilesCommand, listFilesCommand, listIsoCommand, listGdriveCommand];
 
 export const listCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list <what>',

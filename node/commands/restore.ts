@@ -13,6 +13,7 @@ import { objectForFile, objectForVolume, type StoredObject } from '../../storage
 import { libraryPath } from '../../storage/objects/manifest.js';
 import { placeFile, PlaintextMismatchError, UnsafePathError } from '../../storage/objects/restore.js';
 import { TierError } from '../../storage/tiers/tier.js';
+import { restoreCloudCommands } from './restore-cloud.js';
 
 /**
  * `restore <what>`: get plaintext back from encrypted objects. Every subcommand unlocks the site
@@ -189,7 +190,7 @@ export const restoreVolumeCommand: CommandModule<GlobalArgs, RestoreVolumeArgs> 
 };
 
 /** `restore <what>`: one subcommand per source. Add new ones to this array. */
-const restoreCommands: CommandModule<any, any>[] = [restoreFileCommand, restoreVolumeCommand];
+const restoreCommands: CommandModule<any, any>[] = [restoreFileCommand, restoreVolumeCommand, ...restoreCloudCommands];
 
 export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'restore <what>',

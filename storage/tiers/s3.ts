@@ -82,6 +82,8 @@ export class S3Tier implements Tier {
     this.concurrency = Math.max(1, opts.concurrency ?? 3);
     this.journal = opts.journal ?? new MemoryJournal();
     if (this.partSize < MIN_PART) throw new TierError(`part size ${this.partSize} is below S3's minimum of 5 MiB (5242880 bytes); use --part-size 6M or more`, 'invalid');
+    // package.json supports Node 20; the SDK's "upgrade to Node 22" notice would only confuse users.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL ?? undefined;
     const region = opts.region ?? process.env.AWS_DEFAULT_REGION ?? process.env.AWS_REGION ?? 'us-east-1';
     const id = opts.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;

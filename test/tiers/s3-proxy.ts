@@ -23,6 +23,8 @@ export class S3Proxy {
   readonly log: string[] = [];
   private faults: { status: number; code: string }[] = [];
   private corrupt = new Set<number>();
+  /** Slows every UploadPart answer down (lets a test kill the client mid-upload). */
+  uploadDelayMs = 0;
   private server = http.createServer((req, res) => void this.handle(req, res));
   endpoint = '';
 
@@ -83,6 +85,7 @@ export class S3Proxy {
       body = Buffer.from(body);
       body[Math.floor(body.length / 2)]! ^= 0xff;
     }
+    if (op === 'UploadPart' && this.uploadDelayMs) await new Promise((r) => setTimeout(r, this.uploadDelayMs));
     const t = new URL(this.target);
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },

@@ -1,0 +1,85 @@
+import type { Argv, CommandModule } from 'yargs';
+import { mirrorSegments } from '../../storage/tiers/drive-names.js';
+import type { DriveEntry } from '../../storage/tiers/gdrive.js';
+import { displayPath } from '../../storage/util/bytes-path.js';
+import { withCatalog, type GlobalArgs } from '../context.js';
+import { formatDate, printJson } from '../output.js';
+import { cloudUserError, driveOptions, driveTierFrom, type DriveArgs } from './cloud-options.js';
+import { driveCopies } from './restore-cloud.js';
+
+interface ListDriveArgs extends GlobalArgs, DriveArgs {}
+
+interface Row {
+  path: string[];
+  isFolder: boolean;
+  size: number;
+  mtimeMs?: number;
+  plain?: string;
+  cipher?: string;
+}
+
+/**
+ * `list gdrive`, lomob's tree: `[ size mm/dd/yyyy plain6 cipher6] name` for files, `[ mm/dd/yyyy] name`
+ * for folders. Drive holds name tokens only (drive-names.ts); the catalog's placements turn them
+ * back into the library's names. Entries the catalog does not know keep their token.
+ */
+export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
+  command: 'gdrive',
+  describe: 'List files in google drive in tree view',
+  builder: (y) => driveOptions(y).example('$0 list gdrive', 'size, mtime, plaintext and ciphertext hash prefixes of every staged file') as unknown as Argv<ListDriveArgs>,
+  handler: (args) =>
+    withCatalog(args, async (db) => {
+      const tier = driveTierFrom(args);
+      const names = new Map<string, string>(); // token path -> plaintext segment
+      const plain = new Map<string, { sha?: string }>();
+      for (const c of driveCopies(db, tier.url)) {
+        const toks = c.placement.key.split('/');
+        const segs = mirrorSegments(c.rootPath, c.relPath);
+        if (toks.length !== segs.length) continue;
+        toks.forEach((_, i) => names.set(toks.slice(0, i + 1).join('/'), segs[i]!));
+        plain.set(c.placement.key, { sha: c.sha256?.toString('hex') });
+      }
+      const rows: Row[] = [];
+      try {
+        for await (const e of tier.walk() as AsyncIterable<DriveEntry>) {
+          const toks = e.path.split('/');
+          const shown = toks.map((t, i) => names.get(toks.slice(0, i + 1).join('/')) ?? t);
+          rows.push({ path: shown, isFolder: e.isFolder, size: e.size, mtimeMs: e.modifiedAt?.getTime(), plain: plain.get(e.path)?.sha, cipher: e.sha256 });
+        }
+      } catch (e) {
+        throw cloudUserError(e, 'list gdrive');
+      }
+      if (args.json) {
+        return printJson(rows.map((r) => ({ path: r.path.map(displayPath).join('/'), folder: r.isFolder, size: r.size, modified: r.mtimeMs, plainSha256: r.plain, cipherSha256: r.cipher })));
+      }
+      process.stdout.write(renderDriveTree(args.folder, rows));
+    }),
+};
+
+export function renderDriveTree(top: string, rows: Row[]): string {
+  interface N { name: string; row?: Row; kids: Map<string, N> }
+  const root: N = { name: top, kids: new Map() };
+  for (const r of rows) {
+    let n = root;
+    for (const seg of r.path) {
+      let k = n.kids.get(seg);
+      if (!k) n.kids.set(seg, (k = { name: seg, kids: new Map() }));
+      n = k;
+    }
+    n.row = r;
+  }
+  const lines = [top];
+  const walk = (n: N, indent: string) => {
+    const kids = [...n.kids.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    kids.forEach((k, i) => {
+      const last = i === kids.length - 1;
+      const r = k.row;
+      const date = r?.mtimeMs !== undefined ? formatDate(r.mtimeMs) : '';
+      const label = !r || r.isFolder ? `[ ${date}]` : `[ ${r.size} ${date} ${(r.plain ?? '------').slice(0, 6)} ${(r.cipher ?? '------').slice(0, 6)}]`;
+      lines.push(`${indent}${last ? '└── ' : '├── '}${label} ${displayPath(k.name)}`);
+      walk(k, indent + (last ? '    ' : '│   '));
+    });
+  };
+  walk(root, '');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,262 @@
+import type { Argv, CommandModule } from 'yargs';
+import fs from 'node:fs';
+import type { Db } from '../../storage/catalog/db.js';
+import { objectForFile, objectForVolume, saveObject, type StoredObject } from '../../storage/objects/catalog.js';
+import { ObjectWriter } from '../../storage/objects/writer.js';
+import { stagingFiles } from '../../storage/catalog/library.js';
+import { uploadEstimate, usd } from '../../storage/cost/estimate.js';
+import { CatalogJournal } from '../../storage/tiers/catalog-journal.js';
+import { driveKey, nameTokenizer } from '../../storage/tiers/drive-names.js';
+import { FileTier } from '../../storage/tiers/file.js';
+import { cipherStream } from '../../storage/tiers/object-copy.js';
+import { livePlacement, markDeleted, recordPlacement, stagedCopiesArchived } from '../../storage/tiers/placements.js';
+import { STORAGE_CLASSES, type LomobStorageClass } from '../../storage/tiers/s3.js';
+import type { Tier } from '../../storage/tiers/tier.js';
+import { formatSize, parseSize } from '../../storage/util/units.js';
+import { withCatalog, type GlobalArgs } from '../context.js';
+import { EXIT, UserError, reportExit } from '../exit-codes.js';
+import { log } from '../log.js';
+import { printJson } from '../output.js';
+import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
+import { awsOptions, cloudUserError, driveOptions, driveTierFrom, interruptible, s3TierFrom, type AwsArgs, type DriveArgs } from './cloud-options.js';
+import { priceBanner, pricesFor } from './cost.js';
+
+interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs {
+  names: string[];
+  partSize: string;
+  nthreads: number;
+  encrypt: boolean;
+  force: boolean;
+  storageClass: LomobStorageClass;
+  saveParts: boolean;
+  prices?: string;
+}
+
+interface FilesArgs extends GlobalArgs, DriveArgs, PassphraseArgs {}
+
+interface VolumeSource {
+  id: number;
+  name: string;
+  key: string;
+  size: number;
+  sha256?: Buffer;
+  open: () => NodeJS.ReadableStream;
+  manifest?: StoredObject;
+}
+
+function volumeSources(db: Db, args: IsoArgs, local: Tier | null): VolumeSource[] {
+  const all = db.prepare('SELECT id, name, size, local_path FROM volumes ORDER BY id').all() as { id: number; name: string; size: number; local_path: Buffer | null }[];
+  let chosen = all;
+  if (args.names.length) {
+    chosen = args.names.map((n) => {
+      const v = all.find((x) => x.name === n);
+      if (!v) throw new UserError(`no volume named "${n}" in the catalog: see lomo-peer list iso`, EXIT.INPUT);
+      return v;
+    });
+  }
+  const out: VolumeSource[] = [];
+  for (const v of chosen) {
+    const obj = objectForVolume(db, v.id);
+    if (args.encrypt) {
+      if (!obj || !local) {
+        throw new UserError(
+          `volume ${v.name} is a plain ISO (made with iso create --no-encrypt): nothing leaves this machine unencrypted unless you pass --no-encrypt`,
+          EXIT.USAGE,
+        );
+      }
+      out.push({ id: v.id, name: v.name, key: v.name, size: obj.cipherSize, sha256: obj.cipherSha256, open: () => cipherStream(local, obj), manifest: objectForVolume(db, v.id, 'manifest') ?? undefined });
+    } else {
+      if (!v.local_path || !fs.existsSync(v.local_path)) {
+        throw new UserError(`volume ${v.name} has no plain image file${v.local_path ? ` (${v.local_path.toString('latin1')} is gone)` : ''}; upload it encrypted (without --no-encrypt)`, EXIT.INPUT);
+      }
+      const file = v.local_path;
+      out.push({ id: v.id, name: v.name, key: v.name, size: fs.statSync(file).size, open: () => fs.createReadStream(file) });
+    }
+  }
+  return out;
+}
+
+/** `upload iso`: volumes to S3 (Glacier), multipart, resumable, verified before they count. */
+const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
+  command: 'iso [names..]',
+  describe: 'Upload specified or all iso files',
+  builder: (y) =>
+    withPassphraseOption(awsOptions(y))
+      .positional('names', { type: 'string', array: true, default: [], describe: 'Volume names (default: every volume not uploaded yet)' })
+      .option('part-size', { alias: 'p', type: 'string', default: '6M', describe: 'Size of each upload partition. KB=1000 Byte' })
+      .option('nthreads', { alias: 'n', type: 'number', default: 3, describe: 'Number of parallel multi part upload' })
+      .option('save-parts', { alias: 's', type: 'boolean', default: false, describe: 'Save multiparts locally for debug (accepted for lomob compatibility; parts are never written)' })
+      .option('encrypt', { type: 'boolean', default: true, describe: 'Upload the encrypted volume (--no-encrypt: the plain image of an unencrypted volume)' })
+      .option('force', { type: 'boolean', default: false, describe: 'force to upload from scratch and not reuse previous upload info' })
+      .option('storage-class', { type: 'string', default: 'STANDARD', choices: [...STORAGE_CLASSES], describe: 'The type of storage to use for the object' })
+      .option('prices', { type: 'string', describe: 'Price table JSON for the estimate' })
+      .example('$0 upload iso --storage-class DEEP_ARCHIVE', 'every new volume to Glacier Deep Archive') as unknown as Argv<IsoArgs>,
+  handler: (args) =>
+    withCatalog(args, async (db) => {
+      let partSize: number;
+      try {
+        partSize = parseSize(args.partSize);
+      } catch (e) {
+        throw new UserError(`--part-size: ${(e as Error).message}`, EXIT.USAGE);
+      }
+      if (partSize < 5 * 1024 * 1024) throw new UserError(`--part-size ${args.partSize} is below S3's minimum part of 5 MiB (5242880 bytes): use 6M or more`, EXIT.USAGE);
+      if (args.nthreads < 1) throw new UserError('--nthreads must be at least 1', EXIT.USAGE);
+      const site = db.prepare('SELECT objects_url FROM site_keys WHERE id = 1').get() as { objects_url: string } | undefined;
+      const local = site ? new FileTier(site.objects_url) : null;
+      const tier = s3TierFrom(args, { journal: new CatalogJournal(db), partSize, concurrency: args.nthreads, storageClass: args.storageClass });
+      const sources = volumeSources(db, args, local).filter((s) => {
+        const done = livePlacement(db, tier.url, s.key);
+        if (done && !args.force && (!s.sha256 || (done.sha256 && done.sha256.equals(s.sha256)))) {
+          if (args.names.length) log.info(`${s.name} is already uploaded to ${tier.url} (use --force to upload it again)`);
+          return false;
+        }
+        return true;
+      });
+      if (!sources.length) {
+        log.info('nothing to upload: every volume is already in the bucket');
+        if (args.json) printJson({ uploaded: [] });
+        return;
+      }
+      const pt = pricesFor(args);
+      const est = uploadEstimate(pt.prices, args.storageClass, sources.map((s) => s.size), partSize);
+      log.info(priceBanner(pt));
+      log.info(
+        `estimate: ${sources.length} volume(s), ${formatSize(est.bytes)} to ${tier.url} as ${args.storageClass}: ${est.requests} requests ${usd(est.requestCost)}, ` +
+          `storage ${usd(est.monthly)}/month${est.minDays ? `, at least ${est.minDays} days (${usd(est.minimumCommitment)})` : ''}`,
+      );
+      const { signal, dispose } = interruptible();
+      const uploaded: { name: string; key: string; size: number; storageClass: string; requests: number }[] = [];
+      try {
+        await tier.ensureBucket();
+        const orphans = await tier.abortOrphans();
+        if (orphans.length) log.info(`aborted ${orphans.length} unfinished upload(s) nobody will resume: ${orphans.join(', ')}`);
+        for (const s of sources) {
+          if (args.force) await tier.discardUpload(s.key);
+          const before = tier.requestCount();
+          let lastPct = -1;
+          const stat = await tier.put(s.key, s.open() as never, {
+            size: s.size,
+            sha256: s.sha256?.toString('hex'),
+            signal,
+            onProgress: (n) => {
+              const pct = Math.floor((n / s.size) * 10) * 10;
+              if (pct !== lastPct) log.info(`${s.name}: ${pct}% (${formatSize(n)} of ${formatSize(s.size)})`);
+              lastPct = pct;
+            },
+          });
+          if (s.manifest && local) {
+            const m = s.manifest;
+            const ms = await tier.put(`${s.key}.manifest`, cipherStream(local, m) as never, { size: m.cipherSize, sha256: m.cipherSha256.toString('hex'), signal });
+            recordPlacement(db, { volumeId: s.id, tierUrl: tier.url, key: `${s.key}.manifest`, remoteId: ms.id, size: m.cipherSize, sha256: m.cipherSha256, storageClass: ms.storageClass });
+          }
+          const region = String(await tier.client.config.region());
+          db.transaction(() => {
+            recordPlacement(db, { volumeId: s.id, tierUrl: tier.url, key: s.key, remoteId: stat.id, size: stat.size, sha256: s.sha256, storageClass: stat.storageClass, region });
+            db.prepare(`UPDATE volumes SET status = 'uploaded', region = ?, bucket = ? WHERE id = ?`).run(region, tier.bucket, s.id);
+          })();
+          const requests = tier.requestCount() - before;
+          log.info(`${s.name}: uploaded and verified (${formatSize(stat.size)}, ${stat.storageClass}, ${requests} requests)`);
+          uploaded.push({ name: s.name, key: s.key, size: stat.size, storageClass: stat.storageClass ?? args.storageClass, requests });
+        }
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        throw cloudUserError(e, 'upload iso');
+      } finally {
+        dispose();
+      }
+      if (args.json) printJson({ uploaded, requests: Object.fromEntries(tier.requests) });
+      else for (const u of uploaded) process.stdout.write(`${u.name}  ${formatSize(u.size)}  ${u.storageClass}  s3://${tier.bucket}/${u.key}\n`);
+    }),
+};
+
+/** Encrypts one staging file into the local object store (or reuses its object). */
+async function stagingObject(db: Db, u: Awaited<ReturnType<typeof unlockSite>>, local: FileTier, f: { id: number; path: string; size: number; sha256: string | null }): Promise<StoredObject | null> {
+  const have = objectForFile(db, f.id);
+  if (have && f.sha256 && have.plainSha256.toString('hex') === f.sha256) return have;
+  const w = new ObjectWriter({ sodium: u.sodium, keys: u.keys, tier: local, kind: 'file', maxPlainSize: f.size, workers: f.size > 64 * 1024 * 1024 ? 2 : 0 });
+  const src = fs.createReadStream(Buffer.from(f.path, 'latin1'));
+  await new Promise<void>((resolve, reject) => {
+    src.on('error', reject);
+    w.on('error', reject);
+    w.on('finish', resolve);
+    src.pipe(w);
+  });
+  const rec = await w.result;
+  if (f.sha256 && rec.plainSha256.toString('hex') !== f.sha256) {
+    log.warn(`${f.path}: changed since the last scan; skipped (run scan, then upload files again)`);
+    return null;
+  }
+  saveObject(db, rec, { fileId: f.id });
+  return objectForFile(db, f.id);
+}
+
+/**
+ * `upload files`: staging files to Drive, encrypted, under name tokens that mirror the tree.
+ * First the staging lifecycle: Drive copies of files now inside a verified S3 volume are deleted
+ * for good (not to the trash, which counts against the quota).
+ */
+const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
+  command: 'files',
+  describe: 'Upload individual files not in ISO to google drive',
+  builder: (y) => withPassphraseOption(driveOptions(y)).example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
+  handler: (args) =>
+    withCatalog(args, async (db) => {
+      const tier = driveTierFrom(args);
+      const { signal, dispose } = interruptible();
+      let uploaded = 0;
+      let skipped = 0;
+      let removed = 0;
+      try {
+        for (const p of stagedCopiesArchived(db, tier.url)) {
+          if (p.remoteId) await tier.deleteById(p.remoteId);
+          markDeleted(db, p.id);
+          removed++;
+        }
+        if (removed) {
+          await tier.emptyTrash();
+          log.info(`removed ${removed} Drive copies of files now archived in S3`);
+        }
+        const files = stagingFiles(db).filter((f) => !(db.prepare(`SELECT 1 FROM placements WHERE file_id = ? AND tier_url = ? AND deleted_at IS NULL`).get(f.id, tier.url)));
+        if (!files.length) {
+          log.info('nothing to upload: every staging file is on Drive');
+        } else {
+          const u = await unlockSite(db, args);
+          const local = new FileTier(u.site.objectsUrl);
+          const tok = nameTokenizer(u.keys);
+          const bytes = files.reduce((a, f) => a + f.size, 0);
+          const q = await tier.quota();
+          log.info(`estimate: ${files.length} file(s), about ${formatSize(bytes)} to ${tier.url}: no charge within the free quota (${q.free === undefined ? 'unlimited' : formatSize(q.free) + ' free'})`);
+          await tier.checkQuota(bytes);
+          for (const f of files) {
+            if (signal.aborted) throw signal.reason;
+            const obj = await stagingObject(db, u, local, f);
+            if (!obj) {
+              skipped++;
+              continue;
+            }
+            const key = driveKey(tok, f.rootPath, f.relPath);
+            const st = await tier.put(key, cipherStream(local, obj) as never, { size: obj.cipherSize, sha256: obj.cipherSha256.toString('hex'), modifiedAt: new Date(f.mtimeMs), signal });
+            recordPlacement(db, { fileId: f.id, tierUrl: tier.url, key, remoteId: st.id, size: st.size, sha256: obj.cipherSha256 });
+            uploaded++;
+            log.debug(`${f.path} -> ${tier.url}/${key}`);
+          }
+        }
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        throw cloudUserError(e, 'upload files');
+      } finally {
+        dispose();
+      }
+      if (skipped) reportExit(EXIT.PARTIAL);
+      if (args.json) printJson({ uploaded, skipped, removedArchived: removed, requests: Object.fromEntries(tier.requests) });
+      else log.info(`${uploaded} file(s) uploaded to ${tier.url}${skipped ? `, ${skipped} skipped` : ''}`);
+    }),
+};
+
+export const uploadCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'upload <what>',
+  describe: 'Upload packed ISO files or individual files',
+  builder: (y: Argv<GlobalArgs>) => y.command([uploadIso, uploadFiles] as CommandModule<GlobalArgs, any>[]).demandCommand(1, 'Say what to upload: iso or files.'),
+  handler: () => {},
+};
+
