@@ -16,6 +16,7 @@ have iperf3   || need_apt+=(iperf3)
 have iptables || need_apt+=(iptables)
 [ -x /usr/sbin/miniupnpd ] || need_apt+=(miniupnpd)
 have upnpc    || need_apt+=(miniupnpc)
+have nft      || need_apt+=(nftables)   # miniupnpd's nftables chains in the UPnP test
 have openssl  || need_apt+=(openssl)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -8,14 +8,21 @@
 #     <p>a 10.77.1.2 ── <p>ra [10.77.1.1 | NAT | 10.77.0.2] ──┐
 #                                                            ├── <p>pub bridge, R = 10.77.0.1
 #     <p>b 10.77.2.2 ── <p>rb [10.77.2.1 | NAT | 10.77.0.3] ──┘
+#   topology.sh up   <prefix> upnp   household A behind a router running miniupnpd (a real UPnP
+#                                    IGD), an outside host O on the router's WAN segment:
+#     <p>a 10.77.1.2 ── <p>ra [10.77.1.1 | NAT + miniupnpd | 11.77.0.2] ── <p>pub, O = 11.77.0.1
+#                                    The WAN segment uses 11.77.0.0/24 because both miniupnpd and
+#                                    libp2p refuse to map ports behind a private/reserved external
+#                                    address (they treat it as double NAT); the segment exists only
+#                                    inside these namespaces, which have no link to the host.
 #   topology.sh up   <prefix> lan    two hosts <p>m1 10.77.5.1 and <p>m2 10.77.5.2 on one bridge
 #                                    (in namespace <p>sw), for mDNS
 #   topology.sh up   <prefix> link   two hosts <p>x 10.77.9.1 and <p>y 10.77.9.2 joined by one
 #                                    veth pair (benchmark link)
 #   topology.sh down <prefix>
-set -euo pipefail
+set -Eeuo pipefail
 
-cmd=${1:?usage: topology.sh up|down <prefix> [nat|lan|link]}
+cmd=${1:?usage: topology.sh up|down <prefix> [nat|upnp|lan|link]}
 p=${2:?prefix missing (a few letters, e.g. ln1)}
 kind=${3:-nat}
 [[ "$p" =~ ^[a-z][a-z0-9]{1,6}$ ]] || { echo "prefix must be 2-7 lowercase letters/digits" >&2; exit 2; }
@@ -50,14 +57,18 @@ mkns() {
   ns "$1" ip link set lo up
 }
 
+# up_nat <wan prefix> <sides...>: routers for the given households on a shared WAN bridge
 up_nat() {
-  mkns "${p}pub"; mkns "${p}ra"; mkns "${p}rb"; mkns "${p}a"; mkns "${p}b"
+  local net=$1
+  shift
+  mkns "${p}pub"
   ns "${p}pub" ip link add name lbr0 type bridge
   ns "${p}pub" ip link set lbr0 up
-  ns "${p}pub" ip addr add 10.77.0.1/24 dev lbr0
-  for side in a b; do
+  ns "${p}pub" ip addr add "$net.1/24" dev lbr0
+  for side in "$@"; do
     local r="${p}r${side}" h="${p}${side}" wan lan
-    if [ "$side" = a ]; then wan=10.77.0.2; lan=1; else wan=10.77.0.3; lan=2; fi
+    mkns "$r"; mkns "$h"
+    if [ "$side" = a ]; then wan=$net.2; lan=1; else wan=$net.3; lan=2; fi
     veth "${p}pub" "port$side" "$r" wan
     ns "${p}pub" ip link set "port$side" master lbr0
     ns "$r" ip addr add "$wan/24" dev wan
@@ -70,8 +81,46 @@ up_nat() {
     ns "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
     ns "$r" iptables -A FORWARD -i lan -o wan -j ACCEPT
     ns "$r" iptables -A FORWARD -i wan -o lan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    # ... except what a port mapping (UPnP) forwards on purpose.
+    ns "$r" iptables -A FORWARD -i wan -o lan -m conntrack --ctstate DNAT -j ACCEPT
     ns "$r" iptables -P FORWARD DROP
   done
+}
+
+# A real IGD on router <p>ra: nftables chains for miniupnpd, then the daemon itself.
+start_miniupnpd() {
+  local r="${p}ra" dir="/tmp/lomo-netns-$p"
+  mkdir -p "$dir"
+  ns "$r" nft -f - <<NFT
+table inet lomoupnp {
+  chain forward { type filter hook forward priority -10; policy accept; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+NFT
+  cat > "$dir/miniupnpd.conf" <<CONF
+ext_ifname=wan
+listening_ip=lan
+port=0
+enable_natpmp=no
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+notify_interval=10
+clean_ruleset_interval=600
+uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b
+upnp_table_name=lomoupnp
+upnp_nat_table_name=lomoupnp
+allow 1024-65535 10.77.1.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+CONF
+  ns "$r" /usr/sbin/miniupnpd -f "$dir/miniupnpd.conf" -P "$dir/miniupnpd.pid"
+  for _ in $(seq 50); do [ -s "$dir/miniupnpd.pid" ] && return 0; sleep 0.1; done
+  echo "miniupnpd did not start" >&2
+  return 1
 }
 
 up_lan() {
@@ -101,13 +150,14 @@ case "$cmd" in
     down
     trap 'echo "topology.sh: setup failed, cleaning up" >&2; down' ERR
     case "$kind" in
-      nat) up_nat ;;
+      nat) up_nat 10.77.0 a b ;;
+      upnp) up_nat 11.77.0 a; start_miniupnpd ;;
       lan) up_lan ;;
       link) up_link ;;
-      *) echo "unknown topology $kind (nat, lan, link)" >&2; exit 2 ;;
+      *) echo "unknown topology $kind (nat, upnp, lan, link)" >&2; exit 2 ;;
     esac
     trap - ERR
     ;;
-  down) down ;;
-  *) echo "usage: topology.sh up|down <prefix> [nat|lan|link]" >&2; exit 2 ;;
+  down) down; rm -rf "/tmp/lomo-netns-$p" ;;
+  *) echo "usage: topology.sh up|down <prefix> [nat|upnp|lan|link]" >&2; exit 2 ;;
 esac

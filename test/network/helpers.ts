@@ -64,7 +64,10 @@ export class NodeProc {
     fs.mkdirSync(dir, { recursive: true });
     const args = [
       CLI, '--db', path.join(dir, 'lomob.db'), '--json', '-l', '5', 'node', '--site-name', name,
-      '--maintenance-interval', '1', '--no-upnp', '--no-mdns', ...extra,
+      '--maintenance-interval', '1',
+      ...(extra.includes('--upnp') ? [] : ['--no-upnp']),
+      ...(extra.includes('--mdns') ? [] : ['--no-mdns']),
+      ...extra,
     ];
     const argv = [...(netns ? ['ip', 'netns', 'exec', netns] : []), process.execPath, ...args];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
