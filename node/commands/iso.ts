@@ -4,15 +4,15 @@
  * the store folder, and `registerVolume` records it once it is complete. Encryption replaces
  * the sink, nothing else.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import fsp from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { Db } from '../../storage/catalog/db.js';
 import { stagingFiles } from '../../storage/catalog/library.js';
 import { IsoFormatError, IsoReader } from '../../storage/iso/reader.js';
+import { pumpToFile } from '../../storage/iso/pump.js';
+import { WorkerSha256 } from '../../storage/iso/sha256-worker.js';
 import { planVolumes, rootFolderName, volumeName, type PlanFile } from '../../storage/iso/plan.js';
 import { registerVolume, volumeByName, volumeContents, volumeNameTaken, dirTimes } from '../../storage/iso/volume-store.js';
 import { buildVolume, SourceChangedError, type BuiltVolume, type VolumeEntry } from '../../storage/iso/writer.js';
@@ -47,28 +47,25 @@ interface Candidate extends PlanFile {
 const PARTIAL_SUFFIX = /^\..+\.(\d+)\.partial$/;
 
 /**
- * The sink: streams the image into <storeDir>/.<name>.<pid>.partial while hashing it, fsyncs,
+ * The sink: writes the image into <storeDir>/.<name>.<pid>.partial while hashing it, fsyncs,
  * renames it to <storeDir>/<name> and fsyncs the folder. On any failure the temp file is removed.
+ * (A sink that consumes a stream, e.g. encryption, uses `vol.stream` instead of `vol.cursor`.)
  */
 export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal): Promise<{ file: string; sha256: Buffer }> {
   const final = path.join(storeDir, name);
   const tmp = path.join(storeDir, `.${name}.${process.pid}.partial`);
-  const hash = createHash('sha256');
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
+  const hash = new WorkerSha256();
+  let sha256: Buffer;
   try {
-    await pipeline(vol.stream, hasher, fs.createWriteStream(tmp, { flags: 'w', highWaterMark: 8 << 20 }), { signal });
-    const fd = fs.openSync(tmp, 'r+');
+    const out = await fsp.open(tmp, 'w');
     try {
-      fs.fsyncSync(fd);
-      if (fs.fstatSync(fd).size !== vol.size) throw new Error(`image ${name} came out at ${fs.fstatSync(fd).size} bytes, expected ${vol.size}`);
+      const written = await pumpToFile(vol.cursor, out, { onChunk: (c) => hash.update(c), signal });
+      if (written !== vol.size) throw new Error(`image ${name} came out at ${written} bytes, expected ${vol.size}`);
+      await out.sync();
     } finally {
-      fs.closeSync(fd);
+      await out.close();
     }
+    sha256 = await hash.digest();
     if (fs.existsSync(final)) log.warn(`replacing ${final}: it is not in the catalog (left by an interrupted iso create?)`);
     fs.renameSync(tmp, final);
     const dfd = fs.openSync(storeDir, 'r');
@@ -77,8 +74,10 @@ export async function writeToStore(vol: BuiltVolume, storeDir: string, name: str
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    await hash.close();
   }
-  return { file: final, sha256: hash.digest() };
+  return { file: final, sha256 };
 }
 
 /** Removes temp images left by a killed `iso create` (their process is gone). */

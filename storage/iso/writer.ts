@@ -21,7 +21,7 @@ export interface VolumeOptions {
   volumeId?: string;
   /** Timestamp for the descriptors and implicit folders; default: the newest entry mtime. */
   epochMs?: number;
-  /** Size of each file read (default 4 MiB). */
+  /** Size of the buffers the stream emits (default 4 MiB). */
   readChunk?: number;
 }
 
@@ -30,8 +30,13 @@ export interface BuiltVolume {
   size: number;
   /** Per entry (same index as the input): its data extents in the image; [] for folders. */
   extents: Extent[][];
-  /** The image. Errors (a file vanished or changed size) are emitted as stream errors. */
-  stream: Readable;
+  /**
+   * The image as a byte stream (created on first access). Errors (a file vanished or changed
+   * size) are emitted as stream errors.
+   */
+  readonly stream: Readable;
+  /** The same bytes pulled into caller-owned buffers: the fast path for sinks that reuse buffers. */
+  cursor: ImageCursor;
   layout: Layout;
 }
 
@@ -44,40 +49,127 @@ export function buildVolume(entries: readonly VolumeEntry[], opts: VolumeOptions
   const epochMs = opts.epochMs ?? entries.reduce((m, e) => Math.max(m, e.mtimeMs), 0);
   const layout = computeLayout(entries, epochMs);
   const volumeId = (opts.volumeId ?? 'LOMO_PEER').toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, 32);
-  const stream = Readable.from(generate(layout, entries, volumeId, opts.readChunk ?? 4 << 20), {
-    objectMode: false,
-    highWaterMark: 8 << 20,
-  });
-  return { size: layout.totalSectors * SECTOR, extents: entryExtents(layout, entries.length), stream, layout };
+  const cursor = new ImageCursor(layout, entries, volumeId);
+  const chunk = opts.readChunk ?? 4 << 20;
+  let stream: Readable | undefined;
+  return {
+    size: layout.totalSectors * SECTOR,
+    extents: entryExtents(layout, entries.length),
+    get stream() {
+      stream ??= Readable.from(chunks(cursor, chunk), { objectMode: false, highWaterMark: 2 * chunk });
+      return stream;
+    },
+    cursor,
+    layout,
+  };
 }
 
-async function* generate(layout: Layout, entries: readonly VolumeEntry[], volumeId: string, chunk: number): AsyncGenerator<Buffer> {
-  // Metadata is produced in pieces and batched to ~1 MiB so that huge trees stay bounded too.
-  let batch: Buffer[] = [];
-  let batched = 0;
-  const flush = function* () {
-    if (batched > 0) yield Buffer.concat(batch, batched);
-    batch = [];
-    batched = 0;
-  };
-  const add = function* (b: Buffer) {
-    batch.push(b);
-    batched += b.length;
-    if (batched >= 1 << 20) yield* flush();
-  };
-  yield* add(Buffer.alloc(FIRST_DESCRIPTOR_LBA * SECTOR));
-  yield* add(descriptor(layout, volumeId, false));
-  yield* add(descriptor(layout, volumeId, true));
-  yield* add(terminator());
-  yield* add(pathTable(layout.primaryDirs, false, false, layout.pathTableSize));
-  yield* add(pathTable(layout.primaryDirs, true, false, layout.pathTableSize));
-  yield* add(pathTable(layout.jolietDirs, false, true, layout.jolietPathTableSize));
-  yield* add(pathTable(layout.jolietDirs, true, true, layout.jolietPathTableSize));
-  for (const d of layout.primaryDirs) yield* add(directory(d, false));
-  yield* add(continuationAreas(layout));
-  for (const d of layout.jolietDirs) yield* add(directory(d, true));
-  yield* flush();
-  for (const f of layout.files) yield* fileData(f, entries[f.entry]!, chunk);
+/** Fresh buffers for the stream: the consumer may keep them. */
+async function* chunks(cursor: ImageCursor, size: number): AsyncGenerator<Buffer> {
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(size);
+      const n = await cursor.fill(buf);
+      if (n === 0) return;
+      yield n === size ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    await cursor.close();
+  }
+}
+
+type Segment = { buf: Buffer } | { file: Node; entry: VolumeEntry };
+
+/** Metadata pieces in image order, then one segment per file (read when reached). */
+function* segments(layout: Layout, entries: readonly VolumeEntry[], volumeId: string): Generator<Segment> {
+  yield { buf: Buffer.alloc(FIRST_DESCRIPTOR_LBA * SECTOR) };
+  yield { buf: descriptor(layout, volumeId, false) };
+  yield { buf: descriptor(layout, volumeId, true) };
+  yield { buf: terminator() };
+  yield { buf: pathTable(layout.primaryDirs, false, false, layout.pathTableSize) };
+  yield { buf: pathTable(layout.primaryDirs, true, false, layout.pathTableSize) };
+  yield { buf: pathTable(layout.jolietDirs, false, true, layout.jolietPathTableSize) };
+  yield { buf: pathTable(layout.jolietDirs, true, true, layout.jolietPathTableSize) };
+  for (const d of layout.primaryDirs) yield { buf: directory(d, false) };
+  yield { buf: continuationAreas(layout) };
+  for (const d of layout.jolietDirs) yield { buf: directory(d, true) };
+  for (const f of layout.files) yield { file: f, entry: entries[f.entry]! };
+}
+
+/**
+ * Produces the image front to back into buffers the caller passes in. Metadata is generated a
+ * piece at a time (one directory at most), file data is read straight into the caller's buffer,
+ * so the only memory is the caller's buffers plus the layout.
+ */
+export class ImageCursor {
+  private readonly it: Generator<Segment>;
+  private seg: Segment | null = null;
+  private segPos = 0; // bytes of the current segment already emitted (data + padding for files)
+  private fh: fs.FileHandle | null = null;
+  private done = false;
+  /** Bytes emitted so far. */
+  position = 0;
+
+  constructor(layout: Layout, entries: readonly VolumeEntry[], volumeId: string) {
+    this.it = segments(layout, entries, volumeId);
+  }
+
+  /** Fills `buf` with the next bytes of the image; returns how many (less than its size only at the end). */
+  async fill(buf: Buffer): Promise<number> {
+    let off = 0;
+    while (off < buf.length && !this.done) {
+      if (!this.seg) {
+        const next = this.it.next();
+        if (next.done) {
+          this.done = true;
+          break;
+        }
+        this.seg = next.value;
+        this.segPos = 0;
+      }
+      const seg = this.seg;
+      if ('buf' in seg) {
+        const n = seg.buf.copy(buf, off, this.segPos);
+        off += n;
+        this.segPos += n;
+        if (this.segPos === seg.buf.length) this.seg = null;
+        continue;
+      }
+      const size = seg.file.size;
+      const padded = Math.ceil(size / SECTOR) * SECTOR;
+      if (this.segPos < size) {
+        const src = seg.entry.source ?? seg.entry.path;
+        if (!this.fh) {
+          this.fh = await fs.open(src, 'r').catch((err: NodeJS.ErrnoException) => {
+            throw new SourceChangedError(`cannot read ${String(src)}: ${err.code ?? err.message}`);
+          });
+        }
+        const want = Math.min(buf.length - off, size - this.segPos);
+        const { bytesRead } = await this.fh.read(buf, off, want, this.segPos);
+        if (bytesRead === 0) throw new SourceChangedError(`${String(src)} shrank while it was being packed (expected ${size} bytes)`);
+        off += bytesRead;
+        this.segPos += bytesRead;
+        continue;
+      }
+      if (this.fh) {
+        await this.fh.close();
+        this.fh = null;
+      }
+      const pad = Math.min(buf.length - off, padded - this.segPos);
+      buf.fill(0, off, off + pad);
+      off += pad;
+      this.segPos += pad;
+      if (this.segPos === padded) this.seg = null;
+    }
+    this.position += off;
+    return off;
+  }
+
+  /** Releases the open source file, if any (after an error or an early stop). */
+  async close(): Promise<void> {
+    if (this.fh) await this.fh.close().catch(() => {});
+    this.fh = null;
+  }
 }
 
 function descriptor(layout: Layout, volumeId: string, joliet: boolean): Buffer {
@@ -155,31 +247,4 @@ function continuationAreas(layout: Layout): Buffer {
   visit(layout.root);
   for (const d of layout.primaryDirs) for (const c of d.children) visit(c);
   return b;
-}
-
-/** Streams one file's bytes, padded with zeros to a whole sector; fails if the file changed size. */
-async function* fileData(f: Node, e: VolumeEntry, chunk: number): AsyncGenerator<Buffer> {
-  if (f.size === 0) return;
-  const fh = await fs.open(e.source ?? e.path, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new SourceChangedError(`cannot read ${String(e.source ?? e.path)}: ${err.code ?? err.message}`);
-  });
-  try {
-    let pos = 0;
-    while (pos < f.size) {
-      const want = Math.min(chunk, f.size - pos);
-      const last = pos + want === f.size;
-      const buf = Buffer.allocUnsafe(last ? Math.ceil(want / SECTOR) * SECTOR : want);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, got, want - got, pos + got);
-        if (bytesRead === 0) throw new SourceChangedError(`${String(e.source ?? e.path)} shrank while it was being packed (expected ${f.size} bytes)`);
-        got += bytesRead;
-      }
-      if (last) buf.fill(0, want);
-      pos += want;
-      yield buf;
-    }
-  } finally {
-    await fh.close();
-  }
 }

@@ -9,7 +9,10 @@ import path from 'node:path';
 import { entriesFor, parseIsoinfoLong, run, sha256File, tmpDir, writeVolume } from './helpers.js';
 import { makeTree, JOLIET_EXPECTED } from './tree.js';
 import { IsoReader } from '../../storage/iso/reader.js';
-import type { VolumeEntry } from '../../storage/iso/writer.js';
+import { buildVolume, SourceChangedError, type VolumeEntry } from '../../storage/iso/writer.js';
+import { pumpToFile } from '../../storage/iso/pump.js';
+import fsp from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 
 const PREFIX = 'home_user_Pictures';
 let dir: string;
@@ -123,4 +126,29 @@ it('two runs over the same files give byte-identical images', async () => {
   await writeVolume(entries, again);
   expect(sha256File(again)).toBe(sha256File(img));
   fs.rmSync(again);
+});
+
+it('the ring-buffer pump (iso create) writes the same bytes as the stream, with small buffers too', async () => {
+  for (const [bufferSize, buffers] of [[4 << 20, 4], [6144, 2], [2048 * 3 + 0, 3]] as const) {
+    const out = path.join(dir, `pump-${bufferSize}.iso`);
+    const vol = buildVolume(entries);
+    const fh = await fsp.open(out, 'w');
+    const hash = createHash('sha256');
+    const n = await pumpToFile(vol.cursor, fh, { bufferSize, buffers, onChunk: (c) => void hash.update(c) });
+    await fh.close();
+    expect(n).toBe(vol.size);
+    expect(hash.digest('hex')).toBe(sha256File(img));
+    expect(sha256File(out)).toBe(sha256File(img));
+    fs.rmSync(out);
+  }
+});
+
+it('a source file that shrank fails the image with SourceChangedError', async () => {
+  const src = path.join(dir, 'shrinks.bin');
+  fs.writeFileSync(src, Buffer.alloc(10_000, 7));
+  const vol = buildVolume([{ path: 'x/shrinks.bin', source: src, size: 20_000, mtimeMs: 0, mode: 0o644, kind: 'file' }]);
+  const fh = await fsp.open(path.join(dir, 'bad.iso'), 'w');
+  await expect(pumpToFile(vol.cursor, fh)).rejects.toBeInstanceOf(SourceChangedError);
+  await fh.close();
+  await expect(writeVolume([{ path: 'x/gone.bin', source: path.join(dir, 'gone'), size: 5, mtimeMs: 0, mode: 0o644, kind: 'file' }], path.join(dir, 'bad2.iso'))).rejects.toThrow(/cannot read .*gone: ENOENT/);
 });

@@ -1,0 +1,70 @@
+/**
+ * The fast way to put an image into a file: a small ring of reused buffers, so that reading the
+ * next piece (thread pool), looking at the current one (`onChunk`, e.g. SHA-256 on a worker) and
+ * writing earlier ones (thread pool) all overlap. Memory is the ring (default
+ * 4 x 4 MiB) whatever the image size, and no buffer is ever allocated per chunk.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { ImageCursor } from './writer.js';
+
+export interface PumpOptions {
+  /**
+   * Sees every chunk in order, while it is being written; must not keep it. If it returns a
+   * promise (e.g. WorkerSha256.update) the buffer is reused only after it settles. Ring buffers
+   * live in SharedArrayBuffers, so a worker thread can read them in place.
+   */
+  onChunk?: (chunk: Buffer) => void | Promise<void>;
+  bufferSize?: number;
+  buffers?: number;
+  signal?: AbortSignal;
+}
+
+/** Writes the whole image to `out` from offset 0; resolves with the number of bytes written. */
+export async function pumpToFile(cursor: ImageCursor, out: FileHandle, opts: PumpOptions = {}): Promise<number> {
+  const size = opts.bufferSize ?? 4 << 20;
+  const count = Math.max(2, opts.buffers ?? 4);
+  const ring = Array.from({ length: count }, () => Buffer.from(new SharedArrayBuffer(size)));
+  const busy: (Promise<unknown> | null)[] = new Array(count).fill(null);
+  let pos = 0;
+  let i = 0;
+  let firstError: unknown = null;
+  let writing: Promise<void> = Promise.resolve();
+  const write = (buf: Buffer, n: number, at: number) =>
+    out.write(buf, 0, n, at).then(async (r) => {
+      // A short positional write is legal; finish it.
+      let done = r.bytesWritten;
+      while (done < n) done += (await out.write(buf, done, n - done, at + done)).bytesWritten;
+    });
+  try {
+    let next = cursor.fill(ring[0]!);
+    for (;;) {
+      const n = await next;
+      if (n === 0) break;
+      opts.signal?.throwIfAborted();
+      const cur = ring[i % count]!;
+      const slot = (i + 1) % count;
+      if (busy[slot]) await busy[slot];
+      next = cursor.fill(ring[slot]!); // the next read runs in the thread pool while we hash
+      next.catch(() => {}); // surfaced by the await above on the next turn
+      const seen = opts.onChunk?.(n === size ? cur : cur.subarray(0, n));
+      // One write at a time: concurrent writes to one file only contend on its inode lock.
+      const at = pos;
+      writing = writing.then(() => write(cur, n, at));
+      busy[i % count] = Promise.all([writing, seen]).catch((err) => {
+        firstError ??= err;
+        throw err;
+      });
+      pos += n;
+      i++;
+      if (n < size) {
+        await next; // the image ended inside this buffer
+        break;
+      }
+    }
+  } finally {
+    await Promise.allSettled(busy.filter(Boolean));
+    await cursor.close();
+  }
+  if (firstError) throw firstError;
+  return pos;
+}
