@@ -56,7 +56,9 @@ parentPort.on('message', async (job) => {
     const plain = Buffer.from(job.plain, 0, job.plainLen);
     const M = job.messageSize;
     const n = Math.max(1, Math.ceil(plain.length / M));
-    const out = Buffer.alloc(HEADER + plain.length + n * 17);
+    const size = HEADER + plain.length + n * 17;
+    // Reuse a ciphertext buffer handed back by the main thread (steady memory, no GC churn).
+    const out = job.out && job.out.byteLength >= size ? Buffer.from(job.out, 0, size) : Buffer.from(new ArrayBuffer(size));
     const key = Buffer.from(job.key);
     const header = out.subarray(0, HEADER);
     Buffer.from(MAGIC).copy(header, 0);
@@ -75,9 +77,7 @@ parentPort.on('message', async (job) => {
     }
     const res = { index: job.index, cipher: out.buffer, cipherOffset: out.byteOffset, cipherLen: out.length,
       sha256: sha(out), merkleRoot: merkle(out), plain: job.plain };
-    const transfer = [job.plain];
-    if (out.buffer !== job.plain && out.byteLength === out.buffer.byteLength) transfer.push(out.buffer);
-    parentPort.postMessage(res, transfer);
+    parentPort.postMessage(res, [job.plain, out.buffer]);
   } catch (e) {
     parentPort.postMessage({ index: job.index, error: String(e && e.stack || e) });
   }
@@ -89,6 +89,8 @@ export interface ChunkJob {
   plain: ArrayBuffer;
   plainLen: number;
   last: boolean;
+  /** A ciphertext buffer to reuse (at least one full chunk), or none. */
+  out?: ArrayBuffer;
 }
 
 export interface ChunkResult {
@@ -141,7 +143,7 @@ export class EncryptPool {
       this.waiting.set(job.index, { resolve, reject });
       w.postMessage(
         { ...job, key: this.p.key, objectId: this.p.objectId, kind: KIND[this.p.kind], messageSize: this.p.messageSize, chunkPlain: this.p.chunkPlain },
-        [job.plain],
+        job.out ? [job.plain, job.out] : [job.plain],
       );
     });
   }

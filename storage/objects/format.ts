@@ -29,8 +29,12 @@ export type ObjectKind = keyof typeof KIND;
 
 /** 1 MiB: large enough that per-message costs vanish, small enough that a restore decrypts little extra. */
 export const DEFAULT_MESSAGE_SIZE = 1024 * 1024;
-/** 16 MiB of plaintext per chunk: a valid S3 part; 10,000 of them hold 167 GB (the 5 GB default volume is 299). */
-export const DEFAULT_CHUNK_PLAIN = 16 * 1024 * 1024;
+/**
+ * 8 MiB of plaintext per chunk: a valid S3 part (>= 5 MiB), a handy unit for peers and proofs,
+ * and small enough that the parallel writer stays far below 200 MB of memory. 10,000 of them hold
+ * 83 GB (the 5 GB default volume has 597); larger volumes get larger chunks (chooseChunkPlain).
+ */
+export const DEFAULT_CHUNK_PLAIN = 8 * 1024 * 1024;
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
 /** Merkle leaves over each chunk's ciphertext, for possession proofs: 64 KiB. */

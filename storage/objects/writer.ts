@@ -74,7 +74,10 @@ export class ObjectWriter extends Writable {
   private readonly done = new Map<number, ChunkResult>();
   private nextToStore = 0;
   private inFlight = 0;
-  private storing: Promise<void> = Promise.resolve();
+  /** Puts in progress (they run concurrently; hashing and the chunk list stay in order). */
+  private readonly puts = new Set<Promise<void>>();
+  /** Ciphertext buffers whose put finished, handed back to the workers. */
+  private readonly spareCipher: ArrayBuffer[] = [];
   private slotWaiters: (() => void)[] = [];
   private failure: Error | null = null;
   private settle!: { resolve: (r: ObjectRecord) => void; reject: (e: Error) => void };
@@ -88,7 +91,8 @@ export class ObjectWriter extends Writable {
     this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
     const workers = o.workers ?? 2;
     this.pool = workers > 0 ? new EncryptPool(workers, { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain }, o.sodium.backend) : null;
-    this.maxInFlight = Math.max(1, workers);
+    // Both workers busy plus one chunk being written; memory is about 2 x maxInFlight chunks.
+    this.maxInFlight = Math.max(1, workers + 1);
     this.cur = this.newPlainBuffer();
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.result.catch(() => {}); // the caller may only listen to 'error'
@@ -132,7 +136,7 @@ export class ObjectWriter extends Writable {
     if (this.curLen === this.chunkPlain) await this.dispatch(false);
     await this.dispatch(true);
     while (this.inFlight > 0 && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
-    await this.storing;
+    await Promise.all(this.puts);
     if (this.failure) throw this.failure;
     await this.pool?.close();
     this.settle.resolve({
@@ -159,16 +163,19 @@ export class ObjectWriter extends Writable {
     this.curLen = 0;
     this.inFlight++;
     const job = this.pool
-      ? this.pool.encrypt({ index, plain: plain.buffer as ArrayBuffer, plainLen, last })
+      ? this.pool.encrypt({ index, plain: plain.buffer as ArrayBuffer, plainLen, last, out: this.spareCipher.pop() })
       : Promise.resolve(this.encryptHere(index, plain.subarray(0, plainLen), last));
     job.then(
       (r) => {
         this.done.set(r.index, r);
-        this.storing = this.storing.then(() => this.storeReady());
+        this.storeReady();
       },
       (e) => this.abort(e as Error),
     );
-    if (!this.pool) await job.then(() => this.storing);
+    if (!this.pool) {
+      await job;
+      await Promise.all(this.puts);
+    }
   }
 
   private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult {
@@ -177,26 +184,36 @@ export class ObjectWriter extends Writable {
     return { index, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher), plain: plain.buffer as ArrayBuffer };
   }
 
-  /** Stores finished chunks strictly in index order (the object hash needs order). */
-  private async storeReady(): Promise<void> {
+  /**
+   * Takes finished chunks strictly in index order (the object hash and the chunk list need order)
+   * and starts their puts, which may overlap: a slow fsync on one chunk does not stall the workers.
+   */
+  private storeReady(): void {
     for (let r = this.done.get(this.nextToStore); r && !this.failure; r = this.done.get(this.nextToStore)) {
       this.done.delete(this.nextToStore);
+      this.nextToStore++;
       this.cipherHash.update(r.cipher);
-      const sha = r.sha256.toString('hex');
-      try {
-        await this.o.tier.put(chunkKey(this.objectIdHex, r.index), r.cipher, { size: r.cipher.length, sha256: sha });
-      } catch (e) {
-        this.abort(e as Error);
-        return;
-      }
       const rec: ChunkRecord = { index: r.index, size: r.cipher.length, sha256: r.sha256, merkleRoot: r.merkleRoot };
       this.chunks.push(rec);
       this.cipherSize += r.cipher.length;
       if (r.plain.byteLength === this.chunkPlain && this.spare.length < 2) this.spare.push(r.plain);
-      this.nextToStore++;
-      this.inFlight--;
-      this.o.onChunk?.(rec);
-      this.slotWaiters.splice(0).forEach((w) => w());
+      const result = r;
+      const put = this.o.tier
+        .put(chunkKey(this.objectIdHex, r.index), r.cipher, { size: r.cipher.length, sha256: r.sha256.toString('hex') })
+        .then(
+          () => {
+            this.puts.delete(put);
+            if (this.pool && this.spareCipher.length < 2) this.spareCipher.push(result.cipher.buffer as ArrayBuffer);
+            this.inFlight--;
+            this.o.onChunk?.(rec);
+            this.slotWaiters.splice(0).forEach((w) => w());
+          },
+          (e) => {
+            this.puts.delete(put);
+            this.abort(e as Error);
+          },
+        );
+      this.puts.add(put);
     }
   }
 

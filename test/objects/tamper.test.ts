@@ -21,7 +21,7 @@ let n = 0;
 beforeAll(async () => {
   assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-tamper-'));
-  site = await makeSite(path.join(tmp, 'site'), { 'one.bin': 14_000_000, 'two.bin': 14_000_000, 'three.bin': 12_000_000 });
+  site = await makeSite(path.join(tmp, 'site'), { 'one.bin': 7_000_000, 'two.bin': 7_000_000, 'three.bin': 6_000_000 });
   // Some other object of the same site: the volume's manifest.
   foreign = fs.readdirSync(site.objects).find((d) => d !== site.volumeObject)!;
 });
