@@ -31,20 +31,21 @@ export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
     withCatalog(args, async (db) => {
       const tier = driveTierFrom(args);
       const names = new Map<string, string>(); // token path -> plaintext segment
-      const plain = new Map<string, { sha?: string }>();
+      const plain = new Map<string, { sha?: string; size: number }>();
       for (const c of driveCopies(db, tier.url)) {
         const toks = c.placement.key.split('/');
         const segs = mirrorSegments(c.rootPath, c.relPath);
         if (toks.length !== segs.length) continue;
         toks.forEach((_, i) => names.set(toks.slice(0, i + 1).join('/'), segs[i]!));
-        plain.set(c.placement.key, { sha: c.sha256?.toString('hex') });
+        plain.set(c.placement.key, { sha: c.sha256?.toString('hex'), size: c.size });
       }
       const rows: Row[] = [];
       try {
         for await (const e of tier.walk() as AsyncIterable<DriveEntry>) {
           const toks = e.path.split('/');
           const shown = toks.map((t, i) => names.get(toks.slice(0, i + 1).join('/')) ?? t);
-          rows.push({ path: shown, isFolder: e.isFolder, size: e.size, mtimeMs: e.modifiedAt?.getTime(), plain: plain.get(e.path)?.sha, cipher: e.sha256 });
+          // lomob prints the file's own size; Drive holds the (slightly larger) ciphertext.
+          rows.push({ path: shown, isFolder: e.isFolder, size: plain.get(e.path)?.size ?? e.size, mtimeMs: e.modifiedAt?.getTime(), plain: plain.get(e.path)?.sha, cipher: e.sha256 });
         }
       } catch (e) {
         throw cloudUserError(e, 'list gdrive');

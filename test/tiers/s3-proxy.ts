@@ -25,7 +25,8 @@ export class S3Proxy {
   private corrupt = new Set<number>();
   /** Slows every UploadPart answer down (lets a test kill the client mid-upload). */
   uploadDelayMs = 0;
-  private server = http.createServer((req, res) => void this.handle(req, res));
+  // A client killed mid-request (SIGKILL tests) resets its socket: not an error of the test.
+  private server = http.createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
   endpoint = '';
 
   constructor(private readonly target: string) {}
