@@ -5,7 +5,7 @@
  *    buffers, SHA-256 of the image), in a child process, without the final fsync (genisoimage
  *    does not fsync either);
  *  - `genisoimage -R -J -o`;
- *  - `isoCreateCli`: the real `lomo-peer iso create --partial` on a scanned catalog (adds the
+ *  - `isoCreateCli`: the real `lomo-peer iso create --no-encrypt --partial` on a scanned catalog (adds the
  *    pack-time stat checks, fsync and catalog registration);
  * and peak RSS (children's maxRSS) for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume (the
  * writer over the tree repeated 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
@@ -13,6 +13,7 @@
  * Child mode (used by the benchmark itself): iso-bench.js --child <entries.json> <out.iso>.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
@@ -20,7 +21,6 @@ import { fileURLToPath } from 'node:url';
 import { ensureTree } from './bench-tree.js';
 import { buildVolume, type VolumeEntry } from '../../storage/iso/writer.js';
 import { pumpToFile } from '../../storage/iso/pump.js';
-import { WorkerSha256 } from '../../storage/iso/sha256-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -29,12 +29,11 @@ const cli = path.resolve(here, '../../../bin/lomo-peer.js');
 async function child(entriesFile: string, out: string): Promise<void> {
   const entries = JSON.parse(fs.readFileSync(entriesFile, 'utf8')) as VolumeEntry[];
   const vol = buildVolume(entries, { volumeId: 'BENCH' });
-  const hash = new WorkerSha256();
+  const hash = createHash('sha256');
   const fh = await fsp.open(out, 'w');
-  const bytes = await pumpToFile(vol.cursor, fh, { onChunk: (c) => hash.update(c) });
+  const bytes = await pumpToFile(vol.cursor, fh, { onChunk: (c) => void hash.update(c) });
   await fh.close();
-  const sha256 = (await hash.digest()).toString('hex');
-  await hash.close();
+  const sha256 = hash.digest('hex');
   process.stdout.write(JSON.stringify({ bytes, sha256, maxRssKB: process.resourceUsage().maxRSS }) + '\n');
 }
 
@@ -114,7 +113,7 @@ async function main(): Promise<void> {
     fs.copyFileSync(db0, db);
     const store = path.join(work, `store${i}`);
     fs.mkdirSync(store);
-    const c = timed(process.execPath, [cli, '--db', db, 'iso', 'create', '--partial', '-p', store]);
+    const c = timed(process.execPath, [cli, '--db', db, 'iso', 'create', '--no-encrypt', '--partial', '-p', store]);
     r.cli.push(c.seconds);
     rss.cli = Math.max(rss.cli, c.rssMB);
     fs.rmSync(store, { recursive: true, force: true });
@@ -126,7 +125,7 @@ async function main(): Promise<void> {
   fs.copyFileSync(db0, db1);
   const store1 = path.join(work, 'store-1g');
   fs.mkdirSync(store1);
-  const one = timed(process.execPath, [cli, '--db', db1, 'iso', 'create', '-s', '1G', '-p', store1, '--json']);
+  const one = timed(process.execPath, [cli, '--db', db1, 'iso', 'create', '--no-encrypt', '-s', '1G', '-p', store1, '--json']);
   const oneVol = JSON.parse(one.stdout).volumes[0] as { size: number } | undefined;
   fs.rmSync(store1, { recursive: true, force: true });
   let five: { seconds: number; rssMB: number; bytes: number } | null = null;

@@ -4,6 +4,7 @@
  * the store folder, and `registerVolume` records it once it is complete. Encryption replaces
  * the sink, nothing else.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
@@ -12,7 +13,6 @@ import type { Db } from '../../storage/catalog/db.js';
 import { stagingFiles } from '../../storage/catalog/library.js';
 import { IsoFormatError, IsoReader } from '../../storage/iso/reader.js';
 import { pumpToFile } from '../../storage/iso/pump.js';
-import { WorkerSha256 } from '../../storage/iso/sha256-worker.js';
 import { planVolumes, rootFolderName, volumeName, type PlanFile } from '../../storage/iso/plan.js';
 import { registerVolume, volumeByName, volumeContents, volumeNameTaken, dirTimes } from '../../storage/iso/volume-store.js';
 import { buildVolume, SourceChangedError, type BuiltVolume, type VolumeEntry } from '../../storage/iso/writer.js';
@@ -54,18 +54,18 @@ const PARTIAL_SUFFIX = /^\..+\.(\d+)\.partial$/;
 export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal): Promise<{ file: string; sha256: Buffer }> {
   const final = path.join(storeDir, name);
   const tmp = path.join(storeDir, `.${name}.${process.pid}.partial`);
-  const hash = new WorkerSha256();
+  const hash = createHash('sha256');
   let sha256: Buffer;
   try {
     const out = await fsp.open(tmp, 'w');
     try {
-      const written = await pumpToFile(vol.cursor, out, { onChunk: (c) => hash.update(c), signal });
+      const written = await pumpToFile(vol.cursor, out, { onChunk: (c) => void hash.update(c), signal });
       if (written !== vol.size) throw new Error(`image ${name} came out at ${written} bytes, expected ${vol.size}`);
       await out.sync();
     } finally {
       await out.close();
     }
-    sha256 = await hash.digest();
+    sha256 = hash.digest();
     if (fs.existsSync(final)) log.warn(`replacing ${final}: it is not in the catalog (left by an interrupted iso create?)`);
     fs.renameSync(tmp, final);
     const dfd = fs.openSync(storeDir, 'r');
@@ -74,8 +74,6 @@ export async function writeToStore(vol: BuiltVolume, storeDir: string, name: str
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
-  } finally {
-    await hash.close();
   }
   return { file: final, sha256 };
 }

@@ -1,8 +1,8 @@
 /**
  * The fast way to put an image into a file: a small ring of reused buffers, so that reading the
- * next piece (thread pool), looking at the current one (`onChunk`, e.g. SHA-256 on a worker) and
- * writing earlier ones (thread pool) all overlap. Memory is the ring (default
- * 4 x 4 MiB) whatever the image size, and no buffer is ever allocated per chunk.
+ * next piece (thread pool), looking at the current one (`onChunk`, e.g. SHA-256 on the main
+ * thread) and writing earlier ones (thread pool) all overlap. Memory is the ring (default
+ * 4 x 2 MiB) whatever the image size, and no buffer is ever allocated per chunk.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { ImageCursor } from './writer.js';
@@ -10,8 +10,8 @@ import type { ImageCursor } from './writer.js';
 export interface PumpOptions {
   /**
    * Sees every chunk in order, while it is being written; must not keep it. If it returns a
-   * promise (e.g. WorkerSha256.update) the buffer is reused only after it settles. Ring buffers
-   * live in SharedArrayBuffers, so a worker thread can read them in place.
+   * promise (e.g. a hash on a worker thread) the buffer is reused only after it settles. Ring
+   * buffers live in SharedArrayBuffers, so a worker thread can read them in place.
    */
   onChunk?: (chunk: Buffer) => void | Promise<void>;
   bufferSize?: number;
@@ -21,7 +21,7 @@ export interface PumpOptions {
 
 /** Writes the whole image to `out` from offset 0; resolves with the number of bytes written. */
 export async function pumpToFile(cursor: ImageCursor, out: FileHandle, opts: PumpOptions = {}): Promise<number> {
-  const size = opts.bufferSize ?? 4 << 20;
+  const size = opts.bufferSize ?? 2 << 20;
   const count = Math.max(2, opts.buffers ?? 4);
   const ring = Array.from({ length: count }, () => Buffer.from(new SharedArrayBuffer(size)));
   const busy: (Promise<unknown> | null)[] = new Array(count).fill(null);
