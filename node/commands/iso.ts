@@ -59,7 +59,7 @@ export async function writeToStore(vol: BuiltVolume, storeDir: string, name: str
   try {
     const out = await fsp.open(tmp, 'w');
     try {
-      const written = await pumpToFile(vol.cursor, out, { onChunk: (c) => void hash.update(c), signal });
+      const written = await pumpToFile(vol.cursor, out, { onChunk: (c) => void hash.update(c), signal, syncEvery: 64 << 20 });
       if (written !== vol.size) throw new Error(`image ${name} came out at ${written} bytes, expected ${vol.size}`);
       await out.sync();
     } finally {
