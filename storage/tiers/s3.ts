@@ -70,6 +70,8 @@ export class S3Tier implements Tier {
   readonly journal: UploadJournal;
   /** Requests sent, by operation name: what the bill counts. */
   readonly requests = new Map<string, number>();
+  /** Wall time spent per operation (ms), for benchmarks and diagnostics. */
+  readonly requestMs = new Map<string, number>();
   private bucketChecked = false;
   /** Notable events for logs and tests (a damaged part sent again...). */
   onEvent?: (e: { type: 'part-damaged'; key: string; partNumber: number; attempt: number }) => void;
@@ -125,10 +127,13 @@ export class S3Tier implements Tier {
   async send<T>(name: string, command: { input: object }, what: string): Promise<T> {
     return withRetry(async () => {
       this.requests.set(name, (this.requests.get(name) ?? 0) + 1);
+      const t0 = Date.now();
       try {
         return (await this.client.send(command as never)) as T;
       } catch (err) {
         throw this.mapError(err, what);
+      } finally {
+        this.requestMs.set(name, (this.requestMs.get(name) ?? 0) + Date.now() - t0);
       }
     }, this.opts.retry);
   }
