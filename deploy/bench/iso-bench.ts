@@ -3,18 +3,20 @@
  * + 12 x 30 MB, deterministic bytes) with a warm page cache, runs alternated, medians:
  *  - `writer`: our writer into a file through the same sink loop `iso create` uses (ring of
  *    buffers, SHA-256 of the image), in a child process, without the final fsync (genisoimage
- *    does not fsync either);
+ *    does not fsync either); `writerNoHash`: the same without the SHA-256;
  *  - `genisoimage -R -J -o`;
- *  - `isoCreateCli`: the real `lomo-peer iso create --no-encrypt --partial` on a scanned catalog (adds the
- *    pack-time stat checks, fsync and catalog registration);
- * and peak RSS (children's maxRSS) for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume (the
- * writer over the tree repeated 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
+ *  - `isoCreateCli`: the real `lomo-peer iso create --no-encrypt --partial` on a scanned catalog
+ *    (adds CLI start-up, pack-time stat checks, fsync and catalog registration);
+ * with wall time, CPU time (user + sys, which shows what the shared cores cost) and peak RSS
+ * (children's maxRSS); and peak RSS for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume
+ * (`iso create -s 5G` over the tree hard-linked 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
  * BENCH_PHOTOS (500), BENCH_VIDEOS (12), BENCH_SKIP_5G=1.
- * Child mode (used by the benchmark itself): iso-bench.js --child <entries.json> <out.iso>.
+ * Child mode (used by the benchmark itself): iso-bench.js --child <entries.json> <out.iso> [--no-hash].
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -26,12 +28,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
 const cli = path.resolve(here, '../../../bin/lomo-peer.js');
 
-async function child(entriesFile: string, out: string): Promise<void> {
+async function child(entriesFile: string, out: string, noHash: boolean): Promise<void> {
   const entries = JSON.parse(fs.readFileSync(entriesFile, 'utf8')) as VolumeEntry[];
   const vol = buildVolume(entries, { volumeId: 'BENCH' });
   const hash = createHash('sha256');
   const fh = await fsp.open(out, 'w');
-  const bytes = await pumpToFile(vol.cursor, fh, { onChunk: (c) => void hash.update(c) });
+  const bytes = await pumpToFile(vol.cursor, fh, { onChunk: noHash ? undefined : (c) => void hash.update(c) });
   await fh.close();
   const sha256 = hash.digest('hex');
   process.stdout.write(JSON.stringify({ bytes, sha256, maxRssKB: process.resourceUsage().maxRSS }) + '\n');
@@ -41,13 +43,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const MB = 1e6;
 
 /** Runs a command under /usr/bin/time (peak RSS of exactly that process) and times it. */
-function timed(cmd: string, args: string[]): { seconds: number; rssMB: number; stdout: string; stderr: string } {
+function timed(cmd: string, args: string[]): { seconds: number; cpuSeconds: number; rssMB: number; stdout: string; stderr: string } {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  return { seconds, rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
+  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
+  return { seconds, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
 }
 
 function entriesOf(tree: string, copies: number, limitBytes = Infinity): VolumeEntry[] {
@@ -91,36 +94,44 @@ async function main(): Promise<void> {
   if (scan.status !== 0) throw new Error(`scan failed: ${scan.stderr}`);
 
   const out = path.join(work, 'out.iso');
-  const r = { writer: [] as number[], genisoimage: [] as number[], cli: [] as number[] };
-  const rss = { writer: 0, genisoimage: 0, cli: 0 };
-  let imageBytes = 0;
-  let gBytes = 0;
+  type Variant = 'writer' | 'writerNoHash' | 'genisoimage' | 'isoCreateCli';
+  const m: Record<Variant, { seconds: number[]; cpu: number[]; rss: number; bytes: number }> = {
+    writer: { seconds: [], cpu: [], rss: 0, bytes: 0 },
+    writerNoHash: { seconds: [], cpu: [], rss: 0, bytes: 0 },
+    genisoimage: { seconds: [], cpu: [], rss: 0, bytes: 0 },
+    isoCreateCli: { seconds: [], cpu: [], rss: 0, bytes: 0 },
+  };
+  const record = (v: Variant, t: { seconds: number; cpuSeconds: number; rssMB: number }, bytes: number) => {
+    m[v].seconds.push(t.seconds);
+    m[v].cpu.push(t.cpuSeconds);
+    m[v].rss = Math.max(m[v].rss, t.rssMB);
+    m[v].bytes = bytes;
+  };
   for (let i = 0; i < runs; i++) {
     fs.rmSync(out, { force: true });
     const w = timed(process.execPath, [self, '--child', entriesFile, out]);
-    r.writer.push(w.seconds);
-    rss.writer = Math.max(rss.writer, w.rssMB);
-    imageBytes = JSON.parse(w.stdout).bytes;
+    record('writer', w, JSON.parse(w.stdout).bytes);
     fs.rmSync(out, { force: true });
 
     const g = timed('genisoimage', ['-quiet', '-R', '-J', '-o', out, tree]);
-    r.genisoimage.push(g.seconds);
-    rss.genisoimage = Math.max(rss.genisoimage, g.rssMB);
-    gBytes = fs.statSync(out).size;
+    record('genisoimage', g, fs.statSync(out).size);
+    fs.rmSync(out, { force: true });
+
+    const n = timed(process.execPath, [self, '--child', entriesFile, out, '--no-hash']);
+    record('writerNoHash', n, JSON.parse(n.stdout).bytes);
     fs.rmSync(out, { force: true });
 
     const db = path.join(work, `run${i}.db`);
     fs.copyFileSync(db0, db);
     const store = path.join(work, `store${i}`);
     fs.mkdirSync(store);
-    const c = timed(process.execPath, [cli, '--db', db, 'iso', 'create', '--no-encrypt', '--partial', '-p', store]);
-    r.cli.push(c.seconds);
-    rss.cli = Math.max(rss.cli, c.rssMB);
+    const c = timed(process.execPath, [cli, '--db', db, 'iso', 'create', '--no-encrypt', '--partial', '-p', store, '--json']);
+    record('isoCreateCli', c, JSON.parse(c.stdout).volumes[0].size);
     fs.rmSync(store, { recursive: true, force: true });
     for (const s of ['', '-wal', '-shm']) fs.rmSync(db + s, { force: true });
   }
 
-  // Peak RSS for a 1 GB volume (real CLI) and a 5 GB volume (writer, tree repeated 4 times).
+  // Peak RSS of the real CLI for a 1 GB volume.
   const db1 = path.join(work, 'one-gb.db');
   fs.copyFileSync(db0, db1);
   const store1 = path.join(work, 'store-1g');
@@ -128,35 +139,56 @@ async function main(): Promise<void> {
   const one = timed(process.execPath, [cli, '--db', db1, 'iso', 'create', '--no-encrypt', '-s', '1G', '-p', store1, '--json']);
   const oneVol = JSON.parse(one.stdout).volumes[0] as { size: number } | undefined;
   fs.rmSync(store1, { recursive: true, force: true });
+  // 5 GB: the tree hard-linked 4 times (5.4 GB of files, no extra disk), scanned, one -s 5G volume.
   let five: { seconds: number; rssMB: number; bytes: number } | null = null;
   if (process.env.BENCH_SKIP_5G !== '1') {
-    const f5 = path.join(work, 'entries5.json');
-    fs.writeFileSync(f5, JSON.stringify(entriesOf(tree, 4, 5e9)));
-    const w = timed(process.execPath, [self, '--child', f5, out]);
-    five = { seconds: w.seconds, rssMB: w.rssMB, bytes: JSON.parse(w.stdout).bytes };
-    fs.rmSync(out, { force: true });
+    const tree5 = path.join(work, 'tree5');
+    fs.mkdirSync(tree5);
+    for (let c = 0; c < 4; c++) {
+      if (spawnSync('cp', ['-al', tree, path.join(tree5, `copy${c}`)]).status !== 0) throw new Error('cp -al failed');
+    }
+    const db5 = path.join(work, 'five-gb.db');
+    const s5 = spawnSync(process.execPath, [cli, '--db', db5, 'scan', tree5], { encoding: 'utf8' });
+    if (s5.status !== 0) throw new Error(`scan failed: ${s5.stderr}`);
+    const store5 = path.join(work, 'store-5g');
+    fs.mkdirSync(store5);
+    const w = timed(process.execPath, [cli, '--db', db5, 'iso', 'create', '--no-encrypt', '-s', '5G', '-p', store5, '--json']);
+    const vol5 = JSON.parse(w.stdout).volumes[0] as { size: number } | undefined;
+    five = { seconds: w.seconds, rssMB: w.rssMB, bytes: vol5?.size ?? 0 };
+    fs.rmSync(store5, { recursive: true, force: true });
   }
   fs.rmSync(work, { recursive: true, force: true });
 
-  const rate = (b: number, xs: number[]) => b / median(xs) / MB;
-  const writerMBps = rate(imageBytes, r.writer);
-  const gMBps = rate(gBytes, r.genisoimage);
-  const cliMBps = rate(imageBytes, r.cli);
+  const summary = (v: Variant) => ({
+    medianSeconds: +median(m[v].seconds).toFixed(3),
+    MBps: Math.round(m[v].bytes / median(m[v].seconds) / MB),
+    medianCpuSeconds: +median(m[v].cpu).toFixed(2),
+    imageBytes: m[v].bytes,
+    peakRssMB: Math.round(m[v].rss),
+    seconds: m[v].seconds.map((x) => +x.toFixed(3)),
+  });
+  const speed = (v: Variant) => m[v].bytes / median(m[v].seconds);
   const result = {
     tree: { files, bytes },
     runs,
-    writer: { medianSeconds: median(r.writer), MBps: Math.round(writerMBps), imageBytes, peakRssMB: Math.round(rss.writer), seconds: r.writer },
-    genisoimage: { medianSeconds: median(r.genisoimage), MBps: Math.round(gMBps), imageBytes: gBytes, peakRssMB: Math.round(rss.genisoimage), seconds: r.genisoimage },
-    isoCreateCli: { medianSeconds: median(r.cli), MBps: Math.round(cliMBps), peakRssMB: Math.round(rss.cli), seconds: r.cli },
-    ratio: { writerVsGenisoimage: +(writerMBps / gMBps).toFixed(2), isoCreateVsGenisoimage: +(cliMBps / gMBps).toFixed(2) },
+    loadAverage: os.loadavg().map((x) => +x.toFixed(2)),
+    writer: summary('writer'),
+    writerNoHash: summary('writerNoHash'),
+    genisoimage: summary('genisoimage'),
+    isoCreateCli: summary('isoCreateCli'),
+    ratio: {
+      writerVsGenisoimage: +(speed('writer') / speed('genisoimage')).toFixed(2),
+      writerNoHashVsGenisoimage: +(speed('writerNoHash') / speed('genisoimage')).toFixed(2),
+      isoCreateCliVsGenisoimage: +(speed('isoCreateCli') / speed('genisoimage')).toFixed(2),
+    },
     peakRss: {
       volume1GB: { via: 'lomo-peer iso create -s 1G', imageBytes: oneVol?.size ?? null, MB: Math.round(one.rssMB) },
-      volume5GB: five && { via: 'writer, tree x4', imageBytes: five.bytes, MB: Math.round(five.rssMB), MBps: Math.round(five.bytes / five.seconds / MB) },
+      volume5GB: five && { via: 'lomo-peer iso create -s 5G (tree hard-linked x4)', imageBytes: five.bytes, MB: Math.round(five.rssMB), MBps: Math.round(five.bytes / five.seconds / MB) },
     },
     targets: { ratio: 0.7, peakRssMB: 150 },
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4]!);
+if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4]!, process.argv[5] === '--no-hash');
 else await main();
