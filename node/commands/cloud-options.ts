@@ -1,4 +1,9 @@
 import type { Argv } from 'yargs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FileTier } from '../../storage/tiers/file.js';
+import { dataDir, type GlobalArgs } from '../context.js';
+import { log } from '../log.js';
 import { authorizedClient, driveRootUrl } from '../../storage/tiers/gdrive-auth.js';
 import { GDriveTier } from '../../storage/tiers/gdrive.js';
 import { S3Tier, type S3TierOptions } from '../../storage/tiers/s3.js';
@@ -16,9 +21,56 @@ export interface AwsArgs {
 }
 
 export interface DriveArgs {
-  cred: string;
-  token: string;
+  cred?: string;
+  token?: string;
   folder: string;
+}
+
+/** `--target`: where the copies go instead of the default cloud (a folder / NAS: file:///path). */
+export interface TargetArgs {
+  target?: string;
+}
+
+export function targetOption<T>(y: Argv<T>, what: string): Argv<T & TargetArgs> {
+  return y.option('target', {
+    type: 'string',
+    describe: `Store ${what} in this folder tier instead (file:///path or a path, e.g. a NAS mount); the default without cloud credentials is the local folder tier in the data folder`,
+  }) as unknown as Argv<T & TargetArgs>;
+}
+
+function folderTier(target: string): FileTier {
+  return new FileTier(target.startsWith('file://') ? target : path.resolve(target));
+}
+
+/**
+ * The archive tier of `upload iso` / `restore aws`: --target, else S3 when AWS credentials are
+ * given (flags or environment), else the embedded default — the folder tier <data-dir>/archive —
+ * so that the whole flow runs with no cloud account at all.
+ */
+export function archiveTierFrom(args: GlobalArgs & AwsArgs & TargetArgs, extra: Partial<S3TierOptions> = {}): S3Tier | FileTier {
+  if (args.target) return folderTier(args.target);
+  const id = args.awsAccessKeyID ?? process.env.AWS_ACCESS_KEY_ID;
+  const secret = args.awsSecretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
+  if (!id && !secret && !args.awsEndpoint && !process.env.AWS_ENDPOINT_URL) {
+    const t = new FileTier(path.join(dataDir(args), 'archive'));
+    log.warn(`no AWS credentials (--awsAccessKeyID/--awsSecretAccessKey or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY): using the local folder tier ${t.url}`);
+    return t;
+  }
+  return s3TierFrom(args, extra);
+}
+
+/**
+ * The staging tier of `upload files`, `list gdrive`, `restore gdrive`: --target, else Google Drive
+ * when the credentials file exists (or --cred was given), else the folder tier <data-dir>/staging.
+ */
+export function stagingTierFrom(args: GlobalArgs & DriveArgs & TargetArgs): GDriveTier | FileTier {
+  if (args.target) return folderTier(args.target);
+  if (args.cred === undefined && !fs.existsSync('gdrive-credentials.json')) {
+    const t = new FileTier(path.join(dataDir(args), 'staging'));
+    log.warn(`no gdrive-credentials.json here (see util gcloud-auth; --cred/--token): using the local folder tier ${t.url}`);
+    return t;
+  }
+  return driveTierFrom(args);
 }
 
 export function awsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
@@ -32,8 +84,8 @@ export function awsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
 
 export function driveOptions<T>(y: Argv<T>): Argv<T & DriveArgs> {
   return y
-    .option('cred', { type: 'string', default: 'gdrive-credentials.json', describe: 'Google cloud oauth credential json file' })
-    .option('token', { type: 'string', default: 'gdrive-token.json', describe: 'Token file to access google cloud' })
+    .option('cred', { type: 'string', describe: 'Google cloud oauth credential json file (default: "gdrive-credentials.json")' })
+    .option('token', { type: 'string', describe: 'Token file to access google cloud (default: "gdrive-token.json")' })
     .option('folder', { type: 'string', default: 'lomorage', describe: 'Top folder in Google Drive' }) as unknown as Argv<T & DriveArgs>;
 }
 
@@ -59,7 +111,7 @@ export function s3TierFrom(args: AwsArgs, extra: Partial<S3TierOptions> = {}): S
 
 export function driveTierFrom(args: DriveArgs): GDriveTier {
   try {
-    return new GDriveTier({ auth: authorizedClient(args.cred, args.token), folder: args.folder, rootUrl: driveRootUrl() });
+    return new GDriveTier({ auth: authorizedClient(args.cred ?? 'gdrive-credentials.json', args.token ?? 'gdrive-token.json'), folder: args.folder, rootUrl: driveRootUrl() });
   } catch (e) {
     throw cloudUserError(e);
   }

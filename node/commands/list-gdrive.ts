@@ -4,10 +4,12 @@ import type { DriveEntry } from '../../storage/tiers/gdrive.js';
 import { displayPath } from '../../storage/util/bytes-path.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
 import { formatDate, printJson } from '../output.js';
-import { cloudUserError, driveOptions, driveTierFrom, type DriveArgs } from './cloud-options.js';
+import { cloudUserError, driveOptions, stagingTierFrom, targetOption, type DriveArgs, type TargetArgs } from './cloud-options.js';
+import { GDriveTier } from '../../storage/tiers/gdrive.js';
+import type { Tier } from '../../storage/tiers/tier.js';
 import { driveCopies } from './restore-cloud.js';
 
-interface ListDriveArgs extends GlobalArgs, DriveArgs {}
+interface ListDriveArgs extends GlobalArgs, DriveArgs, TargetArgs {}
 
 interface Row {
   path: string[];
@@ -26,26 +28,27 @@ interface Row {
 export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
   command: 'gdrive',
   describe: 'List files in google drive in tree view',
-  builder: (y) => driveOptions(y).example('$0 list gdrive', 'size, mtime, plaintext and ciphertext hash prefixes of every staged file') as unknown as Argv<ListDriveArgs>,
+  builder: (y) => targetOption(driveOptions(y), 'staging files (list that folder tier)').example('$0 list gdrive', 'size, mtime, plaintext and ciphertext hash prefixes of every staged file') as unknown as Argv<ListDriveArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
-      const tier = driveTierFrom(args);
+      const tier = stagingTierFrom(args);
       const names = new Map<string, string>(); // token path -> plaintext segment
-      const plain = new Map<string, { sha?: string; size: number }>();
+      const plain = new Map<string, { sha?: string; size: number; mtimeMs: number; cipher?: string }>();
       for (const c of driveCopies(db, tier.url)) {
         const toks = c.placement.key.split('/');
         const segs = mirrorSegments(c.rootPath, c.relPath);
         if (toks.length !== segs.length) continue;
         toks.forEach((_, i) => names.set(toks.slice(0, i + 1).join('/'), segs[i]!));
-        plain.set(c.placement.key, { sha: c.sha256?.toString('hex'), size: c.size });
+        plain.set(c.placement.key, { sha: c.sha256?.toString('hex'), size: c.size, mtimeMs: c.mtimeMs, cipher: c.placement.sha256?.toString('hex') });
       }
       const rows: Row[] = [];
       try {
-        for await (const e of tier.walk() as AsyncIterable<DriveEntry>) {
+        for await (const e of tier instanceof GDriveTier ? tier.walk() : folderWalk(tier)) {
           const toks = e.path.split('/');
           const shown = toks.map((t, i) => names.get(toks.slice(0, i + 1).join('/')) ?? t);
           // lomob prints the file's own size; Drive holds the (slightly larger) ciphertext.
-          rows.push({ path: shown, isFolder: e.isFolder, size: plain.get(e.path)?.size ?? e.size, mtimeMs: e.modifiedAt?.getTime(), plain: plain.get(e.path)?.sha, cipher: e.sha256 });
+          const known = plain.get(e.path);
+          rows.push({ path: shown, isFolder: e.isFolder, size: known?.size ?? e.size, mtimeMs: known?.mtimeMs ?? e.modifiedAt?.getTime(), plain: known?.sha, cipher: e.sha256 ?? known?.cipher });
         }
       } catch (e) {
         throw cloudUserError(e, 'list gdrive');
@@ -56,6 +59,22 @@ export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
       process.stdout.write(renderDriveTree(args.folder, rows));
     }),
 };
+
+/** A folder tier has no folder objects: folders are the key prefixes of its files. */
+async function* folderWalk(tier: Tier): AsyncIterable<DriveEntry> {
+  const seen = new Set<string>();
+  for await (const o of tier.list('')) {
+    const segs = o.key.split('/');
+    for (let i = 1; i < segs.length; i++) {
+      const dir = segs.slice(0, i).join('/');
+      if (!seen.has(dir)) {
+        seen.add(dir);
+        yield { path: dir, id: dir, isFolder: true, size: 0 };
+      }
+    }
+    yield { path: o.key, id: o.key, isFolder: false, size: o.size, modifiedAt: o.modifiedAt, sha256: o.sha256 };
+  }
+}
 
 export function renderDriveTree(top: string, rows: Row[]): string {
   interface N { name: string; row?: Row; kids: Map<string, N> }

@@ -10,8 +10,6 @@ import { objectForFile, objectForVolume, type StoredObject } from '../../storage
 import { ChunkError, decryptObject } from '../../storage/objects/reader.js';
 import { ConcatTier } from '../../storage/tiers/object-copy.js';
 import { filePlacements, volumePlacements, type Placement } from '../../storage/tiers/placements.js';
-import type { GDriveTier } from '../../storage/tiers/gdrive.js';
-import type { S3Tier } from '../../storage/tiers/s3.js';
 import { TierError, type ByteRange, type Tier } from '../../storage/tiers/tier.js';
 import { fromBuffer } from '../../storage/util/bytes-path.js';
 import { formatSize } from '../../storage/util/units.js';
@@ -19,10 +17,12 @@ import { withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { log } from '../log.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
-import { awsOptions, cloudUserError, driveOptions, driveTierFrom, interruptible, s3TierFrom, type AwsArgs, type DriveArgs } from './cloud-options.js';
+import { archiveTierFrom, awsOptions, cloudUserError, driveOptions, interruptible, stagingTierFrom, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-options.js';
+import { GDriveTier } from '../../storage/tiers/gdrive.js';
+import { S3Tier } from '../../storage/tiers/s3.js';
 import { pricesFor } from './cost.js';
 
-interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs {
+interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
   volume: string;
   out: string;
   tier?: 'Bulk' | 'Standard';
@@ -33,7 +33,7 @@ interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs {
   prices?: string;
 }
 
-interface DriveRestoreArgs extends GlobalArgs, DriveArgs, PassphraseArgs {
+interface DriveRestoreArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs {
   file: string;
   out: string;
 }
@@ -103,7 +103,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
   command: 'aws <volume> <out>',
   describe: 'Restore ISO files in AWS',
   builder: (y) =>
-    withPassphraseOption(awsOptions(y))
+    targetOption(withPassphraseOption(awsOptions(y)), 'volumes (read them from there)')
       .positional('volume', { type: 'string', demandOption: true, describe: 'iso file name (see list iso)' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output file name' })
       .option('tier', { type: 'string', choices: ['Bulk', 'Standard'] as const, describe: 'Glacier retrieval tier to request (Bulk: ~48 h, cheapest; Standard: ~12 h)' })
@@ -118,8 +118,9 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
       const out = checkOut(args.out);
       const vol = db.prepare('SELECT id, name, size, sha256 FROM volumes WHERE name = ?').get(args.volume) as { id: number; name: string; size: number; sha256: Buffer | null } | undefined;
       if (!vol) throw new UserError(`no volume named "${args.volume}" in the catalog: see lomo-peer list iso`, EXIT.INPUT);
-      const tier = s3TierFrom(args, { concurrency: args.nthreads });
-      const pl = volumePlacements(db, vol.id, 's3:').find((p) => p.tierUrl === tier.url && p.key === vol.name);
+      const tier = archiveTierFrom(args, { concurrency: args.nthreads });
+      const s3 = tier instanceof S3Tier ? tier : null;
+      const pl = volumePlacements(db, vol.id, '').find((p) => p.tierUrl === tier.url && p.key === vol.name);
       if (!pl) throw new UserError(`${vol.name} has no copy in ${tier.url}: upload it first (upload iso), or pass the right --awsBucketName`, EXIT.INPUT);
       const rec = objectForVolume(db, vol.id);
       const encrypted = !!rec && !!pl.sha256 && pl.sha256.equals(rec.cipherSha256);
@@ -127,7 +128,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
       try {
         const st = await tier.head(pl.key);
         if (!st) throw new UserError(`${pl.key} is missing from ${tier.url} although the catalog has it: run a cloud check`, EXIT.CORRUPT);
-        if (st.restore?.needed) {
+        if (s3 && st.restore?.needed) {
           const p = pricesFor(args).prices;
           const cls = st.storageClass ?? 'DEEP_ARCHIVE';
           const gets = Math.ceil(st.size / (rec?.chunks[0]?.size || 16 * 1024 * 1024));
@@ -141,10 +142,10 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
               reportExit(EXIT.PARTIAL);
               return;
             }
-            await tier.requestRestore(pl.key, { days: args.days, tier: args.tier });
+            await s3.requestRestore(pl.key, { days: args.days, tier: args.tier });
             log.info(`restore requested (${args.tier}, readable for ${args.days} days)`);
           }
-          if (!(await waitForRestore(tier, pl.key, args, signal))) {
+          if (!(await waitForRestore(s3, pl.key, args, signal))) {
             log.info(`${vol.name}: restore in progress; run this command again later, or with --wait`);
             reportExit(EXIT.PARTIAL);
             return;
@@ -158,7 +159,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
               return decryptObject({ sodium: u.sodium, keys: u.keys, tier: new ConcatTier(tier, pl.key, rec!, args.nthreads) }, rec!, w);
             }
             const h = createHash('sha256');
-            for await (const c of tier.getParallel(pl.key, st.size, { concurrency: args.nthreads })) {
+            for await (const c of s3 ? s3.getParallel(pl.key, st.size, { concurrency: args.nthreads }) : await tier.get(pl.key)) {
               h.update(c as Buffer);
               if (!w.write(c)) await new Promise<void>((r) => w.once('drain', () => r()));
             }
@@ -166,7 +167,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
           },
           vol.sha256,
         );
-        log.info(`${vol.name} restored to ${args.out} (${formatSize(vol.size)}), SHA-256 ${sha.toString('hex')} verified; ${tier.requestCount()} requests`);
+        log.info(`${vol.name} restored to ${args.out} (${formatSize(vol.size)}), SHA-256 ${sha.toString('hex')} verified${s3 ? `; ${s3.requestCount()} requests` : ''}`);
       } catch (e) {
         if (signal.aborted) throw signal.reason;
         throw toUserError(e, `restore aws ${vol.name}`);
@@ -204,13 +205,14 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
   command: 'gdrive <file> <out>',
   describe: 'Restore files in google drive',
   builder: (y) =>
-    withPassphraseOption(driveOptions(y))
+    targetOption(withPassphraseOption(driveOptions(y)), 'staging files (read them from there)')
       .positional('file', { type: 'string', demandOption: true, describe: 'library path of the file (as list files / list gdrive show it), or its Drive key' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output file name' }) as unknown as Argv<DriveRestoreArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
       const out = checkOut(args.out);
-      const tier: GDriveTier = driveTierFrom(args);
+      const tier = stagingTierFrom(args);
+      const gd = tier instanceof GDriveTier ? tier : null;
       const want = Buffer.from(args.file).toString('latin1');
       const copy = driveCopies(db, tier.url).find((c) => c.path === want || c.path === path.resolve(args.file) || c.placement.key === args.file);
       if (!copy) throw new UserError(`${args.file} has no copy on ${tier.url}: see lomo-peer list gdrive`, EXIT.INPUT);
@@ -220,9 +222,12 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
       }
       try {
         const u = await unlockSite(db, args);
-        const id = copy.placement.remoteId ?? (await tier.head(copy.placement.key))?.id;
-        if (!id) throw new TierError(`${copy.placement.key} is missing from ${tier.url}`, 'not-found');
-        const inner = singleFile(`${tier.url}/${copy.placement.key}`, (r) => tier.getById(id, r));
+        let inner: Tier = tier;
+        if (gd) {
+          const id = copy.placement.remoteId ?? (await gd.head(copy.placement.key))?.id;
+          if (!id) throw new TierError(`${copy.placement.key} is missing from ${tier.url}`, 'not-found');
+          inner = singleFile(`${tier.url}/${copy.placement.key}`, (r) => gd.getById(id, r));
+        }
         await atomicWrite(out, (w) => decryptObject({ sodium: u.sodium, keys: u.keys, tier: new ConcatTier(inner, copy.placement.key, rec, 3) }, rec, w), copy.sha256);
         log.info(`${copy.path} restored to ${args.out} (${formatSize(rec.plainSize)}), SHA-256 verified`);
       } catch (e) {

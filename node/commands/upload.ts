@@ -18,10 +18,12 @@ import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { log } from '../log.js';
 import { printJson } from '../output.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
-import { awsOptions, cloudUserError, driveOptions, driveTierFrom, interruptible, s3TierFrom, type AwsArgs, type DriveArgs } from './cloud-options.js';
+import { archiveTierFrom, awsOptions, cloudUserError, driveOptions, interruptible, stagingTierFrom, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-options.js';
+import { GDriveTier } from '../../storage/tiers/gdrive.js';
+import { S3Tier } from '../../storage/tiers/s3.js';
 import { priceBanner, pricesFor } from './cost.js';
 
-interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs {
+interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
   names: string[];
   partSize: string;
   nthreads: number;
@@ -32,7 +34,7 @@ interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs {
   prices?: string;
 }
 
-interface FilesArgs extends GlobalArgs, DriveArgs, PassphraseArgs {}
+interface FilesArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs {}
 
 interface VolumeSource {
   id: number;
@@ -81,7 +83,7 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
   command: 'iso [names..]',
   describe: 'Upload specified or all iso files',
   builder: (y) =>
-    withPassphraseOption(awsOptions(y))
+    targetOption(withPassphraseOption(awsOptions(y)), 'volumes')
       .positional('names', { type: 'string', array: true, default: [], describe: 'Volume names (default: every volume not uploaded yet)' })
       .option('part-size', { alias: 'p', type: 'string', default: '6M', describe: 'Size of each upload partition. KB=1000 Byte' })
       .option('nthreads', { alias: 'n', type: 'number', default: 3, describe: 'Number of parallel multi part upload' })
@@ -103,7 +105,8 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
       if (args.nthreads < 1) throw new UserError('--nthreads must be at least 1', EXIT.USAGE);
       const site = db.prepare('SELECT objects_url FROM site_keys WHERE id = 1').get() as { objects_url: string } | undefined;
       const local = site ? new FileTier(site.objects_url) : null;
-      const tier = s3TierFrom(args, { journal: new CatalogJournal(db), partSize, concurrency: args.nthreads, storageClass: args.storageClass });
+      const tier = archiveTierFrom(args, { journal: new CatalogJournal(db), partSize, concurrency: args.nthreads, storageClass: args.storageClass });
+      const s3 = tier instanceof S3Tier ? tier : null;
       const sources = volumeSources(db, args, local).filter((s) => {
         const done = livePlacement(db, tier.url, s.key);
         if (done && !args.force && (!s.sha256 || (done.sha256 && done.sha256.equals(s.sha256)))) {
@@ -117,22 +120,26 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
         if (args.json) printJson({ uploaded: [] });
         return;
       }
-      const pt = pricesFor(args);
-      const est = uploadEstimate(pt.prices, args.storageClass, sources.map((s) => s.size), partSize);
-      log.info(priceBanner(pt));
-      log.info(
-        `estimate: ${sources.length} volume(s), ${formatSize(est.bytes)} to ${tier.url} as ${args.storageClass}: ${est.requests} requests ${usd(est.requestCost)}, ` +
-          `storage ${usd(est.monthly)}/month${est.minDays ? `, at least ${est.minDays} days (${usd(est.minimumCommitment)})` : ''}`,
-      );
+      if (s3) {
+        const pt = pricesFor(args);
+        const est = uploadEstimate(pt.prices, args.storageClass, sources.map((s) => s.size), partSize);
+        log.info(priceBanner(pt));
+        log.info(
+          `estimate: ${sources.length} volume(s), ${formatSize(est.bytes)} to ${tier.url} as ${args.storageClass}: ${est.requests} requests ${usd(est.requestCost)}, ` +
+            `storage ${usd(est.monthly)}/month${est.minDays ? `, at least ${est.minDays} days (${usd(est.minimumCommitment)})` : ''}`,
+        );
+      } else log.info(`estimate: ${sources.length} volume(s), ${formatSize(sources.reduce((a, s) => a + s.size, 0))} to the folder tier ${tier.url}: no cloud charges`);
       const { signal, dispose } = interruptible();
       const uploaded: { name: string; key: string; size: number; storageClass: string; requests: number }[] = [];
       try {
-        await tier.ensureBucket();
-        const orphans = await tier.abortOrphans();
-        if (orphans.length) log.info(`aborted ${orphans.length} unfinished upload(s) nobody will resume: ${orphans.join(', ')}`);
+        if (s3) {
+          await s3.ensureBucket();
+          const orphans = await s3.abortOrphans();
+          if (orphans.length) log.info(`aborted ${orphans.length} unfinished upload(s) nobody will resume: ${orphans.join(', ')}`);
+        }
         for (const s of sources) {
-          if (args.force) await tier.discardUpload(s.key);
-          const before = tier.requestCount();
+          if (args.force) await s3?.discardUpload(s.key);
+          const before = s3?.requestCount() ?? 0;
           let lastPct = -1;
           const stat = await tier.put(s.key, s.open() as never, {
             size: s.size,
@@ -149,14 +156,14 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
             const ms = await tier.put(`${s.key}.manifest`, cipherStream(local, m) as never, { size: m.cipherSize, sha256: m.cipherSha256.toString('hex'), signal });
             recordPlacement(db, { volumeId: s.id, tierUrl: tier.url, key: `${s.key}.manifest`, remoteId: ms.id, size: m.cipherSize, sha256: m.cipherSha256, storageClass: ms.storageClass });
           }
-          const region = String(await tier.client.config.region());
+          const region = s3 ? String(await s3.client.config.region()) : 'local';
           db.transaction(() => {
             recordPlacement(db, { volumeId: s.id, tierUrl: tier.url, key: s.key, remoteId: stat.id, size: stat.size, sha256: s.sha256, storageClass: stat.storageClass, region });
-            db.prepare(`UPDATE volumes SET status = 'uploaded', region = ?, bucket = ? WHERE id = ?`).run(region, tier.bucket, s.id);
+            db.prepare(`UPDATE volumes SET status = 'uploaded', region = ?, bucket = ? WHERE id = ?`).run(region, s3 ? s3.bucket : tier.url, s.id);
           })();
-          const requests = tier.requestCount() - before;
+          const requests = (s3?.requestCount() ?? 0) - before;
           log.info(`${s.name}: uploaded and verified (${formatSize(stat.size)}, ${stat.storageClass}, ${requests} requests)`);
-          uploaded.push({ name: s.name, key: s.key, size: stat.size, storageClass: stat.storageClass ?? args.storageClass, requests });
+          uploaded.push({ name: s.name, key: s.key, size: stat.size, storageClass: stat.storageClass ?? (s3 ? args.storageClass : 'file'), requests });
         }
       } catch (e) {
         if (signal.aborted) throw signal.reason;
@@ -164,8 +171,8 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
       } finally {
         dispose();
       }
-      if (args.json) printJson({ uploaded, requests: Object.fromEntries(tier.requests) });
-      else for (const u of uploaded) process.stdout.write(`${u.name}  ${formatSize(u.size)}  ${u.storageClass}  s3://${tier.bucket}/${u.key}\n`);
+      if (args.json) printJson({ uploaded, requests: s3 ? Object.fromEntries(s3.requests) : {} });
+      else for (const u of uploaded) process.stdout.write(`${u.name}  ${formatSize(u.size)}  ${u.storageClass}  ${tier.url}/${u.key}\n`);
     }),
 };
 
@@ -198,22 +205,24 @@ async function stagingObject(db: Db, u: Awaited<ReturnType<typeof unlockSite>>, 
 const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
   command: 'files',
   describe: 'Upload individual files not in ISO to google drive',
-  builder: (y) => withPassphraseOption(driveOptions(y)).example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
+  builder: (y) => targetOption(withPassphraseOption(driveOptions(y)), 'staging files').example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
-      const tier = driveTierFrom(args);
+      const tier = stagingTierFrom(args);
+      const gd = tier instanceof GDriveTier ? tier : null;
       const { signal, dispose } = interruptible();
       let uploaded = 0;
       let skipped = 0;
       let removed = 0;
       try {
         for (const p of stagedCopiesArchived(db, tier.url)) {
-          if (p.remoteId) await tier.deleteById(p.remoteId);
+          if (gd && p.remoteId) await gd.deleteById(p.remoteId);
+          else await tier.delete(p.key);
           markDeleted(db, p.id);
           removed++;
         }
         if (removed) {
-          await tier.emptyTrash();
+          await gd?.emptyTrash();
           log.info(`removed ${removed} Drive copies of files now archived in S3`);
         }
         const files = stagingFiles(db).filter((f) => !(db.prepare(`SELECT 1 FROM placements WHERE file_id = ? AND tier_url = ? AND deleted_at IS NULL`).get(f.id, tier.url)));
@@ -224,9 +233,11 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
           const local = new FileTier(u.site.objectsUrl);
           const tok = nameTokenizer(u.keys);
           const bytes = files.reduce((a, f) => a + f.size, 0);
-          const q = await tier.quota();
-          log.info(`estimate: ${files.length} file(s), about ${formatSize(bytes)} to ${tier.url}: no charge within the free quota (${q.free === undefined ? 'unlimited' : formatSize(q.free) + ' free'})`);
-          await tier.checkQuota(bytes);
+          if (gd) {
+            const q = await gd.quota();
+            log.info(`estimate: ${files.length} file(s), about ${formatSize(bytes)} to ${tier.url}: no charge within the free quota (${q.free === undefined ? 'unlimited' : formatSize(q.free) + ' free'})`);
+            await gd.checkQuota(bytes);
+          } else log.info(`estimate: ${files.length} file(s), about ${formatSize(bytes)} to the folder tier ${tier.url}: no cloud charges`);
           for (const f of files) {
             if (signal.aborted) throw signal.reason;
             const obj = await stagingObject(db, u, local, f);
@@ -248,7 +259,7 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
         dispose();
       }
       if (skipped) reportExit(EXIT.PARTIAL);
-      if (args.json) printJson({ uploaded, skipped, removedArchived: removed, requests: Object.fromEntries(tier.requests) });
+      if (args.json) printJson({ uploaded, skipped, removedArchived: removed, requests: gd ? Object.fromEntries(gd.requests) : {} });
       else log.info(`${uploaded} file(s) uploaded to ${tier.url}${skipped ? `, ${skipped} skipped` : ''}`);
     }),
 };

@@ -78,7 +78,10 @@ export function markDeleted(db: Db, id: number): void {
   db.prepare('UPDATE placements SET deleted_at = ? WHERE id = ?').run(Date.now(), id);
 }
 
-/** Drive copies of files that are now inside a volume with a verified S3 copy: safe to delete. */
+/**
+ * Staging copies of files that are now inside a volume with a verified archive copy (S3, or a
+ * folder tier used as the archive): safe to delete.
+ */
 export function stagedCopiesArchived(db: Db, driveUrl: string): Placement[] {
   return (
     db
@@ -86,7 +89,7 @@ export function stagedCopiesArchived(db: Db, driveUrl: string): Placement[] {
         `SELECT p.* FROM placements p
            JOIN files f ON f.id = p.file_id
           WHERE p.tier_url = ? AND p.deleted_at IS NULL AND f.volume_id IS NOT NULL
-            AND EXISTS (SELECT 1 FROM placements v WHERE v.volume_id = f.volume_id AND v.deleted_at IS NULL AND v.tier_url LIKE 's3:%')`,
+            AND EXISTS (SELECT 1 FROM placements v WHERE v.volume_id = f.volume_id AND v.deleted_at IS NULL AND v.tier_url <> p.tier_url)`,
       )
       .all(driveUrl) as Row[]
   ).map(toPlacement);
