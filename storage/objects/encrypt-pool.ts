@@ -10,13 +10,15 @@ import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, type ObjectKind }
  *
  * The worker is plain JavaScript evaluated from a string so that it runs the same from dist/ and
  * from TypeScript sources under vitest; it repeats chunk-codec.ts's encryptChunk with the native
- * API (tested against it by test/objects). Buffers move by transfer, never by copy.
+ * API (tested against it by test/objects). Chunks stay in shared buffers; only slot numbers move.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { HEADER, LEAF, MAGIC, VERSION } = workerData;
 let api;
+let scratchIn = null;
+let scratchOut = null;
 async function load() {
   if (workerData.backend !== 'wasm') {
     try {
@@ -53,53 +55,51 @@ function merkle(data) {
 parentPort.on('message', async (job) => {
   try {
     api = api || (await ready);
-    const plain = Buffer.from(job.plain, 0, job.plainLen);
-    const M = job.messageSize;
+    const plain = Buffer.from(workerData.slots.plain[job.slot], 0, job.plainLen);
+    const M = workerData.messageSize;
     const n = Math.max(1, Math.ceil(plain.length / M));
     const size = HEADER + plain.length + n * 17;
-    // Reuse a ciphertext buffer handed back by the main thread (steady memory, no GC churn).
-    const out = job.out && job.out.byteLength >= size ? Buffer.from(job.out, 0, size) : Buffer.from(new ArrayBuffer(size));
-    const key = Buffer.from(job.key);
+    const out = Buffer.from(workerData.slots.cipher[job.slot], 0, size);
+    const key = Buffer.from(workerData.key);
     const header = out.subarray(0, HEADER);
     Buffer.from(MAGIC).copy(header, 0);
-    header.writeUInt8(VERSION, 8); header.writeUInt8(job.kind, 9); header.writeUInt16LE(0, 10);
-    header.writeUInt32LE(M, 12); header.writeUInt32LE(job.chunkPlain, 16); header.writeUInt32LE(job.index, 20);
-    Buffer.from(job.objectId).copy(header, 24);
+    header.writeUInt8(VERSION, 8); header.writeUInt8(workerData.kind, 9); header.writeUInt16LE(0, 10);
+    header.writeUInt32LE(M, 12); header.writeUInt32LE(workerData.chunkPlain, 16); header.writeUInt32LE(job.index, 20);
+    Buffer.from(workerData.objectId).copy(header, 24);
     const streamHeader = Buffer.alloc(24);
     const st = api.init(key, streamHeader);
     streamHeader.copy(header, 40);
     let pos = HEADER;
+    // sodium-native cannot read or write shared memory, so each message goes through scratch buffers.
+    if (!scratchIn || scratchIn.length < M) { scratchIn = Buffer.alloc(M); scratchOut = Buffer.alloc(M + 17); }
     for (let m = 0; m < n; m++) {
-      const msg = plain.subarray(m * M, Math.min((m + 1) * M, plain.length));
+      const len = Math.min(M, plain.length - m * M);
+      plain.copy(scratchIn, 0, m * M, m * M + len);
       const tag = m < n - 1 ? 0 : job.last ? 3 : 1;
-      api.push(st, out.subarray(pos, pos + msg.length + 17), msg, m === 0 ? Buffer.from(header) : null, tag);
-      pos += msg.length + 17;
+      api.push(st, scratchOut.subarray(0, len + 17), scratchIn.subarray(0, len), m === 0 ? Buffer.from(header) : null, tag);
+      scratchOut.copy(out, pos, 0, len + 17);
+      pos += len + 17;
     }
-    const res = { index: job.index, cipher: out.buffer, cipherOffset: out.byteOffset, cipherLen: out.length,
-      sha256: sha(out), merkleRoot: merkle(out), plain: job.plain };
-    parentPort.postMessage(res, [job.plain, out.buffer]);
+    parentPort.postMessage({ index: job.index, cipherLen: out.length, sha256: sha(out), merkleRoot: merkle(out) });
   } catch (e) {
     parentPort.postMessage({ index: job.index, error: String(e && e.stack || e) });
   }
 });
 `;
 
+/** Chunk `index` is in plaintext slot `slot` (plainLen bytes); its ciphertext goes to the same slot. */
 export interface ChunkJob {
   index: number;
-  plain: ArrayBuffer;
+  slot: number;
   plainLen: number;
   last: boolean;
-  /** A ciphertext buffer to reuse (at least one full chunk), or none. */
-  out?: ArrayBuffer;
 }
 
 export interface ChunkResult {
   index: number;
-  cipher: Buffer;
+  cipherLen: number;
   sha256: Buffer;
   merkleRoot: Buffer;
-  /** The plaintext buffer, handed back for reuse. */
-  plain: ArrayBuffer;
 }
 
 export interface PoolParams {
@@ -110,6 +110,12 @@ export interface PoolParams {
   chunkPlain: number;
 }
 
+/** Shared buffers, one plaintext and one ciphertext chunk per slot. */
+export interface PoolSlots {
+  plain: SharedArrayBuffer[];
+  cipher: SharedArrayBuffer[];
+}
+
 export class EncryptPool {
   private readonly workers: Worker[];
   private next = 0;
@@ -117,10 +123,17 @@ export class EncryptPool {
 
   constructor(
     size: number,
-    private readonly p: PoolParams,
+    p: PoolParams,
+    slots: PoolSlots,
     backend?: Backend,
   ) {
     const workerData = {
+      key: Uint8Array.from(p.key),
+      objectId: Uint8Array.from(p.objectId),
+      kind: KIND[p.kind],
+      messageSize: p.messageSize,
+      chunkPlain: p.chunkPlain,
+      slots,
       paths: sodiumModulePaths(),
       backend: backend ?? process.env.LOMO_SODIUM,
       HEADER: HEADER_BYTES,
@@ -141,10 +154,7 @@ export class EncryptPool {
     const w = this.workers[this.next++ % this.workers.length]!;
     return new Promise((resolve, reject) => {
       this.waiting.set(job.index, { resolve, reject });
-      w.postMessage(
-        { ...job, key: this.p.key, objectId: this.p.objectId, kind: KIND[this.p.kind], messageSize: this.p.messageSize, chunkPlain: this.p.chunkPlain },
-        job.out ? [job.plain, job.out] : [job.plain],
-      );
+      w.postMessage(job);
     });
   }
 
@@ -152,18 +162,12 @@ export class EncryptPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private onMessage(m: { index: number; error?: string; cipher: ArrayBuffer; cipherOffset: number; cipherLen: number; sha256: Uint8Array; merkleRoot: Uint8Array; plain: ArrayBuffer }): void {
+  private onMessage(m: { index: number; error?: string; cipherLen: number; sha256: Uint8Array; merkleRoot: Uint8Array }): void {
     const w = this.waiting.get(m.index);
     if (!w) return;
     this.waiting.delete(m.index);
     if (m.error) return w.reject(new Error(`encryption worker failed: ${m.error}`));
-    w.resolve({
-      index: m.index,
-      cipher: Buffer.from(m.cipher, m.cipherOffset, m.cipherLen),
-      sha256: Buffer.from(m.sha256),
-      merkleRoot: Buffer.from(m.merkleRoot),
-      plain: m.plain,
-    });
+    w.resolve({ index: m.index, cipherLen: m.cipherLen, sha256: Buffer.from(m.sha256), merkleRoot: Buffer.from(m.merkleRoot) });
   }
 
   private failAll(e: Error): void {

@@ -6,7 +6,7 @@ import type { Sodium } from '../crypto/sodium.js';
 import type { Tier } from '../tiers/tier.js';
 import { domainOf, encryptChunk } from './chunk-codec.js';
 import { EncryptPool, type ChunkResult } from './encrypt-pool.js';
-import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkKey, type ObjectKind } from './format.js';
+import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkCipherSize, chunkKey, type ObjectKind } from './format.js';
 import { merkleRoot } from './merkle.js';
 
 /** What the catalog keeps about an object (and what a restore needs besides the passphrase). */
@@ -62,22 +62,25 @@ export class ObjectWriter extends Writable {
   private readonly cipherHash: Hash = createHash('sha256');
   private readonly pool: EncryptPool | null;
   private readonly key: Uint8Array;
-  private readonly maxInFlight: number;
-  private cur: Buffer;
+  /**
+   * Fixed buffers, allocated once: slot i is a plaintext chunk and its ciphertext. With workers
+   * they are SharedArrayBuffers seen by every thread, so a chunk moves between threads as a slot
+   * number — no copies, no transfers, no garbage for V8 to collect (per-chunk ArrayBuffers made
+   * major GCs the biggest CPU cost). A slot is free again once its chunk is stored.
+   */
+  private readonly slots: { plain: Buffer; cipher: Buffer | null }[];
+  private readonly freeSlots: number[];
+  private curSlot: number;
   private curLen = 0;
   private nextIndex = 0;
   private plainSize = 0;
   private cipherSize = 0;
   private readonly chunks: ChunkRecord[] = [];
-  private readonly spare: ArrayBuffer[] = [];
   /** Results by index, waiting for their turn to be stored. */
-  private readonly done = new Map<number, ChunkResult>();
+  private readonly done = new Map<number, ChunkResult & { cipher: Buffer; slot: number }>();
   private nextToStore = 0;
-  private inFlight = 0;
   /** Puts in progress (they run concurrently; hashing and the chunk list stay in order). */
   private readonly puts = new Set<Promise<void>>();
-  /** Ciphertext buffers whose put finished, handed back to the workers. */
-  private readonly spareCipher: ArrayBuffer[] = [];
   private slotWaiters: (() => void)[] = [];
   private failure: Error | null = null;
   private settle!: { resolve: (r: ObjectRecord) => void; reject: (e: Error) => void };
@@ -90,10 +93,26 @@ export class ObjectWriter extends Writable {
     this.objectId = Buffer.from(o.sodium.randomBytes(OBJECT_ID_BYTES));
     this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
     const workers = o.workers ?? 2;
-    this.pool = workers > 0 ? new EncryptPool(workers, { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain }, o.sodium.backend) : null;
-    // Both workers busy plus one chunk being written; memory is about 2 x maxInFlight chunks.
-    this.maxInFlight = Math.max(1, workers + 1);
-    this.cur = this.newPlainBuffer();
+    if (workers > 0) {
+      // Both workers busy, one chunk being stored, one filling: memory = 4 x 2 chunks.
+      const n = workers + 2;
+      const cipherMax = chunkCipherSize(this.chunkPlain, this.messageSize);
+      this.slots = Array.from({ length: n }, () => ({
+        plain: Buffer.from(new SharedArrayBuffer(this.chunkPlain)),
+        cipher: Buffer.from(new SharedArrayBuffer(cipherMax)),
+      }));
+      this.pool = new EncryptPool(
+        workers,
+        { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
+        { plain: this.slots.map((x) => x.plain.buffer as SharedArrayBuffer), cipher: this.slots.map((x) => x.cipher!.buffer as SharedArrayBuffer) },
+        o.sodium.backend,
+      );
+    } else {
+      this.slots = [{ plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))), cipher: null }];
+      this.pool = null;
+    }
+    this.freeSlots = this.slots.map((_, i) => i).reverse();
+    this.curSlot = this.freeSlots.pop()!;
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.result.catch(() => {}); // the caller may only listen to 'error'
     this.on('error', (e) => this.abort(e));
@@ -117,6 +136,10 @@ export class ObjectWriter extends Writable {
     cb(err);
   }
 
+  private get cur(): Buffer {
+    return this.slots[this.curSlot]!.plain;
+  }
+
   private async consume(data: Buffer): Promise<void> {
     this.plainHash.update(data);
     this.plainSize += data.length;
@@ -125,6 +148,7 @@ export class ObjectWriter extends Writable {
       if (this.failure) throw this.failure;
       // A full chunk is sent only when more bytes arrive, so the final chunk is never full-size.
       if (this.curLen === this.chunkPlain) await this.dispatch(false);
+      if (this.cur.length < this.chunkPlain && this.curLen + (data.length - off) > this.cur.length) this.growInline(this.curLen + data.length - off);
       const n = Math.min(data.length - off, this.chunkPlain - this.curLen);
       data.copy(this.cur, this.curLen, off, off + n);
       this.curLen += n;
@@ -132,10 +156,17 @@ export class ObjectWriter extends Writable {
     }
   }
 
+  /** The inline (small object) buffer starts at the expected size and grows up to one chunk. */
+  private growInline(need: number): void {
+    const bigger = Buffer.alloc(Math.min(this.chunkPlain, Math.max(need, this.cur.length * 2)));
+    this.cur.copy(bigger, 0, 0, this.curLen);
+    this.slots[this.curSlot]!.plain = bigger;
+  }
+
   private async finish(): Promise<void> {
     if (this.curLen === this.chunkPlain) await this.dispatch(false);
     await this.dispatch(true);
-    while (this.inFlight > 0 && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
+    while (this.nextToStore < this.nextIndex && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
     await Promise.all(this.puts);
     if (this.failure) throw this.failure;
     await this.pool?.close();
@@ -154,34 +185,36 @@ export class ObjectWriter extends Writable {
   }
 
   private async dispatch(last: boolean): Promise<void> {
-    while (this.inFlight >= this.maxInFlight && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
     if (this.failure) throw this.failure;
     const index = this.nextIndex++;
-    const plain = this.cur;
+    const slot = this.curSlot;
     const plainLen = this.curLen;
-    this.cur = last ? Buffer.alloc(0) : this.newPlainBuffer();
     this.curLen = 0;
-    this.inFlight++;
-    const job = this.pool
-      ? this.pool.encrypt({ index, plain: plain.buffer as ArrayBuffer, plainLen, last, out: this.spareCipher.pop() })
-      : Promise.resolve(this.encryptHere(index, plain.subarray(0, plainLen), last));
-    job.then(
-      (r) => {
-        this.done.set(r.index, r);
-        this.storeReady();
-      },
-      (e) => this.abort(e as Error),
-    );
-    if (!this.pool) {
-      await job;
-      await Promise.all(this.puts);
+    if (this.pool) {
+      this.pool.encrypt({ index, slot, plainLen, last }).then(
+        (r) => {
+          this.done.set(r.index, { ...r, cipher: this.slots[slot]!.cipher!.subarray(0, r.cipherLen), slot });
+          this.storeReady();
+        },
+        (e) => this.abort(e as Error),
+      );
+      if (last) return;
+      while (this.freeSlots.length === 0 && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
+      if (this.failure) throw this.failure;
+      this.curSlot = this.freeSlots.pop()!;
+    } else {
+      const r = this.encryptHere(index, this.cur.subarray(0, plainLen), last);
+      this.done.set(index, { ...r, slot: -1 });
+      this.storeReady();
+      await Promise.all(this.puts); // the plaintext buffer is free again: encryption copied it
+      if (this.failure) throw this.failure;
     }
   }
 
-  private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult {
+  private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult & { cipher: Buffer } {
     const p = { kind: this.o.kind, objectId: this.objectId, messageSize: this.messageSize, chunkPlain: this.chunkPlain };
     const cipher = encryptChunk(this.o.sodium, this.key, p, index, plain, last);
-    return { index, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher), plain: plain.buffer as ArrayBuffer };
+    return { index, cipherLen: cipher.length, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher) };
   }
 
   /**
@@ -196,15 +229,13 @@ export class ObjectWriter extends Writable {
       const rec: ChunkRecord = { index: r.index, size: r.cipher.length, sha256: r.sha256, merkleRoot: r.merkleRoot };
       this.chunks.push(rec);
       this.cipherSize += r.cipher.length;
-      if (r.plain.byteLength === this.chunkPlain && this.spare.length < 2) this.spare.push(r.plain);
-      const result = r;
+      const slot = r.slot;
       const put = this.o.tier
         .put(chunkKey(this.objectIdHex, r.index), r.cipher, { size: r.cipher.length, sha256: r.sha256.toString('hex') })
         .then(
           () => {
             this.puts.delete(put);
-            if (this.pool && this.spareCipher.length < 2) this.spareCipher.push(result.cipher.buffer as ArrayBuffer);
-            this.inFlight--;
+            if (slot >= 0) this.freeSlots.push(slot);
             this.o.onChunk?.(rec);
             this.slotWaiters.splice(0).forEach((w) => w());
           },
@@ -215,11 +246,6 @@ export class ObjectWriter extends Writable {
         );
       this.puts.add(put);
     }
-  }
-
-  private newPlainBuffer(): Buffer {
-    const ab = this.spare.pop();
-    return ab ? Buffer.from(ab) : Buffer.from(new ArrayBuffer(this.chunkPlain));
   }
 
   private abort(e: Error): void {

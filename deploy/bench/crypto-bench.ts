@@ -1,0 +1,147 @@
+/**
+ * Encryption benchmark (issue 4). Prints JSON comparing, on the ISO benchmark's photo-like tree
+ * (500 x 2 MB + 12 x 30 MB, deterministic bytes, warm page cache), runs alternated, medians:
+ *  - `plain`:     `lomo-peer iso create --partial --no-encrypt` (lomob's plain .iso, SHA-256 of it)
+ *  - `encrypted`: `lomo-peer iso create --partial` (ISO writer -> secretstream -> 8 MiB chunks with
+ *                 SHA-256 + Merkle roots -> file:// tier, plus the encrypted manifest)
+ * with peak RSS of each process (/usr/bin/time), and the baselines measured in the same run:
+ * native and WebAssembly secretstream, SHA-256, and the object writer fed from memory.
+ * Env: BENCH_DIR (.bench), BENCH_RUNS (3), BENCH_PHOTOS (500), BENCH_VIDEOS (12).
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { ensureTree } from './bench-tree.js';
+import { loadSodium, TAG, type Sodium } from '../../storage/crypto/sodium.js';
+import { SiteKeys } from '../../storage/crypto/keys.js';
+import { ObjectWriter } from '../../storage/objects/writer.js';
+import type { Tier } from '../../storage/tiers/tier.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cli = path.resolve(here, '../../../bin/lomo-peer.js');
+const PASS = 'benchmark passphrase, not a secret';
+const MB = 1e6;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function timed(args: string[]): { seconds: number; rssMB: number; cpuSeconds: number; stdout: string } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', process.execPath, cli, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, LOMOB_MASTER_KEY: PASS },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`lomo-peer ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
+  return { seconds, rssMB: kb / 1024, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, stdout: r.stdout };
+}
+
+/** GB/s of secretstream push over 1 MiB messages for `total` bytes. */
+function secretstreamRate(s: Sodium, total: number): number {
+  const key = s.randomBytes(32);
+  const { state } = s.pushInit(key);
+  const m = randomBytes(1 << 20);
+  const out = Buffer.alloc(m.length + 17);
+  const t = performance.now();
+  for (let done = 0; done < total; done += m.length) s.push(state, m, null, TAG.MESSAGE, out);
+  return total / ((performance.now() - t) / 1000) / 1e9;
+}
+
+function shaRate(total: number): number {
+  const m = randomBytes(1 << 20);
+  const h = createHash('sha256');
+  const t = performance.now();
+  for (let done = 0; done < total; done += m.length) h.update(m);
+  h.digest();
+  return total / ((performance.now() - t) / 1000) / 1e9;
+}
+
+/** The object writer alone (both workers, no disk): what encryption + hashing + chunking can do. */
+async function writerRate(s: Sodium, total: number): Promise<number> {
+  const nullTier = { kind: 'null', url: 'null://', put: async (key: string, b: Buffer) => ({ key, size: b.length }) } as unknown as Tier;
+  const src = randomBytes(4 << 20);
+  const w = new ObjectWriter({ sodium: s, keys: new SiteKeys(s, randomBytes(32)), tier: nullTier, kind: 'volume', maxPlainSize: total });
+  const t = performance.now();
+  await pipeline(Readable.from((function* () { for (let o = 0; o < total; o += src.length) yield src; })()), w);
+  await w.result;
+  return total / ((performance.now() - t) / 1000) / MB;
+}
+
+async function main(): Promise<void> {
+  const benchDir = path.resolve(process.env.BENCH_DIR ?? '.bench');
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const tree = path.join(benchDir, 'iso-photo-tree');
+  const work = path.join(benchDir, 'crypto-work');
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const { files, bytes } = ensureTree(tree, {
+    groups: [
+      { count: Number(process.env.BENCH_PHOTOS ?? 500), size: 2_000_000 },
+      { count: Number(process.env.BENCH_VIDEOS ?? 12), size: 30_000_000 },
+    ],
+    perDir: 50,
+    seed: 'lomo-bench-photos',
+  });
+  spawnSync('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 cat > /dev/null`]); // warm the page cache
+
+  // One scanned + initialized catalog; every run starts from a fresh copy (same site identity).
+  const db0 = path.join(work, 'base.db');
+  timed(['--db', db0, 'scan', tree]);
+  timed(['--db', db0, 'init', '--objects-dir', path.join(work, 'objects-unused')]);
+  const fresh = (name: string) => {
+    const db = path.join(work, name);
+    for (const s of ['', '-wal', '-shm']) if (fs.existsSync(db0 + s)) fs.copyFileSync(db0 + s, db + s);
+    return db;
+  };
+  const plain: ReturnType<typeof timed>[] = [];
+  const enc: ReturnType<typeof timed>[] = [];
+  let imageBytes = 0;
+  let cipherBytes = 0;
+  for (let i = 0; i < runs; i++) {
+    const store = path.join(work, `store${i}`);
+    fs.mkdirSync(store);
+    const p = timed(['--db', fresh(`plain${i}.db`), 'iso', 'create', '--partial', '--no-encrypt', '-p', store, '--json']);
+    plain.push(p);
+    imageBytes = JSON.parse(p.stdout).volumes.reduce((s: number, v: { size: number }) => s + v.size, 0);
+    fs.rmSync(store, { recursive: true, force: true });
+
+    const objects = path.join(work, `objects${i}`);
+    const e = timed(['--db', fresh(`enc${i}.db`), 'iso', 'create', '--partial', '--objects-dir', objects, '--json']);
+    enc.push(e);
+    cipherBytes = 0;
+    for (const d of fs.readdirSync(objects)) for (const c of fs.readdirSync(path.join(objects, d))) cipherBytes += fs.statSync(path.join(objects, d, c)).size;
+    fs.rmSync(objects, { recursive: true, force: true });
+  }
+
+  const native = await loadSodium('native').catch(() => null);
+  const wasm = await loadSodium('wasm');
+  const baseline = {
+    secretstreamNativeGBps: native ? +secretstreamRate(native, 2 * 2 ** 30).toFixed(2) : null,
+    secretstreamWasmGBps: +secretstreamRate(wasm, 512 << 20).toFixed(2),
+    sha256GBps: +shaRate(2 * 2 ** 30).toFixed(2),
+    objectWriterFromMemoryMBps: Math.round(await writerRate(native ?? wasm, 2 * 2 ** 30)),
+  };
+  fs.rmSync(work, { recursive: true, force: true });
+
+  const rate = (xs: ReturnType<typeof timed>[]) => imageBytes / median(xs.map((x) => x.seconds)) / MB;
+  const result = {
+    tree: { files, bytes },
+    imageBytes,
+    cipherBytes,
+    runs,
+    plain: { medianSeconds: +median(plain.map((x) => x.seconds)).toFixed(2), MBps: Math.round(rate(plain)), cpuSeconds: plain.map((x) => x.cpuSeconds), peakRssMB: Math.round(Math.max(...plain.map((x) => x.rssMB))), seconds: plain.map((x) => +x.seconds.toFixed(2)) },
+    encrypted: { medianSeconds: +median(enc.map((x) => x.seconds)).toFixed(2), MBps: Math.round(rate(enc)), cpuSeconds: enc.map((x) => x.cpuSeconds), peakRssMB: Math.round(Math.max(...enc.map((x) => x.rssMB))), seconds: enc.map((x) => +x.seconds.toFixed(2)) },
+    ratio: +(rate(enc) / rate(plain)).toFixed(2),
+    baseline,
+    loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
+    targets: { ratio: 0.5, peakRssMB: 200 },
+  };
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+
+await main();
