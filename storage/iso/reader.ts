@@ -13,6 +13,8 @@ import { parseSusp, type SuspEntry } from './rockridge.js';
 import type { Extent } from './layout.js';
 import type { ByteString } from '../util/bytes-path.js';
 
+const MAX_DIR_BYTES = 64 << 20;
+
 export type NameSource = 'rockridge' | 'joliet' | 'iso9660';
 
 export interface IsoEntry {
@@ -153,6 +155,8 @@ export class IsoReader {
   }
 
   private async readDir(dir: RootInfo, prefix: string): Promise<IsoEntry[]> {
+    // A malformed image must not make us allocate gigabytes: no real folder needs 64 MiB of records.
+    if (dir.size > MAX_DIR_BYTES) throw new IsoFormatError(`directory at sector ${dir.lba} claims ${dir.size} bytes; the image is corrupt`);
     const buf = await readAt(this.fh, dir.lba * SECTOR, dir.size);
     const out: IsoEntry[] = [];
     let pending: IsoEntry | null = null; // a multi-extent file whose last record is still to come
@@ -220,7 +224,9 @@ export class IsoReader {
       const ce = list.find((e) => e.sig === 'CE');
       if (!ce) break;
       const lba = ce.data.readUInt32LE(4);
-      area = await readAt(this.fh, lba * SECTOR + ce.data.readUInt32LE(12), ce.data.readUInt32LE(20));
+      const len = ce.data.readUInt32LE(20);
+      if (len > SECTOR) throw new IsoFormatError(`continuation area of ${len} bytes (more than a sector); the image is corrupt`);
+      area = await readAt(this.fh, lba * SECTOR + ce.data.readUInt32LE(12), len);
     }
     let name: string | undefined;
     let mtimeMs: number | undefined;

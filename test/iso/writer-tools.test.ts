@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { entriesFor, parseIsoinfoLong, run, sha256File, tmpDir, writeVolume } from './helpers.js';
 import { makeTree, JOLIET_EXPECTED } from './tree.js';
-import { IsoReader } from '../../storage/iso/reader.js';
+import { IsoFormatError, IsoReader } from '../../storage/iso/reader.js';
 import { buildVolume, SourceChangedError, type VolumeEntry } from '../../storage/iso/writer.js';
 import { pumpToFile } from '../../storage/iso/pump.js';
 import fsp from 'node:fs/promises';
@@ -151,4 +151,18 @@ it('a source file that shrank fails the image with SourceChangedError', async ()
   await expect(pumpToFile(vol.cursor, fh)).rejects.toBeInstanceOf(SourceChangedError);
   await fh.close();
   await expect(writeVolume([{ path: 'x/gone.bin', source: path.join(dir, 'gone'), size: 5, mtimeMs: 0, mode: 0o644, kind: 'file' }], path.join(dir, 'bad2.iso'))).rejects.toThrow(/cannot read .*gone: ENOENT/);
+});
+
+it('the reader rejects corrupt and truncated images with IsoFormatError', async () => {
+  const bad = path.join(dir, 'corrupt.iso');
+  const data = fs.readFileSync(img);
+  data.writeUInt32LE(0x7fffffff, 16 * 2048 + 156 + 10); // root directory "length" in the PVD
+  fs.writeFileSync(bad, data);
+  const r = await IsoReader.open(bad);
+  await expect(r.list()).rejects.toBeInstanceOf(IsoFormatError);
+  await r.close();
+  fs.writeFileSync(bad, data.subarray(0, 17 * 2048 + 100));
+  await expect(IsoReader.open(bad)).rejects.toBeInstanceOf(IsoFormatError);
+  fs.writeFileSync(bad, Buffer.alloc(40 * 2048));
+  await expect(IsoReader.open(bad)).rejects.toThrow(/not an ISO 9660 image/);
 });
