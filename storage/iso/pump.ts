@@ -2,7 +2,9 @@
  * The fast way to put an image into a file: a small ring of reused buffers, so that reading the
  * next piece (thread pool), looking at the current one (`onChunk`, e.g. SHA-256 on the main
  * thread) and writing earlier ones (thread pool) all overlap. Memory is the ring (default
- * 4 x 2 MiB) whatever the image size, and no buffer is ever allocated per chunk.
+ * 8 x 256 KiB) whatever the image size, and no buffer is ever allocated per chunk.
+ * Why 256 KiB: measured here, 2 MiB writes cost the kernel 3-4x more system time per byte than
+ * 256 KiB ones (1.36 GB image: ~3 s vs ~0.7 s of sys time); 64-128 KiB cost more syscalls.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { ImageCursor } from './writer.js';
@@ -26,8 +28,8 @@ export interface PumpOptions {
 
 /** Writes the whole image to `out` from offset 0; resolves with the number of bytes written. */
 export async function pumpToFile(cursor: ImageCursor, out: FileHandle, opts: PumpOptions = {}): Promise<number> {
-  const size = opts.bufferSize ?? 2 << 20;
-  const count = Math.max(2, opts.buffers ?? 4);
+  const size = opts.bufferSize ?? 256 << 10;
+  const count = Math.max(2, opts.buffers ?? 8);
   const ring = Array.from({ length: count }, () => Buffer.from(new SharedArrayBuffer(size)));
   const busy: (Promise<unknown> | null)[] = new Array(count).fill(null);
   let pos = 0;
