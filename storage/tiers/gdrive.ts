@@ -69,11 +69,19 @@ export class GDriveTier implements Tier {
 
   /** One API call with our retry policy and error mapping. */
   private async call<T>(name: string, what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+    let refreshed = false;
     return withRetry(async () => {
       this.requests.set(name, (this.requests.get(name) ?? 0) + 1);
       try {
         return (await fn()).data;
       } catch (err) {
+        // A 401 with a token that looked valid (revoked early, clock skew): refresh once and retry;
+        // if the refresh token itself is dead, that failure carries the message naming the fix.
+        if ((err as { response?: { status?: number } }).response?.status === 401 && !refreshed && this.opts.auth.credentials.refresh_token) {
+          refreshed = true;
+          this.opts.auth.setCredentials({ ...this.opts.auth.credentials, access_token: undefined, expiry_date: 1 });
+          throw new TierError(`${what}: access token refused, refreshing it`, 'unavailable', err);
+        }
         throw mapDriveError(err, what);
       }
     }, this.opts.retry);

@@ -195,4 +195,23 @@ describe('lomob flow on moto and the Drive emulator', () => {
     expect(proxy.count('CreateMultipartUpload')).toBe(1);
     expect(proxy.count('UploadPart')).toBe(parts);
   }, 300_000);
+
+  it('names the fix when credentials are refused (S3 403, expired Google refresh token)', async () => {
+    const lib = path.join(dir, 'lib3');
+    fs.mkdirSync(lib);
+    fs.writeFileSync(path.join(lib, 'f.bin'), randomBytes(1000));
+    const db = path.join(dir, 'denied.db');
+    expect((await cli(db, ['scan', lib])).status).toBe(0);
+    expect((await cli(db, ['init', '--kdf-passes', '1'])).status).toBe(0);
+    expect((await cli(db, ['iso', 'create', '--partial', '-p', dir])).status).toBe(0);
+    proxy.fail(403, 'InvalidAccessKeyId');
+    const s3 = await runCli(['--db', db, 'upload', 'iso', '--awsBucketName', 'denied'], env);
+    expect(s3.status).toBe(9);
+    expect(s3.stderr).toMatch(/S3 refused the credentials.*--awsAccessKeyID.*AWS_ACCESS_KEY_ID/);
+    emu.oauth.expireAccessTokens();
+    emu.oauth.expireRefreshTokens();
+    const gd = await drive(path.join(dir, 'flow.db'), ['list', 'gdrive']);
+    expect(gd.status).toBe(9);
+    expect(gd.stderr, gd.stderr).toMatch(/refresh token has expired or was revoked.*util gcloud-auth/s);
+  }, 60_000);
 });

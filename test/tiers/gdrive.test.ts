@@ -126,6 +126,15 @@ describe('Drive tier on the emulator', () => {
     expect(after.trash).toBe(0);
   });
 
+  it('refreshes an access token refused early, once, and carries on', async () => {
+    const t = tier({ folder: 'refresh' });
+    await t.quota();
+    emu.oauth.expireAccessTokens();
+    const n = emu.requests.length;
+    expect((await t.quota()).limit).toBe(64 * 1024 * 1024);
+    expect(emu.requests.slice(n).map((r) => `${r.path} ${r.status}`)).toEqual(['/drive/v3/about 401', '/token 200', '/drive/v3/about 200']);
+  });
+
   it('says how to fix expired credentials', async () => {
     const t = tier({ folder: 'auth' });
     emu.oauth.expireAccessTokens();
