@@ -226,7 +226,7 @@ export class GDriveTier implements Tier {
           this.requests.set('upload.status', (this.requests.get('upload.status') ?? 0) + 1);
           const s = await this.raw('PUT', session, Buffer.alloc(0), { 'content-range': `bytes */${total}` });
           if (s.status === 200 || s.status === 201) return s.json as drive_v3.Schema$File;
-          if (s.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session; run the command again to restart it`, 'unavailable');
+          if (s.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session (404); run the command again to restart this file`, 'not-found');
           if (s.status !== 308) throw mapDriveError(s, `upload of ${key}`);
           sent = s.range !== undefined ? s.range + 1 - offset : 0;
         }

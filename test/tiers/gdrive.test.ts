@@ -85,22 +85,34 @@ describe('Drive tier on the emulator', () => {
     let calls = 0;
     const orig = t.opts.retry!.onRetry!;
     t.opts.retry!.onRetry = (e, a, d) => { calls++; orig(e, a, d); };
-    const it = (async () => {
-      const n = emu.requests.length;
-      const wait = setInterval(() => {
-        if (emu.requests.slice(n).some((r) => r.method === 'PUT')) {
-          emu.injectFault(500);
-          clearInterval(wait);
-        }
-      }, 0);
-      try {
-        return await t.put('faults/b.bin', big, { sha256: hex(big) });
-      } finally {
-        clearInterval(wait);
+    const n = emu.requests.length;
+    emu.afterResponse = (r) => {
+      if (r.method === 'PUT' && r.status === 308) {
+        emu.afterResponse = undefined;
+        emu.injectFault(500); // the second chunk fails: status query, then the rest
       }
-    })();
+    };
+    const it = t.put('faults/b.bin', big, { sha256: hex(big) });
     expect((await it).sha256).toBe(hex(big));
-    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBe(1);
+    const puts = emu.requests.slice(n).filter((r) => r.method === 'PUT').map((r) => r.status);
+    expect(puts).toEqual([308, 500, 308, 308, 200]); // chunk, failed chunk, status query, chunk, last chunk
+  });
+
+  it('reports a dropped resumable session (404) at once, and a re-run uploads the file', async () => {
+    const t = tier({ folder: 'dropped' });
+    const big = randomBytes(1536 * 1024);
+    emu.afterResponse = (r) => {
+      if (r.method === 'PUT' && r.status === 308) {
+        emu.afterResponse = undefined;
+        emu.dropSessions();
+        emu.injectFault(500); // the next chunk fails; the status query then finds no session
+      }
+    };
+    const e = (await t.put('d/big.bin', big, { sha256: hex(big) }).catch((x: unknown) => x)) as TierError;
+    expect(e).toBeInstanceOf(TierError);
+    expect(e.message).toMatch(/dropped the upload session.*run the command again/);
+    expect((await t.put('d/big.bin', big, { sha256: hex(big) })).sha256).toBe(hex(big));
   });
 
   it('checks the quota before uploading and names the fix when Drive is full', async () => {

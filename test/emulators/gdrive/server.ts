@@ -43,6 +43,8 @@ export class DriveEmulator {
   private faults: { status: number; reason: string }[] = [];
   private sessions = new Map<string, Session>();
   private server = http.createServer((req, res) => void this.handle(req, res));
+  /** Called as each answer is sent, before the client can send its next request (test hooks). */
+  afterResponse?: (r: LoggedRequest) => void;
   /** Set to false to accept any request without a bearer token. */
   requireAuth = true;
   url = '';
@@ -88,7 +90,10 @@ export class DriveEmulator {
     const entry: LoggedRequest = { method: req.method ?? 'GET', path: url.pathname, status: 0 };
     if (url.searchParams.get('uploadType')) entry.uploadType = url.searchParams.get('uploadType')!;
     this.requests.push(entry);
-    res.on('finish', () => (entry.status = res.statusCode));
+    res.on('finish', () => {
+      entry.status = res.statusCode;
+      this.afterResponse?.(entry);
+    });
     try {
       const body = await readBody(req);
       if (url.pathname === '/token' && req.method === 'POST') return this.oauth.token(req, body, res);
