@@ -122,6 +122,7 @@ function candidates(db: Db): { ok: Candidate[]; skipped: number } {
     let st: fs.Stats;
     try {
       st = fs.statSync(abs);
+      fs.accessSync(abs, fs.constants.R_OK); // an unreadable file would fail its whole volume later
     } catch (err) {
       log.warn(`skipping ${displayPath(f.path)}: ${(err as NodeJS.ErrnoException).code ?? err}; run scan to record it`);
       skipped++;

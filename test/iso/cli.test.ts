@@ -124,11 +124,14 @@ describe('grouping into volumes as lomob', () => {
   it('skips a file changed since the scan (exit 4) and packs it after a rescan', () => {
     const f = path.join(lib, 'p8.jpg');
     fs.writeFileSync(f, 'new photo');
+    fs.writeFileSync(path.join(lib, 'p9.jpg'), 'soon gone');
     expect(cli(db, 'scan', lib).code).toBe(0);
     fs.appendFileSync(f, 'more');
+    fs.rmSync(path.join(lib, 'p9.jpg'));
     const r = cli(db, 'iso', 'create', '-s', '1MB', '-p', store, '--partial');
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/skipping .*p8\.jpg: changed since it was scanned; run scan/);
+    expect(r.stderr).toMatch(/skipping .*p9\.jpg: ENOENT; run scan to record it/);
     expect(cli(db, 'scan', lib).code).toBe(0);
     const again = cli(db, 'iso', 'create', '-s', '1MB', '-p', store, '--partial', '--json');
     expect(again.code, again.stderr).toBe(0);
