@@ -25,7 +25,7 @@ import { priceBanner, pricesFor } from './cost.js';
 
 interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
   names: string[];
-  partSize: string;
+  partSize?: string;
   nthreads: number;
   encrypt: boolean;
   force: boolean;
@@ -42,6 +42,8 @@ interface VolumeSource {
   key: string;
   size: number;
   sha256?: Buffer;
+  /** Encrypted volumes: their chunk size, so that each S3 part is exactly one chunk. */
+  chunkSize?: number;
   open: () => NodeJS.ReadableStream;
   manifest?: StoredObject;
 }
@@ -66,7 +68,9 @@ function volumeSources(db: Db, args: IsoArgs, local: Tier | null): VolumeSource[
           EXIT.USAGE,
         );
       }
-      out.push({ id: v.id, name: v.name, key: v.name, size: obj.cipherSize, sha256: obj.cipherSha256, open: () => cipherStream(local, obj), manifest: objectForVolume(db, v.id, 'manifest') ?? undefined });
+      const sizes = obj.chunks.slice(0, -1).map((c) => c.size);
+      const chunkSize = sizes.length && sizes.every((x) => x === sizes[0]) && sizes[0]! >= 5 * 1024 * 1024 ? sizes[0] : undefined;
+      out.push({ id: v.id, name: v.name, key: v.name, size: obj.cipherSize, sha256: obj.cipherSha256, chunkSize, open: () => cipherStream(local, obj), manifest: objectForVolume(db, v.id, 'manifest') ?? undefined });
     } else {
       if (!v.local_path || !fs.existsSync(v.local_path)) {
         throw new UserError(`volume ${v.name} has no plain image file${v.local_path ? ` (${v.local_path.toString('latin1')} is gone)` : ''}; upload it encrypted (without --no-encrypt)`, EXIT.INPUT);
@@ -85,7 +89,11 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
   builder: (y) =>
     targetOption(withPassphraseOption(awsOptions(y)), 'volumes')
       .positional('names', { type: 'string', array: true, default: [], describe: 'Volume names (default: every volume not uploaded yet)' })
-      .option('part-size', { alias: 'p', type: 'string', default: '6M', describe: 'Size of each upload partition. KB=1000 Byte' })
+      .option('part-size', {
+        alias: 'p',
+        type: 'string',
+        describe: 'Size of each upload partition. KB=1000 Byte (default: "6M"; for encrypted volumes their chunk size, so every part is one chunk)',
+      })
       .option('nthreads', { alias: 'n', type: 'number', default: 3, describe: 'Number of parallel multi part upload' })
       .option('save-parts', { alias: 's', type: 'boolean', default: false, describe: 'Save multiparts locally for debug (accepted for lomob compatibility; parts are never written)' })
       .option('encrypt', { type: 'boolean', default: true, describe: 'Upload the encrypted volume (--no-encrypt: the plain image of an unencrypted volume)' })
@@ -97,7 +105,7 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
     withCatalog(args, async (db) => {
       let partSize: number;
       try {
-        partSize = parseSize(args.partSize);
+        partSize = parseSize(args.partSize ?? '6M');
       } catch (e) {
         throw new UserError(`--part-size: ${(e as Error).message}`, EXIT.USAGE);
       }
@@ -122,7 +130,7 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
       }
       if (s3) {
         const pt = pricesFor(args);
-        const est = uploadEstimate(pt.prices, args.storageClass, sources.map((s) => s.size), partSize);
+        const est = uploadEstimate(pt.prices, args.storageClass, sources.map((s) => s.size), args.partSize === undefined ? (sources[0]?.chunkSize ?? partSize) : partSize);
         log.info(priceBanner(pt));
         log.info(
           `estimate: ${sources.length} volume(s), ${formatSize(est.bytes)} to ${tier.url} as ${args.storageClass}: ${est.requests} requests ${usd(est.requestCost)}, ` +
@@ -143,6 +151,7 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
           let lastPct = -1;
           const stat = await tier.put(s.key, s.open() as never, {
             size: s.size,
+            ...(args.partSize === undefined && s.chunkSize ? { partSize: s.chunkSize } : {}),
             sha256: s.sha256?.toString('hex'),
             signal,
             onProgress: (n) => {

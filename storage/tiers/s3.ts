@@ -58,6 +58,11 @@ export interface S3TierOptions {
   allowEarlyDelete?: boolean;
 }
 
+export interface S3PutOptions extends PutOptions {
+  /** Part size for this object (e.g. its chunk size, so parts and chunks coincide). */
+  partSize?: number;
+}
+
 export class S3Tier implements Tier {
   readonly kind = 's3';
   readonly url: string;
@@ -180,7 +185,7 @@ export class S3Tier implements Tier {
     this.bucketChecked = true;
   }
 
-  async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<ObjectStat> {
+  async put(key: string, body: Readable | Buffer, opts: S3PutOptions = {}): Promise<ObjectStat> {
     const full = this.fullKey(key);
     await this.ensureBucket();
     const existing = await this.head(key);
@@ -189,7 +194,8 @@ export class S3Tier implements Tier {
       this.assertMayReplace(existing);
     }
     const size = opts.size ?? (Buffer.isBuffer(body) ? body.length : undefined);
-    const partSize = size !== undefined ? Math.max(this.partSize, Math.ceil(size / MAX_PARTS)) : this.partSize;
+    const want = Math.max(MIN_PART, opts.partSize ?? this.partSize);
+    const partSize = size !== undefined ? Math.max(want, Math.ceil(size / MAX_PARTS)) : want;
     if (size !== undefined && size <= partSize) {
       const buf = Buffer.isBuffer(body) ? body : await readAll(body);
       return this.putSingle(key, full, buf, opts);
