@@ -23,6 +23,8 @@ export class S3Proxy {
   readonly log: string[] = [];
   private faults: { status: number; code: string }[] = [];
   private corrupt = new Set<number>();
+  /** Rewrites answers of one operation (e.g. a server that reports the wrong size). */
+  rewrite?: { op: string; fn: (body: string) => string };
   /** Slows every UploadPart answer down (lets a test kill the client mid-upload). */
   uploadDelayMs = 0;
   // A client killed mid-request (SIGKILL tests) resets its socket: not an error of the test.
@@ -91,6 +93,17 @@ export class S3Proxy {
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
       (r) => {
+        const rw = this.rewrite;
+        if (rw && rw.op === op) {
+          const parts: Buffer[] = [];
+          r.on('data', (c: Buffer) => parts.push(c));
+          r.on('end', () => {
+            const out = Buffer.from(rw.fn(Buffer.concat(parts).toString('utf8')));
+            res.writeHead(r.statusCode ?? 502, { ...r.headers, 'content-length': String(out.length) });
+            res.end(out);
+          });
+          return;
+        }
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       },

@@ -108,6 +108,20 @@ describe('S3 tier on moto', () => {
     expect((await readAll(await t.get('damaged.iso'))).equals(data)).toBe(true);
   });
 
+  it('does not count an upload whose final check disagrees (size or checksum reported by S3)', async () => {
+    const data = randomBytes(11 * MiB);
+    const journal = new MemoryJournal();
+    proxy.rewrite = { op: 'GetObjectAttributes', fn: (x) => x.replace(/<ObjectSize>(\d+)<\/ObjectSize>/, (_m, n) => `<ObjectSize>${Number(n) - 1}</ObjectSize>`) };
+    const e = (await tier({ journal }).put('short.iso', data).catch((x: unknown) => x)) as TierError;
+    expect(e.kind).toBe('checksum');
+    expect(e.message).toMatch(/reports \d+ bytes, expected 11534336/);
+    proxy.rewrite = { op: 'GetObjectAttributes', fn: (x) => x.replace(/<ChecksumSHA256>[^<]+<\/ChecksumSHA256>/, '<ChecksumSHA256>AAAA</ChecksumSHA256>') };
+    const e2 = (await tier({ journal }).put('bad-sum.iso', data).catch((x: unknown) => x)) as TierError;
+    proxy.rewrite = undefined;
+    expect(e2.kind).toBe('checksum');
+    expect(e2.message).toMatch(/checksum differs/);
+  });
+
   it('retries injected 500, 503 SlowDown and 429, and explains bad credentials', async () => {
     const t = tier();
     await t.ensureBucket();
