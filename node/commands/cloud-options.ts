@@ -63,14 +63,14 @@ export function archiveTierFrom(args: GlobalArgs & AwsArgs & TargetArgs, extra: 
  * The staging tier of `upload files`, `list gdrive`, `restore gdrive`: --target, else Google Drive
  * when the credentials file exists (or --cred was given), else the folder tier <data-dir>/staging.
  */
-export function stagingTierFrom(args: GlobalArgs & DriveArgs & TargetArgs): GDriveTier | FileTier {
+export function stagingTierFrom(args: GlobalArgs & DriveArgs & TargetArgs, opts: { cacheListings?: boolean } = {}): GDriveTier | FileTier {
   if (args.target) return folderTier(args.target);
   if (args.cred === undefined && !fs.existsSync('gdrive-credentials.json')) {
     const t = new FileTier(path.join(dataDir(args), 'staging'));
     log.warn(`no gdrive-credentials.json here (see util gcloud-auth; --cred/--token): using the local folder tier ${t.url}`);
     return t;
   }
-  return driveTierFrom(args);
+  return driveTierFrom(args, opts);
 }
 
 export function awsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
@@ -109,9 +109,9 @@ export function s3TierFrom(args: AwsArgs, extra: Partial<S3TierOptions> = {}): S
   }
 }
 
-export function driveTierFrom(args: DriveArgs): GDriveTier {
+export function driveTierFrom(args: DriveArgs, opts: { cacheListings?: boolean } = {}): GDriveTier {
   try {
-    return new GDriveTier({ auth: authorizedClient(args.cred ?? 'gdrive-credentials.json', args.token ?? 'gdrive-token.json'), folder: args.folder, rootUrl: driveRootUrl() });
+    return new GDriveTier({ auth: authorizedClient(args.cred ?? 'gdrive-credentials.json', args.token ?? 'gdrive-token.json'), folder: args.folder, rootUrl: driveRootUrl(), ...opts });
   } catch (e) {
     throw cloudUserError(e);
   }

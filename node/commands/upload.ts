@@ -217,7 +217,7 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
   builder: (y) => targetOption(withPassphraseOption(driveOptions(y)), 'staging files').example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
-      const tier = stagingTierFrom(args);
+      const tier = stagingTierFrom(args, { cacheListings: true });
       const gd = tier instanceof GDriveTier ? tier : null;
       const { signal, dispose } = interruptible();
       let uploaded = 0;
@@ -255,7 +255,7 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
               continue;
             }
             const key = driveKey(tok, f.rootPath, f.relPath);
-            const st = await tier.put(key, cipherStream(local, obj) as never, { size: obj.cipherSize, sha256: obj.cipherSha256.toString('hex'), modifiedAt: new Date(f.mtimeMs), signal });
+            const st = await tier.put(key, cipherStream(local, obj) as never, { size: obj.cipherSize, sha256: obj.cipherSha256.toString('hex'), modifiedAt: new Date(f.mtimeMs), quotaChecked: true, signal });
             recordPlacement(db, { fileId: f.id, tierUrl: tier.url, key, remoteId: st.id, size: st.size, sha256: obj.cipherSha256 });
             uploaded++;
             log.debug(`${f.path} -> ${tier.url}/${key}`);

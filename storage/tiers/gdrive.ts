@@ -32,9 +32,16 @@ export interface GDriveTierOptions {
   /** Resumable chunk size (rounded down to a 256 KiB multiple). */
   chunkSize?: number;
   retry?: RetryOptions;
+  /**
+   * Batch commands (upload files): list each folder once and answer later look-ups from that
+   * listing (kept up to date with our own writes): one request per folder instead of one per file.
+   */
+  cacheListings?: boolean;
 }
 
 export interface GDrivePutOptions extends PutOptions {
+  /** The caller already checked the quota for a whole batch: skip the per-file about.get. */
+  quotaChecked?: boolean;
   /** Shown by `list gdrive` (e.g. the plaintext hash, whose first 6 hex digits lomob prints). */
   appProperties?: Record<string, string>;
   modifiedAt?: Date;
@@ -57,6 +64,8 @@ export class GDriveTier implements Tier {
   readonly folder: string;
   readonly rootUrl: string;
   private folders = new Map<string, string>();
+  /** cacheListings: parent id -> ('d:' | 'f:') + name -> file. */
+  private children = new Map<string, Map<string, drive_v3.Schema$File>>();
   readonly requests = new Map<string, number>();
 
   constructor(readonly opts: GDriveTierOptions) {
@@ -110,7 +119,35 @@ export class GDriveTier implements Tier {
     }
   }
 
+  private async listChildren(parentId: string): Promise<Map<string, drive_v3.Schema$File>> {
+    let m = this.children.get(parentId);
+    if (m) return m;
+    m = new Map();
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call<drive_v3.Schema$FileList>('files.list', `list folder ${parentId}`, () =>
+        this.drive.files.list({ q: `'${esc(parentId)}' in parents and trashed = false`, fields: `nextPageToken,files(${FILE_FIELDS})`, pageSize: 1000, pageToken }),
+      );
+      for (const f of r.files ?? []) {
+        const k = `${f.mimeType === FOLDER_MIME ? 'd' : 'f'}:${f.name}`;
+        if (!m.has(k)) m.set(k, f);
+      }
+      pageToken = r.nextPageToken ?? undefined;
+    } while (pageToken);
+    this.children.set(parentId, m);
+    return m;
+  }
+
+  private remember(parentId: string, f: drive_v3.Schema$File): void {
+    this.children.get(parentId)?.set(`${f.mimeType === FOLDER_MIME ? 'd' : 'f'}:${f.name}`, f);
+  }
+
+  private forget(fileId: string): void {
+    for (const m of this.children.values()) for (const [k, f] of m) if (f.id === fileId) m.delete(k);
+  }
+
   private async findChild(parentId: string, name: string, folder: boolean): Promise<drive_v3.Schema$File | null> {
+    if (this.opts.cacheListings) return (await this.listChildren(parentId)).get(`${folder ? 'd' : 'f'}:${name}`) ?? null;
     const q = `name = '${esc(name)}' and '${esc(parentId)}' in parents and trashed = false and mimeType ${folder ? '=' : '!='} '${FOLDER_MIME}'`;
     const r = await this.call<drive_v3.Schema$FileList>('files.list', `look up ${name}`, () => this.drive.files.list({ q, fields: `files(${FILE_FIELDS})`, pageSize: 10 }));
     return r.files?.[0] ?? null;
@@ -135,6 +172,8 @@ export class GDriveTier implements Tier {
         f = await this.call<drive_v3.Schema$File>('files.create', `create folder ${sofar}`, () =>
           this.drive.files.create({ requestBody: { name: seg, mimeType: FOLDER_MIME, parents: [parentId] }, fields: 'id' }),
         );
+        this.remember(parentId, { id: f.id, name: seg, mimeType: FOLDER_MIME });
+        if (this.opts.cacheListings) this.children.set(f.id!, new Map()); // new and empty: nothing to list
       }
       this.folders.set(sofar, f.id!);
       parentId = f.id!;
@@ -164,7 +203,7 @@ export class GDriveTier implements Tier {
       return toStat(key, existing);
     }
     const size = opts.size ?? (Buffer.isBuffer(body) ? body.length : undefined);
-    await this.checkQuota(Math.max(0, (size ?? 0) - Number(existing?.size ?? 0)));
+    if (!opts.quotaChecked) await this.checkQuota(Math.max(0, (size ?? 0) - Number(existing?.size ?? 0)));
     const meta: drive_v3.Schema$File = { name, appProperties: opts.appProperties, modifiedTime: opts.modifiedAt?.toISOString() };
     const threshold = this.opts.resumableThreshold ?? 5 * 1024 * 1024;
     let f: drive_v3.Schema$File;
@@ -183,7 +222,9 @@ export class GDriveTier implements Tier {
     } else {
       ({ file: f, sha256: digest } = await this.resumable(key, existing ? existing.id! : null, existing ? meta : { ...meta, parents: [parent] }, body, size, opts));
     }
+    this.remember(parent, { ...f, name, mimeType: f.mimeType ?? 'application/octet-stream' });
     if (f.sha256Checksum && f.sha256Checksum !== digest) {
+      this.forget(f.id!);
       await this.call('files.delete', `delete damaged ${key}`, () => this.drive.files.delete({ fileId: f.id! }));
       throw new TierError(`${key}: Drive stored different bytes (SHA-256 mismatch); the copy was deleted`, 'checksum');
     }
@@ -314,6 +355,7 @@ export class GDriveTier implements Tier {
   }
 
   async deleteById(fileId: string): Promise<void> {
+    this.forget(fileId);
     try {
       await this.call('files.delete', `delete ${fileId}`, () => this.drive.files.delete({ fileId }));
     } catch (err) {

@@ -15,7 +15,7 @@ async function readAll(r: Readable): Promise<Buffer> {
   for await (const x of r) c.push(x as Buffer);
   return Buffer.concat(c);
 }
-function tier(opts: { folder?: string; retries?: string[] } = {}): GDriveTier {
+function tier(opts: { folder?: string; retries?: string[]; cache?: boolean } = {}): GDriveTier {
   const auth = oauthClient({ clientId: emu.oauth.client.clientId, clientSecret: emu.oauth.client.clientSecret, authUri: emu.authUrl, tokenUri: emu.tokenUrl, redirectUris: [] });
   auth.setCredentials({ refresh_token: emu.oauth.grant().refresh_token });
   return new GDriveTier({
@@ -24,6 +24,7 @@ function tier(opts: { folder?: string; retries?: string[] } = {}): GDriveTier {
     folder: opts.folder ?? 'lomorage',
     resumableThreshold: 1024 * 1024,
     chunkSize: 512 * 1024,
+    cacheListings: opts.cache,
     retry: { onRetry: (e) => opts.retries?.push(e.kind) },
   });
 }
@@ -53,6 +54,23 @@ describe('Drive tier on the emulator', () => {
       ['home_u_pics/2024/a.jpg', false, 'abcdef12'],
     ]);
     expect((await readAll(await t.get('home_u_pics/2024/a.jpg', { start: 100, end: 199 }))).equals(data.subarray(100, 200))).toBe(true);
+  });
+
+  it('batches: one listing per folder and one request per small file; a re-run only lists', async () => {
+    const files = Array.from({ length: 5 }, (_, i) => randomBytes(1000 + i));
+    const put = async (t: GDriveTier) => {
+      await t.quota(); // warms the token; the batch checks the quota once, as upload files does
+      const n = emu.apiRequests().length;
+      for (const [i, b] of files.entries()) await t.put(`x/f${i}`, b, { sha256: hex(b), quotaChecked: true });
+      return emu.apiRequests().slice(n).map((r) => `${r.method} ${r.path}`);
+    };
+    const first = await put(tier({ folder: 'batch', cache: true }));
+    expect(first.filter((r) => r === 'GET /drive/v3/files')).toHaveLength(1); // My Drive root, once
+    expect(first.filter((r) => r === 'POST /drive/v3/files')).toHaveLength(2); // folders batch, x
+    expect(first.filter((r) => r === 'POST /upload/drive/v3/files')).toHaveLength(5);
+    expect(first).toHaveLength(8);
+    const again = await put(tier({ folder: 'batch', cache: true }));
+    expect(again).toEqual(['GET /drive/v3/files', 'GET /drive/v3/files', 'GET /drive/v3/files']);
   });
 
   it('uses the resumable protocol for large files, in 256 KiB-multiple chunks', async () => {
