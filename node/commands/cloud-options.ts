@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileTier } from '../../storage/tiers/file.js';
+import type { UploadJournal } from '../../storage/tiers/upload-journal.js';
 import { dataDir, type GlobalArgs } from '../context.js';
 import { log } from '../log.js';
 import { authorizedClient, driveRootUrl } from '../../storage/tiers/gdrive-auth.js';
@@ -63,7 +64,7 @@ export function archiveTierFrom(args: GlobalArgs & AwsArgs & TargetArgs, extra: 
  * The staging tier of `upload files`, `list gdrive`, `restore gdrive`: --target, else Google Drive
  * when the credentials file exists (or --cred was given), else the folder tier <data-dir>/staging.
  */
-export function stagingTierFrom(args: GlobalArgs & DriveArgs & TargetArgs, opts: { cacheListings?: boolean } = {}): GDriveTier | FileTier {
+export function stagingTierFrom(args: GlobalArgs & DriveArgs & TargetArgs, opts: { cacheListings?: boolean; journal?: UploadJournal } = {}): GDriveTier | FileTier {
   if (args.target) return folderTier(args.target);
   if (args.cred === undefined && !fs.existsSync('gdrive-credentials.json')) {
     const t = new FileTier(path.join(dataDir(args), 'staging'));
@@ -109,7 +110,7 @@ export function s3TierFrom(args: AwsArgs, extra: Partial<S3TierOptions> = {}): S
   }
 }
 
-export function driveTierFrom(args: DriveArgs, opts: { cacheListings?: boolean } = {}): GDriveTier {
+export function driveTierFrom(args: DriveArgs, opts: { cacheListings?: boolean; journal?: UploadJournal } = {}): GDriveTier {
   try {
     return new GDriveTier({ auth: authorizedClient(args.cred ?? 'gdrive-credentials.json', args.token ?? 'gdrive-token.json'), folder: args.folder, rootUrl: driveRootUrl(), ...opts });
   } catch (e) {

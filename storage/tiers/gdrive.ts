@@ -16,6 +16,7 @@ import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PutOpti
 import { kindForStatus, withRetry, type RetryOptions } from './retry.js';
 import { splitParts } from './parts.js';
 import { EXPIRED_REFRESH_HELP } from './gdrive-auth.js';
+import type { UploadJournal } from './upload-journal.js';
 
 export const FOLDER_MIME = 'application/vnd.google-apps.folder';
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,sha256Checksum,modifiedTime,appProperties,parents';
@@ -37,6 +38,8 @@ export interface GDriveTierOptions {
    * listing (kept up to date with our own writes): one request per folder instead of one per file.
    */
   cacheListings?: boolean;
+  /** Keeps resumable session URIs so that a new process continues a large upload. */
+  journal?: UploadJournal;
 }
 
 export interface GDrivePutOptions extends PutOptions {
@@ -233,22 +236,49 @@ export class GDriveTier implements Tier {
     return toStat(key, f);
   }
 
-  /** The resumable protocol: POST for a session URI, then PUT chunks; after a failure ask `bytes *\/TOTAL`. */
+  /**
+   * The resumable protocol: POST for a session URI, then PUT chunks; after a failure ask
+   * `bytes *\/TOTAL` and send only what the server lacks. With a journal (and a known size) the
+   * session URI is recorded, so a later process resumes the same session: it re-reads and hashes
+   * the bytes the server already has, but does not send them again.
+   */
   private async resumable(key: string, fileId: string | null, meta: drive_v3.Schema$File, body: Readable | Buffer, size: number | undefined, opts: PutOptions): Promise<{ file: drive_v3.Schema$File; sha256: string }> {
     const chunkSize = Math.max(UNIT, Math.floor((this.opts.chunkSize ?? 8 * 1024 * 1024) / UNIT) * UNIT);
-    const startUrl = `${this.rootUrl}upload/drive/v3/files${fileId ? '/' + encodeURIComponent(fileId) : ''}?uploadType=resumable&fields=${encodeURIComponent(FILE_FIELDS)}`;
-    const session = await withRetry(async () => {
-      this.requests.set('upload.start', (this.requests.get('upload.start') ?? 0) + 1);
-      const r = await this.raw(fileId ? 'PATCH' : 'POST', startUrl, JSON.stringify(meta), {
-        'content-type': 'application/json; charset=UTF-8',
-        'x-upload-content-type': 'application/octet-stream',
-        ...(size !== undefined ? { 'x-upload-content-length': String(size) } : {}),
-      });
-      if (r.status !== 200) throw mapDriveError(r, `start upload of ${key}`);
-      const loc = r.location;
-      if (!loc) throw new TierError(`start upload of ${key}: no session URI in the answer`, 'unavailable');
-      return loc;
-    }, this.opts.retry);
+    const journal = size !== undefined ? this.opts.journal : undefined;
+    const status = async (session: string, total: string) => {
+      this.requests.set('upload.status', (this.requests.get('upload.status') ?? 0) + 1);
+      return this.raw('PUT', session, Buffer.alloc(0), { 'content-range': `bytes */${total}` });
+    };
+    let session: string | null = null;
+    let confirmed = 0; // bytes the server already has
+    const old = journal?.load(this.url, key);
+    if (old && old.partSize === chunkSize) {
+      const st = await withRetry(() => status(old.uploadId, String(size)), this.opts.retry);
+      if (st.status === 308) {
+        session = old.uploadId;
+        confirmed = st.range !== undefined ? st.range + 1 : 0;
+      } else if (st.status === 200 || st.status === 201) {
+        session = old.uploadId;
+        confirmed = size!;
+      }
+    }
+    if (!session) {
+      if (old) journal!.finished(this.url, key);
+      const startUrl = `${this.rootUrl}upload/drive/v3/files${fileId ? '/' + encodeURIComponent(fileId) : ''}?uploadType=resumable&fields=${encodeURIComponent(FILE_FIELDS)}`;
+      session = await withRetry(async () => {
+        this.requests.set('upload.start', (this.requests.get('upload.start') ?? 0) + 1);
+        const r = await this.raw(fileId ? 'PATCH' : 'POST', startUrl, JSON.stringify(meta), {
+          'content-type': 'application/json; charset=UTF-8',
+          'x-upload-content-type': 'application/octet-stream',
+          ...(size !== undefined ? { 'x-upload-content-length': String(size) } : {}),
+        });
+        if (r.status !== 200) throw mapDriveError(r, `start upload of ${key}`);
+        if (!r.location) throw new TierError(`start upload of ${key}: no session URI in the answer`, 'unavailable');
+        return r.location;
+      }, this.opts.retry);
+      journal?.started(this.url, key, session, chunkSize, size);
+    }
+    const url = session;
     const hash = createHash('sha256');
     let offset = 0;
     let file: drive_v3.Schema$File | null = null;
@@ -256,36 +286,43 @@ export class GDriveTier implements Tier {
     const it = splitParts(body, chunkSize)[Symbol.asyncIterator]();
     let cur = await it.next();
     while (!cur.done) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       const next = await it.next();
       const chunk = cur.value;
       hash.update(chunk);
       const total = next.done ? String(offset + chunk.length) : size !== undefined ? String(size) : '*';
-      let sent = 0; // bytes of this chunk the server has
-      file = await withRetry(async (attempt) => {
-        if (attempt > 0) {
-          // Ask how far the server got before sending the rest of this chunk again.
-          this.requests.set('upload.status', (this.requests.get('upload.status') ?? 0) + 1);
-          const s = await this.raw('PUT', session, Buffer.alloc(0), { 'content-range': `bytes */${total}` });
-          if (s.status === 200 || s.status === 201) return s.json as drive_v3.Schema$File;
-          if (s.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session (404); run the command again to restart this file`, 'not-found');
-          if (s.status !== 308) throw mapDriveError(s, `upload of ${key}`);
-          sent = s.range !== undefined ? s.range + 1 - offset : 0;
-        }
-        this.requests.set('upload.chunk', (this.requests.get('upload.chunk') ?? 0) + 1);
-        const part = chunk.subarray(sent);
-        const r = await this.raw('PUT', session, part, { 'content-range': part.length ? `bytes ${offset + sent}-${offset + chunk.length - 1}/${total}` : `bytes */${total}` });
-        if (r.status === 200 || r.status === 201) return r.json as drive_v3.Schema$File;
-        if (r.status === 308) {
-          const got = r.range ?? -1;
-          if (got + 1 !== offset + chunk.length) throw new TierError(`upload of ${key}: server has ${got + 1} bytes, expected ${offset + chunk.length}`, 'unavailable');
-          return null;
-        }
-        throw mapDriveError(r, `upload chunk of ${key}`);
-      }, this.opts.retry);
+      let sent = Math.min(chunk.length, Math.max(0, confirmed - offset)); // bytes of this chunk the server has
+      const isLast = !!next.done;
+      if (sent < chunk.length || isLast) {
+        file = await withRetry(async (attempt) => {
+          if (attempt > 0) {
+            // Ask how far the server got before sending the rest of this chunk again.
+            const st = await status(url, total);
+            if (st.status === 200 || st.status === 201) return st.json as drive_v3.Schema$File;
+            if (st.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session (404); run the command again to restart this file`, 'not-found');
+            if (st.status !== 308) throw mapDriveError(st, `upload of ${key}`);
+            const have = st.range !== undefined ? st.range + 1 : 0;
+            if (have < offset) throw new TierError(`upload of ${key}: the server lost bytes it had confirmed; run the command again`, 'not-found');
+            sent = Math.min(chunk.length, have - offset);
+          }
+          this.requests.set('upload.chunk', (this.requests.get('upload.chunk') ?? 0) + 1);
+          const part = chunk.subarray(sent);
+          const r = await this.raw('PUT', url, part, { 'content-range': part.length ? `bytes ${offset + sent}-${offset + chunk.length - 1}/${total}` : `bytes */${total}` });
+          if (r.status === 200 || r.status === 201) return r.json as drive_v3.Schema$File;
+          if (r.status === 308) {
+            const got = r.range ?? -1;
+            if (got + 1 !== offset + chunk.length) throw new TierError(`upload of ${key}: server has ${got + 1} bytes, expected ${offset + chunk.length}`, 'unavailable');
+            return null;
+          }
+          if (r.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session (404); run the command again to restart this file`, 'not-found');
+          throw mapDriveError(r, `upload chunk of ${key}`);
+        }, this.opts.retry);
+      }
       offset += chunk.length;
       opts.onProgress?.(offset);
       cur = next;
     }
+    journal?.finished(this.url, key);
     if (!file) throw new TierError(`upload of ${key}: the server never confirmed the file`, 'unavailable');
     return { file, sha256: hash.digest('hex') };
   }

@@ -6,6 +6,7 @@ import { DriveEmulator } from '../emulators/gdrive/server.js';
 import { GDriveTier } from '../../storage/tiers/gdrive.js';
 import { oauthClient } from '../../storage/tiers/gdrive-auth.js';
 import { TierError } from '../../storage/tiers/tier.js';
+import { MemoryJournal } from '../../storage/tiers/upload-journal.js';
 
 process.env.LOMO_RETRY_BASE_MS = '5';
 let emu: DriveEmulator;
@@ -15,7 +16,7 @@ async function readAll(r: Readable): Promise<Buffer> {
   for await (const x of r) c.push(x as Buffer);
   return Buffer.concat(c);
 }
-function tier(opts: { folder?: string; retries?: string[]; cache?: boolean } = {}): GDriveTier {
+function tier(opts: { folder?: string; retries?: string[]; cache?: boolean; journal?: MemoryJournal } = {}): GDriveTier {
   const auth = oauthClient({ clientId: emu.oauth.client.clientId, clientSecret: emu.oauth.client.clientSecret, authUri: emu.authUrl, tokenUri: emu.tokenUrl, redirectUris: [] });
   auth.setCredentials({ refresh_token: emu.oauth.grant().refresh_token });
   return new GDriveTier({
@@ -25,6 +26,7 @@ function tier(opts: { folder?: string; retries?: string[]; cache?: boolean } = {
     resumableThreshold: 1024 * 1024,
     chunkSize: 512 * 1024,
     cacheListings: opts.cache,
+    journal: opts.journal,
     retry: { onRetry: (e) => opts.retries?.push(e.kind) },
   });
 }
@@ -115,6 +117,25 @@ describe('Drive tier on the emulator', () => {
     expect(calls).toBe(1);
     const puts = emu.requests.slice(n).filter((r) => r.method === 'PUT').map((r) => r.status);
     expect(puts).toEqual([308, 500, 308, 308, 200]); // chunk, failed chunk, status query, chunk, last chunk
+  });
+
+  it('continues a large upload in a new process from the recorded session URI', async () => {
+    const journal = new MemoryJournal();
+    const big = randomBytes(2 * 1024 * 1024 + 100); // 5 chunks of 512 KiB (the last: 100 bytes)
+    const ac = new AbortController();
+    let chunks = 0;
+    const t1 = tier({ folder: 'journal', journal });
+    await expect(
+      t1.put('j/big.bin', big, { sha256: hex(big), signal: ac.signal, onProgress: () => ++chunks === 2 && ac.abort(new Error('killed')) }),
+    ).rejects.toThrow('killed');
+    expect(journal.load(t1.url, 'j/big.bin')!.uploadId).toMatch(/upload_id=/);
+    const n = emu.requests.length;
+    const st = await tier({ folder: 'journal', journal }).put('j/big.bin', big, { sha256: hex(big) });
+    expect(st.sha256).toBe(hex(big));
+    const log = emu.requests.slice(n).filter((r) => r.path.startsWith('/upload/'));
+    expect(log.some((r) => r.method === 'POST')).toBe(false); // the same session, not a new one
+    expect(log.map((r) => r.status)).toEqual([308, 308, 308, 200]); // status query, chunks 3, 4, 5
+    expect(journal.load(t1.url, 'j/big.bin')).toBeNull();
   });
 
   it('reports a dropped resumable session (404) at once, and a re-run uploads the file', async () => {
