@@ -10,7 +10,7 @@ import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, type ObjectKind }
  *
  * The worker is plain JavaScript evaluated from a string so that it runs the same from dist/ and
  * from TypeScript sources under vitest; it repeats chunk-codec.ts's encryptChunk with the native
- * API (tested against it by test/objects). Chunks stay in shared buffers; only slot numbers move.
+ * API (tested against it by test/objects). Chunk buffers move between threads by transfer.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -18,7 +18,6 @@ const { createHash } = require('node:crypto');
 const { HEADER, LEAF, MAGIC, VERSION } = workerData;
 let api;
 let scratchIn = null;
-let scratchOut = null;
 async function load() {
   if (workerData.backend !== 'wasm') {
     try {
@@ -55,11 +54,15 @@ function merkle(data) {
 parentPort.on('message', async (job) => {
   try {
     api = api || (await ready);
-    const plain = Buffer.from(workerData.slots.plain[job.slot], 0, job.plainLen);
     const M = workerData.messageSize;
+    const slot = job.buf;
+    // In place: plaintext at [slot end - chunkPlain, ...), ciphertext written from 0. Message m's
+    // ciphertext ends at 64 + (m+1)(M+17) <= where message m+1's plaintext starts, and message m
+    // is copied to scratch before its ciphertext is written: nothing unread is overwritten.
+    const plain = Buffer.from(slot, slot.byteLength - workerData.chunkPlain, job.plainLen);
     const n = Math.max(1, Math.ceil(plain.length / M));
     const size = HEADER + plain.length + n * 17;
-    const out = Buffer.from(workerData.slots.cipher[job.slot], 0, size);
+    const out = Buffer.from(slot, 0, size);
     const key = Buffer.from(workerData.key);
     const header = out.subarray(0, HEADER);
     Buffer.from(MAGIC).copy(header, 0);
@@ -70,29 +73,31 @@ parentPort.on('message', async (job) => {
     const st = api.init(key, streamHeader);
     streamHeader.copy(header, 40);
     let pos = HEADER;
-    // sodium-native cannot read or write shared memory, so each message goes through scratch buffers.
-    if (!scratchIn || scratchIn.length < M) { scratchIn = Buffer.alloc(M); scratchOut = Buffer.alloc(M + 17); }
+    // Each message is copied out before its ciphertext (which may reach into it) is written.
+    if (!scratchIn || scratchIn.length < M) scratchIn = Buffer.alloc(M);
     for (let m = 0; m < n; m++) {
       const len = Math.min(M, plain.length - m * M);
       plain.copy(scratchIn, 0, m * M, m * M + len);
       const tag = m < n - 1 ? 0 : job.last ? 3 : 1;
-      api.push(st, scratchOut.subarray(0, len + 17), scratchIn.subarray(0, len), m === 0 ? Buffer.from(header) : null, tag);
-      scratchOut.copy(out, pos, 0, len + 17);
+      api.push(st, out.subarray(pos, pos + len + 17), scratchIn.subarray(0, len), m === 0 ? Buffer.from(header) : null, tag);
       pos += len + 17;
     }
-    parentPort.postMessage({ index: job.index, cipherLen: out.length, sha256: sha(out), merkleRoot: merkle(out) });
+    parentPort.postMessage({ index: job.index, cipherLen: out.length, sha256: sha(out), merkleRoot: merkle(out), buf: slot }, [slot]);
   } catch (e) {
     parentPort.postMessage({ index: job.index, error: String(e && e.stack || e) });
   }
 });
 `;
 
-/** Chunk `index` is in plaintext slot `slot` (plainLen bytes); its ciphertext goes to the same slot. */
+/**
+ * Chunk `index`: `plainLen` plaintext bytes at the end of `buf` (its last chunkPlain bytes); the
+ * ciphertext is written over it from offset 0 and `buf` comes back in the result.
+ */
 export interface ChunkJob {
   index: number;
-  slot: number;
   plainLen: number;
   last: boolean;
+  buf: ArrayBuffer;
 }
 
 export interface ChunkResult {
@@ -100,6 +105,7 @@ export interface ChunkResult {
   cipherLen: number;
   sha256: Buffer;
   merkleRoot: Buffer;
+  buf: ArrayBuffer;
 }
 
 export interface PoolParams {
@@ -110,12 +116,6 @@ export interface PoolParams {
   chunkPlain: number;
 }
 
-/** Shared buffers, one plaintext and one ciphertext chunk per slot. */
-export interface PoolSlots {
-  plain: SharedArrayBuffer[];
-  cipher: SharedArrayBuffer[];
-}
-
 export class EncryptPool {
   private readonly workers: Worker[];
   private next = 0;
@@ -124,7 +124,6 @@ export class EncryptPool {
   constructor(
     size: number,
     p: PoolParams,
-    slots: PoolSlots,
     backend?: Backend,
   ) {
     const workerData = {
@@ -133,7 +132,6 @@ export class EncryptPool {
       kind: KIND[p.kind],
       messageSize: p.messageSize,
       chunkPlain: p.chunkPlain,
-      slots,
       paths: sodiumModulePaths(),
       backend: backend ?? process.env.LOMO_SODIUM,
       HEADER: HEADER_BYTES,
@@ -142,7 +140,8 @@ export class EncryptPool {
       VERSION: FORMAT_VERSION,
     };
     this.workers = Array.from({ length: size }, () => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
+      // Small heaps: a worker only holds a few hash objects; V8's defaults would let each grow by tens of MB.
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } });
       w.on('message', (m) => this.onMessage(m));
       w.on('error', (e) => this.failAll(e));
       return w;
@@ -154,7 +153,7 @@ export class EncryptPool {
     const w = this.workers[this.next++ % this.workers.length]!;
     return new Promise((resolve, reject) => {
       this.waiting.set(job.index, { resolve, reject });
-      w.postMessage(job);
+      w.postMessage(job, [job.buf]);
     });
   }
 
@@ -162,12 +161,12 @@ export class EncryptPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private onMessage(m: { index: number; error?: string; cipherLen: number; sha256: Uint8Array; merkleRoot: Uint8Array }): void {
+  private onMessage(m: { index: number; error?: string; cipherLen: number; sha256: Uint8Array; merkleRoot: Uint8Array; buf: ArrayBuffer }): void {
     const w = this.waiting.get(m.index);
     if (!w) return;
     this.waiting.delete(m.index);
     if (m.error) return w.reject(new Error(`encryption worker failed: ${m.error}`));
-    w.resolve({ index: m.index, cipherLen: m.cipherLen, sha256: Buffer.from(m.sha256), merkleRoot: Buffer.from(m.merkleRoot) });
+    w.resolve({ index: m.index, cipherLen: m.cipherLen, sha256: Buffer.from(m.sha256), merkleRoot: Buffer.from(m.merkleRoot), buf: m.buf });
   }
 
   private failAll(e: Error): void {

@@ -63,12 +63,13 @@ export class ObjectWriter extends Writable {
   private readonly pool: EncryptPool | null;
   private readonly key: Uint8Array;
   /**
-   * Fixed buffers, allocated once: slot i is a plaintext chunk and its ciphertext. With workers
-   * they are SharedArrayBuffers seen by every thread, so a chunk moves between threads as a slot
-   * number — no copies, no transfers, no garbage for V8 to collect (per-chunk ArrayBuffers made
-   * major GCs the biggest CPU cost). A slot is free again once its chunk is stored.
+   * Fixed buffers, allocated once: slot i holds a plaintext chunk, then (encrypted in place) its
+   * ciphertext. With workers a slot's ArrayBuffer is transferred to the worker and back — moved,
+   * never copied or reallocated: per-chunk buffers made V8's major GCs the largest CPU cost, and
+   * shared memory is copied by fs writes and unusable by sodium-native. A slot is free again once
+   * its chunk is stored.
    */
-  private readonly slots: { plain: Buffer; cipher: Buffer | null }[];
+  private readonly slots: { buf: ArrayBuffer | null; plain: Buffer }[];
   private readonly freeSlots: number[];
   private curSlot: number;
   private curLen = 0;
@@ -77,7 +78,7 @@ export class ObjectWriter extends Writable {
   private cipherSize = 0;
   private readonly chunks: ChunkRecord[] = [];
   /** Results by index, waiting for their turn to be stored. */
-  private readonly done = new Map<number, ChunkResult & { cipher: Buffer; slot: number }>();
+  private readonly done = new Map<number, Omit<ChunkResult, 'buf'> & { cipher: Buffer; slot: number }>();
   private nextToStore = 0;
   /** Puts in progress (they run concurrently; hashing and the chunk list stay in order). */
   private readonly puts = new Set<Promise<void>>();
@@ -92,23 +93,25 @@ export class ObjectWriter extends Writable {
     if (this.chunkPlain % this.messageSize !== 0) throw new Error('chunk plaintext size must be a multiple of the message size');
     this.objectId = Buffer.from(o.sodium.randomBytes(OBJECT_ID_BYTES));
     this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
-    const workers = o.workers ?? 2;
+    // LOMO_ENCRYPT_WORKERS tunes the default (docs/crypto-format.md); 2 suits the 2-core target.
+    const workers = o.workers ?? Number(process.env.LOMO_ENCRYPT_WORKERS ?? 2);
     if (workers > 0) {
-      // Both workers busy, one chunk being stored, one filling: memory = 4 x 2 chunks.
+      // Both workers busy, one chunk being stored, one filling: 4 slots of one chunk each.
       const n = workers + 2;
+      // Encryption is in place: the plaintext sits at the end of the slot, the ciphertext grows
+      // from its start and never overtakes the plaintext still to be read (encrypt-pool.ts).
       const cipherMax = chunkCipherSize(this.chunkPlain, this.messageSize);
-      this.slots = Array.from({ length: n }, () => ({
-        plain: Buffer.from(new SharedArrayBuffer(this.chunkPlain)),
-        cipher: Buffer.from(new SharedArrayBuffer(cipherMax)),
-      }));
+      this.slots = Array.from({ length: n }, () => {
+        const buf = new ArrayBuffer(cipherMax);
+        return { buf, plain: Buffer.from(buf, cipherMax - this.chunkPlain, this.chunkPlain) };
+      });
       this.pool = new EncryptPool(
         workers,
         { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
-        { plain: this.slots.map((x) => x.plain.buffer as SharedArrayBuffer), cipher: this.slots.map((x) => x.cipher!.buffer as SharedArrayBuffer) },
         o.sodium.backend,
       );
     } else {
-      this.slots = [{ plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))), cipher: null }];
+      this.slots = [{ buf: null, plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))) }];
       this.pool = null;
     }
     this.freeSlots = this.slots.map((_, i) => i).reverse();
@@ -191,9 +194,14 @@ export class ObjectWriter extends Writable {
     const plainLen = this.curLen;
     this.curLen = 0;
     if (this.pool) {
-      this.pool.encrypt({ index, slot, plainLen, last }).then(
+      const s = this.slots[slot]!;
+      const buf = s.buf!;
+      s.buf = null; // moved to the worker until it comes back
+      this.pool.encrypt({ index, plainLen, last, buf }).then(
         (r) => {
-          this.done.set(r.index, { ...r, cipher: this.slots[slot]!.cipher!.subarray(0, r.cipherLen), slot });
+          s.buf = r.buf;
+          s.plain = Buffer.from(r.buf, r.buf.byteLength - this.chunkPlain, this.chunkPlain);
+          this.done.set(r.index, { ...r, cipher: Buffer.from(r.buf, 0, r.cipherLen), slot });
           this.storeReady();
         },
         (e) => this.abort(e as Error),
@@ -211,7 +219,7 @@ export class ObjectWriter extends Writable {
     }
   }
 
-  private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult & { cipher: Buffer } {
+  private encryptHere(index: number, plain: Buffer, last: boolean): Omit<ChunkResult, 'buf'> & { cipher: Buffer } {
     const p = { kind: this.o.kind, objectId: this.objectId, messageSize: this.messageSize, chunkPlain: this.chunkPlain };
     const cipher = encryptChunk(this.o.sodium, this.key, p, index, plain, last);
     return { index, cipherLen: cipher.length, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher) };
