@@ -13,14 +13,14 @@ import type { OAuth2Client } from 'google-auth-library';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PutOptions, type Tier } from './tier.js';
-import { kindForStatus, withRetry, type RetryOptions } from './retry.js';
-import { splitParts } from './parts.js';
-import { EXPIRED_REFRESH_HELP } from './gdrive-auth.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import { mapDriveError } from './gdrive-errors.js';
+import { FILE_FIELDS, resumableUpload, type ResumableContext } from './gdrive-resumable.js';
+
+export { mapDriveError };
 import type { UploadJournal } from './upload-journal.js';
 
 export const FOLDER_MIME = 'application/vnd.google-apps.folder';
-const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,sha256Checksum,modifiedTime,appProperties,parents';
-const UNIT = 256 * 1024;
 
 export interface GDriveTierOptions {
   auth: OAuth2Client;
@@ -97,6 +97,18 @@ export class GDriveTier implements Tier {
         throw mapDriveError(err, what);
       }
     }, this.opts.retry);
+  }
+
+  private session(): ResumableContext {
+    return {
+      auth: this.opts.auth,
+      rootUrl: this.rootUrl,
+      url: this.url,
+      journal: this.opts.journal,
+      retry: this.opts.retry,
+      count: (name) => this.requests.set(name, (this.requests.get(name) ?? 0) + 1),
+      chunkSize: this.opts.chunkSize,
+    };
   }
 
   requestCount(): number {
@@ -223,7 +235,7 @@ export class GDriveTier implements Tier {
       });
       opts.onProgress?.(buf.length);
     } else {
-      ({ file: f, sha256: digest } = await this.resumable(key, existing ? existing.id! : null, existing ? meta : { ...meta, parents: [parent] }, body, size, opts));
+      ({ file: f, sha256: digest } = await resumableUpload(this.session(), key, existing ? existing.id! : null, existing ? meta : { ...meta, parents: [parent] }, body, size, opts));
     }
     this.remember(parent, { ...f, name, mimeType: f.mimeType ?? 'application/octet-stream' });
     if (f.sha256Checksum && f.sha256Checksum !== digest) {
@@ -234,116 +246,6 @@ export class GDriveTier implements Tier {
     if (opts.sha256 && digest !== opts.sha256) throw new TierError(`${key}: the bytes read do not match the expected SHA-256`, 'checksum');
     if (size !== undefined && Number(f.size) !== size) throw new TierError(`${key}: Drive reports ${f.size} bytes, expected ${size}`, 'checksum');
     return toStat(key, f);
-  }
-
-  /**
-   * The resumable protocol: POST for a session URI, then PUT chunks; after a failure ask
-   * `bytes *\/TOTAL` and send only what the server lacks. With a journal (and a known size) the
-   * session URI is recorded, so a later process resumes the same session: it re-reads and hashes
-   * the bytes the server already has, but does not send them again.
-   */
-  private async resumable(key: string, fileId: string | null, meta: drive_v3.Schema$File, body: Readable | Buffer, size: number | undefined, opts: PutOptions): Promise<{ file: drive_v3.Schema$File; sha256: string }> {
-    const chunkSize = Math.max(UNIT, Math.floor((this.opts.chunkSize ?? 8 * 1024 * 1024) / UNIT) * UNIT);
-    const journal = size !== undefined ? this.opts.journal : undefined;
-    const status = async (session: string, total: string) => {
-      this.requests.set('upload.status', (this.requests.get('upload.status') ?? 0) + 1);
-      return this.raw('PUT', session, Buffer.alloc(0), { 'content-range': `bytes */${total}` });
-    };
-    let session: string | null = null;
-    let confirmed = 0; // bytes the server already has
-    const old = journal?.load(this.url, key);
-    if (old && old.partSize === chunkSize) {
-      const st = await withRetry(() => status(old.uploadId, String(size)), this.opts.retry);
-      if (st.status === 308) {
-        session = old.uploadId;
-        confirmed = st.range !== undefined ? st.range + 1 : 0;
-      } else if (st.status === 200 || st.status === 201) {
-        session = old.uploadId;
-        confirmed = size!;
-      }
-    }
-    if (!session) {
-      if (old) journal!.finished(this.url, key);
-      const startUrl = `${this.rootUrl}upload/drive/v3/files${fileId ? '/' + encodeURIComponent(fileId) : ''}?uploadType=resumable&fields=${encodeURIComponent(FILE_FIELDS)}`;
-      session = await withRetry(async () => {
-        this.requests.set('upload.start', (this.requests.get('upload.start') ?? 0) + 1);
-        const r = await this.raw(fileId ? 'PATCH' : 'POST', startUrl, JSON.stringify(meta), {
-          'content-type': 'application/json; charset=UTF-8',
-          'x-upload-content-type': 'application/octet-stream',
-          ...(size !== undefined ? { 'x-upload-content-length': String(size) } : {}),
-        });
-        if (r.status !== 200) throw mapDriveError(r, `start upload of ${key}`);
-        if (!r.location) throw new TierError(`start upload of ${key}: no session URI in the answer`, 'unavailable');
-        return r.location;
-      }, this.opts.retry);
-      journal?.started(this.url, key, session, chunkSize, size);
-    }
-    const url = session;
-    const hash = createHash('sha256');
-    let offset = 0;
-    let file: drive_v3.Schema$File | null = null;
-    // Look one chunk ahead so the last chunk can carry the total even when the size was unknown.
-    const it = splitParts(body, chunkSize)[Symbol.asyncIterator]();
-    let cur = await it.next();
-    while (!cur.done) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      const next = await it.next();
-      const chunk = cur.value;
-      hash.update(chunk);
-      const total = next.done ? String(offset + chunk.length) : size !== undefined ? String(size) : '*';
-      let sent = Math.min(chunk.length, Math.max(0, confirmed - offset)); // bytes of this chunk the server has
-      const isLast = !!next.done;
-      if (sent < chunk.length || isLast) {
-        file = await withRetry(async (attempt) => {
-          if (attempt > 0) {
-            // Ask how far the server got before sending the rest of this chunk again.
-            const st = await status(url, total);
-            if (st.status === 200 || st.status === 201) return st.json as drive_v3.Schema$File;
-            if (st.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session (404); run the command again to restart this file`, 'not-found');
-            if (st.status !== 308) throw mapDriveError(st, `upload of ${key}`);
-            const have = st.range !== undefined ? st.range + 1 : 0;
-            if (have < offset) throw new TierError(`upload of ${key}: the server lost bytes it had confirmed; run the command again`, 'not-found');
-            sent = Math.min(chunk.length, have - offset);
-          }
-          this.requests.set('upload.chunk', (this.requests.get('upload.chunk') ?? 0) + 1);
-          const part = chunk.subarray(sent);
-          const r = await this.raw('PUT', url, part, { 'content-range': part.length ? `bytes ${offset + sent}-${offset + chunk.length - 1}/${total}` : `bytes */${total}` });
-          if (r.status === 200 || r.status === 201) return r.json as drive_v3.Schema$File;
-          if (r.status === 308) {
-            const got = r.range ?? -1;
-            if (got + 1 !== offset + chunk.length) throw new TierError(`upload of ${key}: server has ${got + 1} bytes, expected ${offset + chunk.length}`, 'unavailable');
-            return null;
-          }
-          if (r.status === 404) throw new TierError(`upload of ${key}: Drive dropped the upload session (404); run the command again to restart this file`, 'not-found');
-          throw mapDriveError(r, `upload chunk of ${key}`);
-        }, this.opts.retry);
-      }
-      offset += chunk.length;
-      opts.onProgress?.(offset);
-      cur = next;
-    }
-    journal?.finished(this.url, key);
-    if (!file) throw new TierError(`upload of ${key}: the server never confirmed the file`, 'unavailable');
-    return { file, sha256: hash.digest('hex') };
-  }
-
-  /** A bare authorized HTTP call (the resumable protocol is not in the generated client). */
-  private async raw(method: string, url: string, data: string | Buffer, headers: Record<string, string>): Promise<{ status: number; location?: string; range?: number; json?: unknown; data?: unknown }> {
-    try {
-      const r = await this.opts.auth.request<unknown>({ url, method: method as 'PUT', data, headers, retry: false, validateStatus: () => true, responseType: 'text' });
-      const h = r.headers as unknown as { get?: (n: string) => string | null } & Record<string, string>;
-      const get = (n: string) => (typeof h.get === 'function' ? h.get(n) : h[n]) ?? undefined;
-      const range = /bytes=0-(\d+)/.exec(get('range') ?? '')?.[1];
-      let json: unknown;
-      try {
-        json = typeof r.data === 'string' && r.data ? JSON.parse(r.data) : r.data;
-      } catch {
-        json = undefined;
-      }
-      return { status: r.status, location: get('location'), range: range !== undefined ? Number(range) : undefined, json, data: json };
-    } catch (err) {
-      throw mapDriveError(err, `request to Drive`);
-    }
   }
 
   async *list(prefix = ''): AsyncIterable<ObjectStat> {
@@ -418,35 +320,4 @@ async function readAll(r: Readable): Promise<Buffer> {
   const c: Buffer[] = [];
   for await (const x of r) c.push(Buffer.isBuffer(x) ? x : Buffer.from(x));
   return Buffer.concat(c);
-}
-
-/** GaxiosError / raw answer → TierError, with the fix named for auth and quota failures. */
-export function mapDriveError(err: unknown, what: string): TierError {
-  if (err instanceof TierError) return err;
-  const e = err as { status?: number; response?: { status?: number; data?: unknown }; json?: unknown; data?: unknown; message?: string; code?: string };
-  const status = e.response?.status ?? e.status;
-  let data = e.response?.data ?? e.json ?? e.data;
-  if (typeof data === 'string') {
-    try {
-      data = JSON.parse(data);
-    } catch {
-      /* not JSON */
-    }
-  }
-  const d = data as { error?: string | { message?: string; errors?: { reason?: string }[] }; error_description?: string } | undefined;
-  if (d && typeof d.error === 'string') {
-    // OAuth token endpoint answers.
-    if (d.error === 'invalid_grant') return new TierError(`${what}: ${EXPIRED_REFRESH_HELP}`, 'auth', err);
-    return new TierError(`${what}: Google OAuth refused (${d.error}: ${d.error_description ?? ''}); check --cred and run \`lomo-peer util gcloud-auth\``, 'auth', err);
-  }
-  const reason = d && typeof d.error === 'object' ? d.error.errors?.[0]?.reason : undefined;
-  const msg = d && typeof d.error === 'object' ? d.error.message : e.message;
-  if (/invalid_grant/.test(String(e.message))) return new TierError(`${what}: ${EXPIRED_REFRESH_HELP}`, 'auth', err);
-  if (reason === 'storageQuotaExceeded') return new TierError(`${what}: Google Drive is full (storageQuotaExceeded): free space or empty the trash`, 'quota', err);
-  if (status === undefined && e.code && /ECONN|ETIMEDOUT|EPIPE|ENOTFOUND/.test(e.code)) return new TierError(`${what}: Drive unreachable (${e.code})`, 'unavailable', err);
-  const kind = kindForStatus(status, reason);
-  if (kind === 'auth') {
-    return new TierError(`${what}: Google Drive refused the credentials (${status} ${reason ?? ''}): run \`lomo-peer util gcloud-auth-refresh\`, or \`lomo-peer util gcloud-auth\` to sign in again (check --cred/--token)`, 'auth', err);
-  }
-  return new TierError(`${what}: ${status ?? ''} ${reason ?? ''} ${msg ?? ''}`.replace(/\s+/g, ' ').trim(), kind, err);
 }
