@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import os from 'node:os';
 import { Writable } from 'node:stream';
 import type { SiteKeys } from '../crypto/keys.js';
 import { OBJECT_ID_BYTES } from '../crypto/keys.js';
@@ -40,7 +41,7 @@ export interface WriteObjectOptions {
   messageSize?: number;
   /** Plaintext bytes per chunk (a multiple of messageSize); default from maxPlainSize. */
   chunkPlain?: number;
-  /** Encryption worker threads; 0 encrypts on the calling thread (small objects). Default 2. */
+  /** Encryption worker threads; 0 encrypts on the calling thread (small objects). Default: defaultWorkers(). */
   workers?: number;
   /** Called after each chunk is stored, in order. */
   onChunk?: (c: ChunkRecord) => void;
@@ -93,8 +94,7 @@ export class ObjectWriter extends Writable {
     if (this.chunkPlain % this.messageSize !== 0) throw new Error('chunk plaintext size must be a multiple of the message size');
     this.objectId = Buffer.from(o.sodium.randomBytes(OBJECT_ID_BYTES));
     this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
-    // LOMO_ENCRYPT_WORKERS tunes the default (docs/crypto-format.md); 2 suits the 2-core target.
-    const workers = o.workers ?? Number(process.env.LOMO_ENCRYPT_WORKERS ?? 2);
+    const workers = o.workers ?? defaultWorkers();
     if (workers > 0) {
       // Both workers busy, one chunk being stored, one filling: 4 slots of one chunk each.
       const n = workers + 2;
@@ -263,6 +263,17 @@ export class ObjectWriter extends Writable {
     this.slotWaiters.splice(0).forEach((w) => w());
     void this.pool?.close();
   }
+}
+
+/**
+ * Encryption workers: one per core beyond the main thread (which produces the plaintext and
+ * hashes it and the object), at most 3; LOMO_ENCRYPT_WORKERS overrides. On the 2-core target this
+ * is 1: main + worker keep both cores busy, and each extra worker costs ~15 MB of memory.
+ */
+export function defaultWorkers(): number {
+  const env = Number(process.env.LOMO_ENCRYPT_WORKERS);
+  if (Number.isInteger(env) && env >= 0) return env;
+  return Math.max(1, Math.min(3, os.availableParallelism() - 1));
 }
 
 /** Encrypts a whole in-memory plaintext (manifests, tests) into an object. */
