@@ -9,6 +9,7 @@ import { CatalogJournal } from '../../storage/tiers/catalog-journal.js';
 import { driveKey, nameTokenizer } from '../../storage/tiers/drive-names.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { cipherStream } from '../../storage/tiers/object-copy.js';
+import { Pool } from '../../storage/tiers/parts.js';
 import { livePlacement, markDeleted, recordPlacement, stagedCopiesArchived } from '../../storage/tiers/placements.js';
 import { STORAGE_CLASSES, type LomobStorageClass } from '../../storage/tiers/s3.js';
 import type { Tier } from '../../storage/tiers/tier.js';
@@ -34,7 +35,9 @@ interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
   prices?: string;
 }
 
-interface FilesArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs {}
+interface FilesArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs {
+  nthreads: number;
+}
 
 interface VolumeSource {
   id: number;
@@ -214,7 +217,10 @@ async function stagingObject(db: Db, u: Awaited<ReturnType<typeof unlockSite>>, 
 const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
   command: 'files',
   describe: 'Upload individual files not in ISO to google drive',
-  builder: (y) => targetOption(withPassphraseOption(driveOptions(y)), 'staging files').example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
+  builder: (y) =>
+    targetOption(withPassphraseOption(driveOptions(y)), 'staging files')
+      .option('nthreads', { alias: 'n', type: 'number', default: 4, describe: 'Files uploaded in parallel' })
+      .example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
       const tier = stagingTierFrom(args, { cacheListings: true, journal: new CatalogJournal(db) });
@@ -247,19 +253,32 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
             log.info(`estimate: ${files.length} file(s), about ${formatSize(bytes)} to ${tier.url}: no charge within the free quota (${q.free === undefined ? 'unlimited' : formatSize(q.free) + ' free'})`);
             await gd.checkQuota(bytes);
           } else log.info(`estimate: ${files.length} file(s), about ${formatSize(bytes)} to the folder tier ${tier.url}: no cloud charges`);
-          for (const f of files) {
-            if (signal.aborted) throw signal.reason;
-            const obj = await stagingObject(db, u, local, f);
-            if (!obj) {
-              skipped++;
-              continue;
+          // Several files in flight: per-file latency, not bandwidth, bounds small-photo uploads.
+          const pool = new Pool(Math.max(1, args.nthreads));
+          let failure: unknown = null;
+          try {
+            for (const f of files) {
+              if (signal.aborted) break;
+              await pool.add(async () => {
+                const obj = await stagingObject(db, u, local, f);
+                if (!obj) {
+                  skipped++;
+                  return;
+                }
+                const key = driveKey(tok, f.rootPath, f.relPath);
+                const st = await tier.put(key, cipherStream(local, obj) as never, { size: obj.cipherSize, sha256: obj.cipherSha256.toString('hex'), modifiedAt: new Date(f.mtimeMs), quotaChecked: true, signal });
+                recordPlacement(db, { fileId: f.id, tierUrl: tier.url, key, remoteId: st.id, size: st.size, sha256: obj.cipherSha256 });
+                uploaded++;
+                log.debug(`${f.path} -> ${tier.url}/${key}`);
+              });
             }
-            const key = driveKey(tok, f.rootPath, f.relPath);
-            const st = await tier.put(key, cipherStream(local, obj) as never, { size: obj.cipherSize, sha256: obj.cipherSha256.toString('hex'), modifiedAt: new Date(f.mtimeMs), quotaChecked: true, signal });
-            recordPlacement(db, { fileId: f.id, tierUrl: tier.url, key, remoteId: st.id, size: st.size, sha256: obj.cipherSha256 });
-            uploaded++;
-            log.debug(`${f.path} -> ${tier.url}/${key}`);
+          } catch (e) {
+            failure = e;
           }
+          // Nothing may still run once this command returns (the catalog closes): wait for all.
+          await pool.drain().catch((e: unknown) => (failure ??= e));
+          if (signal.aborted) throw signal.reason;
+          if (failure) throw failure;
         }
       } catch (e) {
         if (signal.aborted) throw signal.reason;

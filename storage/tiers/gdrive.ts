@@ -69,6 +69,8 @@ export class GDriveTier implements Tier {
   private folders = new Map<string, string>();
   /** cacheListings: parent id -> ('d:' | 'f:') + name -> file. */
   private children = new Map<string, Map<string, drive_v3.Schema$File>>();
+  private childrenPending = new Map<string, Promise<Map<string, drive_v3.Schema$File>>>();
+  private folderPending = new Map<string, Promise<string | null>>();
   readonly requests = new Map<string, number>();
 
   constructor(readonly opts: GDriveTierOptions) {
@@ -135,22 +137,29 @@ export class GDriveTier implements Tier {
   }
 
   private async listChildren(parentId: string): Promise<Map<string, drive_v3.Schema$File>> {
-    let m = this.children.get(parentId);
-    if (m) return m;
-    m = new Map();
-    let pageToken: string | undefined;
-    do {
-      const r = await this.call<drive_v3.Schema$FileList>('files.list', `list folder ${parentId}`, () =>
-        this.drive.files.list({ q: `'${esc(parentId)}' in parents and trashed = false`, fields: `nextPageToken,files(${FILE_FIELDS})`, pageSize: 1000, pageToken }),
-      );
-      for (const f of r.files ?? []) {
-        const k = `${f.mimeType === FOLDER_MIME ? 'd' : 'f'}:${f.name}`;
-        if (!m.has(k)) m.set(k, f);
-      }
-      pageToken = r.nextPageToken ?? undefined;
-    } while (pageToken);
-    this.children.set(parentId, m);
-    return m;
+    const have = this.children.get(parentId);
+    if (have) return have;
+    let p = this.childrenPending.get(parentId);
+    if (!p) {
+      p = (async () => {
+        const m = new Map<string, drive_v3.Schema$File>();
+        let pageToken: string | undefined;
+        do {
+          const r = await this.call<drive_v3.Schema$FileList>('files.list', `list folder ${parentId}`, () =>
+            this.drive.files.list({ q: `'${esc(parentId)}' in parents and trashed = false`, fields: `nextPageToken,files(${FILE_FIELDS})`, pageSize: 1000, pageToken }),
+          );
+          for (const f of r.files ?? []) {
+            const k = `${f.mimeType === FOLDER_MIME ? 'd' : 'f'}:${f.name}`;
+            if (!m.has(k)) m.set(k, f);
+          }
+          pageToken = r.nextPageToken ?? undefined;
+        } while (pageToken);
+        this.children.set(parentId, m);
+        return m;
+      })().finally(() => this.childrenPending.delete(parentId));
+      this.childrenPending.set(parentId, p);
+    }
+    return p;
   }
 
   private remember(parentId: string, f: drive_v3.Schema$File): void {
@@ -168,7 +177,10 @@ export class GDriveTier implements Tier {
     return r.files?.[0] ?? null;
   }
 
-  /** Id of the folder for a '/'-separated path under the top folder ('' = top); created if asked. */
+  /**
+   * Id of the folder for a '/'-separated path under the top folder ('' = top); created if asked.
+   * Concurrent puts into a new folder share one look-up/creation (no duplicate folders).
+   */
   async folderId(dir: string, create: boolean): Promise<string | null> {
     const cached = this.folders.get(dir);
     if (cached) return cached;
@@ -181,17 +193,29 @@ export class GDriveTier implements Tier {
         parentId = c;
         continue;
       }
-      let f = await this.findChild(parentId, seg, true);
-      if (!f) {
-        if (!create) return null;
-        f = await this.call<drive_v3.Schema$File>('files.create', `create folder ${sofar}`, () =>
-          this.drive.files.create({ requestBody: { name: seg, mimeType: FOLDER_MIME, parents: [parentId] }, fields: 'id' }),
-        );
-        this.remember(parentId, { id: f.id, name: seg, mimeType: FOLDER_MIME });
-        if (this.opts.cacheListings) this.children.set(f.id!, new Map()); // new and empty: nothing to list
+      const pendingKey = `${create}:${sofar}`;
+      let p = this.folderPending.get(pendingKey);
+      if (!p) {
+        const parent = parentId;
+        const path = sofar;
+        p = (async () => {
+          let f = await this.findChild(parent, seg, true);
+          if (!f) {
+            if (!create) return null;
+            f = await this.call<drive_v3.Schema$File>('files.create', `create folder ${path}`, () =>
+              this.drive.files.create({ requestBody: { name: seg, mimeType: FOLDER_MIME, parents: [parent] }, fields: 'id' }),
+            );
+            this.remember(parent, { id: f.id, name: seg, mimeType: FOLDER_MIME });
+            if (this.opts.cacheListings) this.children.set(f.id!, new Map()); // new and empty: nothing to list
+          }
+          this.folders.set(path, f.id!);
+          return f.id!;
+        })().finally(() => this.folderPending.delete(pendingKey));
+        this.folderPending.set(pendingKey, p);
       }
-      this.folders.set(sofar, f.id!);
-      parentId = f.id!;
+      const id = await p;
+      if (!id) return null;
+      parentId = id;
     }
     return parentId;
   }

@@ -79,35 +79,37 @@ export async function multipartPut(tier: S3Tier, key: string, full: string, body
   const pool = new Pool(tier.concurrency);
   let done = 0;
   let n = 0;
-  for await (const part of splitParts(body, partSize)) {
-    if (opts.signal?.aborted) {
-      // Let parts already on the wire finish and be journaled: nothing runs after put() rejects.
-      await pool.drain().catch(() => {});
-      throw opts.signal.reason;
+  try {
+    for await (const part of splitParts(body, partSize)) {
+      if (opts.signal?.aborted) throw opts.signal.reason; // in-flight parts are drained below
+      n++;
+      if (n > MAX_PARTS) throw new TierError(`${key}: more than ${MAX_PARTS} parts; use a larger --part-size`, 'invalid');
+      whole.update(part);
+      const d = sha(part);
+      digests.push(d);
+      sizes.push(part.length);
+      const partNumber = n;
+      const rec = upload.parts.get(partNumber);
+      const srv = server.get(partNumber);
+      if (srv && srv.size === part.length && serverHas(srv, rec, d, part)) {
+        etags.set(partNumber, srv.etag);
+        if (!rec || rec.etag !== srv.etag) tier.journal.partDone(tier.url, key, { partNumber, size: part.length, sha256: d.toString('hex'), etag: srv.etag });
+        done += part.length;
+        opts.onProgress?.(done);
+        continue;
+      }
+      await pool.add(async () => {
+        const etag = await uploadPart(tier, key, full, upload.uploadId, partNumber, part, d);
+        etags.set(partNumber, etag);
+        tier.journal.partDone(tier.url, key, { partNumber, size: part.length, sha256: d.toString('hex'), etag } satisfies JournalPart);
+        done += part.length;
+        opts.onProgress?.(done);
+      });
     }
-    n++;
-    if (n > MAX_PARTS) throw new TierError(`${key}: more than ${MAX_PARTS} parts; use a larger --part-size`, 'invalid');
-    whole.update(part);
-    const d = sha(part);
-    digests.push(d);
-    sizes.push(part.length);
-    const partNumber = n;
-    const rec = upload.parts.get(partNumber);
-    const srv = server.get(partNumber);
-    if (srv && srv.size === part.length && serverHas(srv, rec, d, part)) {
-      etags.set(partNumber, srv.etag);
-      if (!rec || rec.etag !== srv.etag) tier.journal.partDone(tier.url, key, { partNumber, size: part.length, sha256: d.toString('hex'), etag: srv.etag });
-      done += part.length;
-      opts.onProgress?.(done);
-      continue;
-    }
-    await pool.add(async () => {
-      const etag = await uploadPart(tier, key, full, upload.uploadId, partNumber, part, d);
-      etags.set(partNumber, etag);
-      tier.journal.partDone(tier.url, key, { partNumber, size: part.length, sha256: d.toString('hex'), etag } satisfies JournalPart);
-      done += part.length;
-      opts.onProgress?.(done);
-    });
+  } catch (e) {
+    // Parts already on the wire finish (and are journaled) before the failure is reported.
+    await pool.drain().catch(() => {});
+    throw e;
   }
   await pool.drain();
   const total = sizes.reduce((a, b) => a + b, 0);

@@ -79,6 +79,8 @@ describe('lomob flow on moto and the Drive emulator', () => {
     expect(JSON.parse(up.stdout).uploaded).toBe(3);
     const names = [...emu.store.files.values()].map((f) => f.name);
     for (const plain of ['a.jpg', 'b.mp4', 'note.txt', 'trip', 'day1']) expect(names).not.toContain(plain); // no real names on Drive
+    // Files went up in parallel; each folder exists once: lomorage / <root> / trip / day1.
+    expect([...emu.store.files.values()].filter((f) => f.mimeType === 'application/vnd.google-apps.folder')).toHaveLength(4);
     const again = await drive(db, ['upload', 'files', '--json']);
     expect(JSON.parse(again.stdout).uploaded).toBe(0);
     const lf = await cli(db, ['list', 'files']);
