@@ -92,3 +92,21 @@ describe.each(Object.keys(makers))('%s', (maker) => {
 function sortByPath<T extends { path: string }>(a: T[]): T[] {
   return [...a].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }
+
+it('an image with Joliet and no Rock Ridge is read through Joliet automatically', async () => {
+  const img = path.join(dir, 'joliet-only.iso');
+  run('genisoimage', ['-quiet', '-input-charset', 'utf-8', '-J', '-o', img, tree()]);
+  const r = await IsoReader.open(img);
+  try {
+    expect(r.names).toBe('joliet');
+    const latin1 = (bytes: string) => [...Buffer.from(bytes, 'latin1').toString('utf8')].map((c) => (c.charCodeAt(0) < 256 ? c : '_')).join('');
+    const ours = (await r.list()).map((e) => ({ path: latin1(e.path), size: e.size, isDir: e.isDir }));
+    expect(sortByPath(ours)).toEqual(sortByPath(parseIsoinfoLong(run('isoinfo', ['-J', '-l', '-i', img], { encoding: 'latin1' }))));
+    const e = (await r.find(Buffer.from('Ünïcödé/日本語の写真.jpg').toString('latin1')))!;
+    const chunks: Buffer[] = [];
+    await r.read(e, (c) => void chunks.push(c));
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(contents.get(Buffer.from('Ünïcödé/日本語の写真.jpg').toString('latin1'))!));
+  } finally {
+    await r.close();
+  }
+});
