@@ -114,6 +114,19 @@ export class S3Tier implements Tier {
       },
       { step: 'build', name: 'lomoTrimObjectAttributes' },
     );
+    // SigV4 hashes a Buffer body to sign it; our parts already carry their SHA-256 (the checksum
+    // S3 verifies), which is that very payload hash: reuse it instead of hashing every byte again.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { ChecksumSHA256?: string };
+        const req = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (input.ChecksumSHA256 && req.headers && Buffer.isBuffer(req.body) && !req.headers['x-amz-content-sha256']) {
+          req.headers['x-amz-content-sha256'] = Buffer.from(input.ChecksumSHA256, 'base64').toString('hex');
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'lomoReusePayloadHash' },
+    );
     this.url = `s3://${this.bucket}${this.prefix ? '/' + this.prefix : ''}`;
   }
 

@@ -4,6 +4,7 @@
  * next N requests, and can damage one part's body in transit.
  */
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 export function s3Operation(method: string, url: URL): string {
@@ -21,6 +22,8 @@ export function s3Operation(method: string, url: URL): string {
 
 export class S3Proxy {
   readonly log: string[] = [];
+  /** SHA-256 of each UploadPart body as received, next to the x-amz-content-sha256 it was signed with. */
+  readonly partHashes: { body: string; signed: string }[] = [];
   private faults: { status: number; code: string }[] = [];
   private corrupt = new Set<number>();
   /** Rewrites answers of one operation (e.g. a server that reports the wrong size). */
@@ -75,6 +78,9 @@ export class S3Proxy {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let body = Buffer.concat(chunks);
+    if (op === 'UploadPart') {
+      this.partHashes.push({ body: createHash('sha256').update(body).digest('hex'), signed: String(req.headers['x-amz-content-sha256']) });
+    }
     const fault = this.faults.shift();
     if (fault) {
       const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected</Message><RequestId>x</RequestId></Error>`;

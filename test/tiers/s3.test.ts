@@ -58,6 +58,8 @@ describe('S3 tier on moto', () => {
     expect(st.parts!.map((p) => p.size)).toEqual([5 * MiB, 5 * MiB, 3 * MiB]);
     // N + 2 = CreateMultipartUpload + 3 UploadPart + Complete; checks: HeadBucket, HeadObject, GetObjectAttributes.
     expect(proxy.counts()).toEqual({ HeadBucket: 1, HeadObject: 1, CreateMultipartUpload: 1, UploadPart: 3, CompleteMultipartUpload: 1, GetObjectAttributes: 1 });
+    // Parts are signed with their own SHA-256 (reused, not recomputed): the value SigV4 requires.
+    for (const p of proxy.partHashes.slice(-3)) expect(p.signed).toBe(p.body);
     // Putting the same bytes again is a HEAD, not an upload.
     proxy.reset();
     await t.put('vol/one.iso', streamOf(data), { size: data.length, sha256: hex(data) });
