@@ -77,6 +77,18 @@ describe('S3 tier on moto', () => {
     }
   });
 
+  it('lists under a prefix and deletes what is not cold', async () => {
+    const t = tier({ prefix: 'site-a' });
+    await t.put('l/1', Buffer.from('one'));
+    await t.put('l/2', Buffer.from('two'));
+    const keys: string[] = [];
+    for await (const o of t.list('l/')) keys.push(`${o.key}:${o.size}`);
+    expect(keys.sort()).toEqual(['l/1:3', 'l/2:3']);
+    await t.delete('l/1');
+    expect(await t.head('l/1')).toBeNull();
+    expect((await t.head('l/2'))!.size).toBe(3);
+  });
+
   it('runs the Deep Archive restore flow: GET refused, RestoreObject, then ranged parallel GETs', async () => {
     const data = randomBytes(6 * MiB + 123);
     const t = tier({ storageClass: 'DEEP_ARCHIVE' });
