@@ -14,7 +14,7 @@ import {
   type DirRecordFields,
 } from './ecma119.js';
 import { compareIdentifiers, isoNames, jolietNames } from './names.js';
-import { ce, er, nm, px, sp, tf, CE_LEN, PX_LEN, TF_LEN } from './rockridge.js';
+import { ce, er, nm, px, sp, tf, CE_LEN, PX_LEN, SP_LEN, TF_LEN } from './rockridge.js';
 
 export interface VolumeEntry {
   /** Path inside the image: '/'-separated byte string, no leading slash. */
@@ -72,10 +72,14 @@ export interface Layout {
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
+/** Files share one empty list instead of three each: volumes can hold 100,000s of files. */
+const NONE: Node[] = [];
+const NO_ID = Buffer.alloc(0);
+
 function newNode(name: ByteString, isDir: boolean, parent: Node | null, epochMs: number): Node {
   return {
-    name, isDir, entry: -1, size: 0, mtimeMs: epochMs, mode: 0o755, parent, children: [],
-    isoId: Buffer.alloc(0), jolietId: Buffer.alloc(0), primaryOrder: [], jolietOrder: [], subdirs: 0,
+    name, isDir, entry: -1, size: 0, mtimeMs: epochMs, mode: 0o755, parent, children: isDir ? [] : NONE,
+    isoId: NO_ID, jolietId: NO_ID, primaryOrder: NONE, jolietOrder: NONE, subdirs: 0,
     pNo: 0, pLba: 0, pSize: 0, jNo: 0, jLba: 0, jSize: 0, dataLba: 0, ceBlob: null, ceLba: 0, ceOff: 0,
   };
 }
@@ -155,9 +159,33 @@ function rrArea(node: Node, nameInline: boolean): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Bytes of the NM entries for a name of `len` bytes (chunks of 250, 5-byte headers). */
+function nmLength(len: number): number {
+  return len === 0 ? 5 : len + 5 * Math.ceil(len / 250);
+}
+
 /** Whether a node's NM fits in its primary directory record or needs a continuation area. */
 function nameFitsInline(node: Node): boolean {
-  return dirRecordLength(node.isoId.length, PX_LEN + TF_LEN + nm(Buffer.from(node.name, 'latin1')).length) <= 255;
+  return dirRecordLength(node.isoId.length, PX_LEN + TF_LEN + nmLength(node.name.length)) <= 255;
+}
+
+/**
+ * Lengths of the records `dirRecords` produces, computed without building them: the layout
+ * needs every directory's size before anything is written, and building (then dropping) the
+ * records of every folder twice made 100,000-file volumes GC-bound. The writer checks each
+ * record it writes against these lengths.
+ */
+export function dirRecordLengths(dir: Node, joliet: boolean): number[] {
+  const rr = joliet ? 0 : PX_LEN + TF_LEN;
+  const out = [dirRecordLength(1, joliet ? 0 : rr + (dir.parent === null ? SP_LEN + CE_LEN : 0)), dirRecordLength(1, rr)];
+  for (const c of joliet ? dir.jolietOrder : dir.primaryOrder) {
+    const len = joliet
+      ? dirRecordLength(c.jolietId.length, 0)
+      : dirRecordLength(c.isoId.length, rr + (c.ceBlob === null ? nmLength(c.name.length) : CE_LEN));
+    const parts = c.isDir ? 1 : fileParts(c.size);
+    for (let p = 0; p < parts; p++) out.push(len);
+  }
+  return out;
 }
 
 /**
@@ -195,12 +223,11 @@ export function dirRecords(dir: Node, joliet: boolean): DirRecordFields[] {
   return out;
 }
 
-/** Bytes of a directory extent: records never straddle a sector boundary (9.1). */
-export function packRecords(records: DirRecordFields[]): { offsets: number[]; size: number } {
+/** Offsets of records of these lengths in a directory extent: records never straddle a sector (9.1). */
+export function packRecords(lengths: number[]): { offsets: number[]; size: number } {
   let off = 0;
   const offsets: number[] = [];
-  for (const r of records) {
-    const len = dirRecordLength(r.identifier.length, r.systemUse?.length ?? 0);
+  for (const len of lengths) {
     if ((off % SECTOR) + len > SECTOR) off += SECTOR - (off % SECTOR);
     offsets.push(off);
     off += len;
@@ -239,7 +266,7 @@ export function computeLayout(entries: readonly VolumeEntry[], epochMs: number):
   const jptM = lba; lba += sectorsFor(jolietPathTableSize);
 
   for (const d of primaryDirs) {
-    d.pSize = packRecords(dirRecords(d, false)).size;
+    d.pSize = packRecords(dirRecordLengths(d, false)).size;
     d.pLba = lba;
     lba += d.pSize / SECTOR;
   }
@@ -258,7 +285,7 @@ export function computeLayout(entries: readonly VolumeEntry[], epochMs: number):
   lba++;
   const ceSectors = lba - ceFirstLba;
   for (const d of jolietDirs) {
-    d.jSize = packRecords(dirRecords(d, true)).size;
+    d.jSize = packRecords(dirRecordLengths(d, true)).size;
     d.jLba = lba;
     lba += d.jSize / SECTOR;
   }

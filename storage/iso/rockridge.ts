@@ -6,6 +6,7 @@
  */
 import { writeBoth32, writeDate7 } from './ecma119.js';
 
+export const SP_LEN = 7;
 export const PX_LEN = 36;
 export const TF_LEN = 5 + 3 * 7;
 export const CE_LEN = 28;
@@ -26,7 +27,7 @@ function header(sig: string, len: number): Buffer {
 
 /** SP: marks the root "." record as using SUSP; must come first in its system use area. */
 export function sp(): Buffer {
-  const b = header('SP', 7);
+  const b = header('SP', SP_LEN);
   b[4] = 0xbe;
   b[5] = 0xef;
   b[6] = 0;

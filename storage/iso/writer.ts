@@ -12,7 +12,7 @@ import {
   SECTOR, FIRST_DESCRIPTOR_LBA, writeBoth16, writeBoth32, writeDate17, writeDirRecord, writeField, writeFieldUcs2,
   writePathRecord,
 } from './ecma119.js';
-import { computeLayout, dirRecords, entryExtents, packRecords, type Extent, type Layout, type Node, type VolumeEntry } from './layout.js';
+import { computeLayout, dirRecordLengths, dirRecords, entryExtents, packRecords, type Extent, type Layout, type Node, type VolumeEntry } from './layout.js';
 
 export type { VolumeEntry, Extent } from './layout.js';
 
@@ -233,9 +233,13 @@ function pathTable(dirs: Node[], bigEndian: boolean, joliet: boolean, size: numb
 
 function directory(d: Node, joliet: boolean): Buffer {
   const records = dirRecords(d, joliet);
-  const { offsets, size } = packRecords(records);
+  const lengths = dirRecordLengths(d, joliet);
+  const { offsets, size } = packRecords(lengths);
+  if (size !== (joliet ? d.jSize : d.pSize) || lengths.length !== records.length) throw new Error('directory layout changed while writing (bug)');
   const b = Buffer.alloc(size);
-  records.forEach((r, i) => writeDirRecord(b, offsets[i]!, r));
+  records.forEach((r, i) => {
+    if (writeDirRecord(b, offsets[i]!, r) !== lengths[i]) throw new Error(`directory record ${i} has an unexpected length (bug)`);
+  });
   return b;
 }
 
