@@ -2,7 +2,7 @@
  * The streaming ISO 9660 writer: `buildVolume(entries)` computes the whole layout from metadata,
  * then returns the image as a Readable that emits it front to back — descriptors, path tables,
  * directories, continuation areas, then file data read in large chunks — plus each file's byte
- * extents. Memory is bounded by the metadata (a few hundred bytes per file) and the stream's
+ * extents. Memory is bounded by the metadata (about 1 KB per file) and the stream's
  * buffer, never by the image size. The output depends only on the entries and options (no clock):
  * the same files give a byte-identical image.
  */
