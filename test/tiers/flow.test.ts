@@ -208,7 +208,7 @@ describe('lomob flow on moto and the Drive emulator', () => {
     expect(proxy.count('UploadPart')).toBe(parts);
   }, 300_000);
 
-  it('names the fix when credentials are refused (S3 403, expired Google refresh token)', async () => {
+  it('names the fix when credentials are refused (S3 403, expired Google refresh token) or Drive is full', async () => {
     const lib = path.join(dir, 'lib3');
     fs.mkdirSync(lib);
     fs.writeFileSync(path.join(lib, 'f.bin'), randomBytes(1000));
@@ -220,6 +220,17 @@ describe('lomob flow on moto and the Drive emulator', () => {
     const s3 = await runCli(['--db', db, 'upload', 'iso', '--awsBucketName', 'denied'], env);
     expect(s3.status).toBe(9);
     expect(s3.stderr).toMatch(/S3 refused the credentials.*--awsAccessKeyID.*AWS_ACCESS_KEY_ID/);
+    // A full Drive: nothing is sent, and the message says so (trash included).
+    fs.writeFileSync(path.join(lib, 'g.bin'), randomBytes(50_000));
+    expect((await cli(db, ['scan', lib])).status).toBe(0);
+    const limit = emu.store.quotaLimit;
+    emu.store.quotaLimit = emu.store.usage().total + 10_000;
+    const uploadsBefore = emu.requests.filter((r) => r.path.startsWith('/upload/')).length;
+    const full = await drive(db, ['upload', 'files']);
+    emu.store.quotaLimit = limit;
+    expect(full.status).toBe(9);
+    expect(full.stderr).toMatch(/Google Drive is full: \d+ bytes free/);
+    expect(emu.requests.filter((r) => r.path.startsWith('/upload/')).length).toBe(uploadsBefore);
     emu.oauth.expireAccessTokens();
     emu.oauth.expireRefreshTokens();
     const gd = await drive(path.join(dir, 'flow.db'), ['list', 'gdrive']);
