@@ -20,11 +20,29 @@ export interface VolumeCrypto {
   siteId: string;
 }
 
-/** Encrypts an image stream of `size` bytes into the tier; resolves with the object record. */
-export async function encryptVolume(c: VolumeCrypto, image: { stream: Readable; size: number }, signal?: AbortSignal): Promise<ObjectRecord> {
+/**
+ * Encrypts an image of `size` bytes into the tier; resolves with the object record. With the ISO
+ * writer's cursor the image is produced straight into the encryption buffers; any other source is
+ * read as a stream.
+ */
+export async function encryptVolume(
+  c: VolumeCrypto,
+  image: { stream: Readable; size: number; cursor?: { fill(buf: Buffer): Promise<number>; close(): Promise<void> } },
+  signal?: AbortSignal,
+): Promise<ObjectRecord> {
   const w = new ObjectWriter({ sodium: c.sodium, keys: c.keys, tier: c.tier, kind: 'volume', maxPlainSize: image.size });
-  await pipeline(image.stream, w, { signal });
-  const rec = await w.result;
+  let rec: ObjectRecord;
+  if (image.cursor) {
+    const cursor = image.cursor;
+    try {
+      rec = await w.pullFrom((buf) => cursor.fill(buf), signal);
+    } finally {
+      await cursor.close();
+    }
+  } else {
+    await pipeline(image.stream, w, { signal });
+    rec = await w.result;
+  }
   if (rec.plainSize !== image.size) throw new Error(`image came out at ${rec.plainSize} bytes, expected ${image.size}`);
   return rec;
 }

@@ -66,6 +66,31 @@ describe('object writer and reader', () => {
     });
   }
 
+  for (const workers of [0, 1]) {
+    it(`pullFrom fills chunk buffers straight from a producer (workers=${workers})`, async () => {
+      const tier = new FileTier(path.join(dir, `pull${workers}`));
+      const messageSize = 64 * 1024;
+      const chunkPlain = 2 * messageSize;
+      for (const size of [0, 5, chunkPlain, 3 * chunkPlain + 999]) {
+        const plain = randomBytes(size);
+        let pos = 0;
+        const w = new ObjectWriter({ sodium, keys, tier, kind: 'volume', messageSize, chunkPlain, workers });
+        // As the ISO cursor: fills the whole buffer, fewer bytes only at the end.
+        const rec = await w.pullFrom(async (buf) => {
+          const n = Math.min(buf.length, plain.length - pos);
+          plain.copy(buf, 0, pos, pos + n);
+          pos += n;
+          return n;
+        });
+        expect(rec.plainSize).toBe(size);
+        expect(rec.chunks.length).toBe(chunkCount(size, chunkPlain));
+        const { sink, bytes } = collect();
+        await decryptObject({ sodium, keys, tier }, rec, sink);
+        expect(bytes().equals(plain)).toBe(true);
+      }
+    });
+  }
+
   it('writes small objects from memory; the wasm backend reads what native wrote and back', async () => {
     const tier = new FileTier(path.join(dir, 'small'));
     const wasm = await loadSodium('wasm');
