@@ -329,6 +329,7 @@ const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
 const listCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
   describe: 'List all created volumes',
+  builder: (y) => y.example('$0 iso list', 'ID, name, size, status, region, bucket, files, create time and hash of every volume').example('$0 iso list --json', 'the same as JSON'),
   handler: (args) => printVolumes(args),
 };
 
@@ -345,6 +346,11 @@ const dumpCommand: CommandModule<GlobalArgs, GlobalArgs & { iso: string }> = {
 export const isoCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'iso <command>',
   describe: 'ISO volume commands: create, list, dump',
-  builder: (y: Argv<GlobalArgs>) => y.command([createCommand, listCommand, dumpCommand] as CommandModule<GlobalArgs, any>[]).demandCommand(1, 'Say which iso command.'),
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command([createCommand, listCommand, dumpCommand] as CommandModule<GlobalArgs, any>[])
+      .demandCommand(1, 'Say which iso command.')
+      .example('$0 iso create', 'pack staging files into 5 GB volumes once enough has accumulated')
+      .example('$0 iso dump 2024-04-13--2024-04-20.iso', 'the files of one volume as a tree'),
   handler: () => {},
 };
