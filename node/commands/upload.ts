@@ -33,6 +33,7 @@ interface IsoArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
   storageClass: LomobStorageClass;
   saveParts: boolean;
   prices?: string;
+  dryRun: boolean;
 }
 
 interface FilesArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs {
@@ -103,6 +104,8 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'force to upload from scratch and not reuse previous upload info' })
       .option('storage-class', { type: 'string', default: 'STANDARD', choices: [...STORAGE_CLASSES], describe: 'The type of storage to use for the object' })
       .option('prices', { type: 'string', describe: 'Price table JSON for the estimate' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print what would be uploaded and its cost estimate; send nothing' })
+      .example('$0 upload iso --storage-class DEEP_ARCHIVE --dry-run', 'what archiving the new volumes would cost')
       .example('$0 upload iso --storage-class DEEP_ARCHIVE', 'every new volume to Glacier Deep Archive') as unknown as Argv<IsoArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
@@ -140,6 +143,11 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
             `storage ${usd(est.monthly)}/month${est.minDays ? `, at least ${est.minDays} days (${usd(est.minimumCommitment)})` : ''}`,
         );
       } else log.info(`estimate: ${sources.length} volume(s), ${formatSize(sources.reduce((a, s) => a + s.size, 0))} to the folder tier ${tier.url}: no cloud charges`);
+      if (args.dryRun) {
+        if (args.json) printJson({ wouldUpload: sources.map((s) => ({ name: s.name, key: s.key, size: s.size })) });
+        else for (const s of sources) process.stdout.write(`would upload ${s.name}  ${formatSize(s.size)}  ${tier.url}/${s.key}\n`);
+        return;
+      }
       const { signal, dispose } = interruptible();
       const uploaded: { name: string; key: string; size: number; storageClass: string; requests: number }[] = [];
       try {

@@ -104,6 +104,11 @@ describe('lomob flow on moto and the Drive emulator', () => {
     const parts = vol.chunk_count; // without -p, one part per encrypted chunk
     expect(parts).toBeGreaterThanOrEqual(2);
     proxy.reset();
+    const dry = await cli(db, ['upload', 'iso', '--storage-class', 'DEEP_ARCHIVE', '--dry-run']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/estimate: 1 volume\(s\).*DEEP_ARCHIVE: \d+ requests \$/);
+    expect(dry.stdout).toMatch(/^would upload /);
+    expect(proxy.count()).toBe(0); // an estimate costs nothing
     const ui = await cli(db, ['upload', 'iso', '--storage-class', 'DEEP_ARCHIVE', '--json']);
     expect(ui.status, ui.stderr).toBe(0);
     expect(ui.stderr).toMatch(/estimate: 1 volume\(s\).*DEEP_ARCHIVE.*at least 180 days/);
