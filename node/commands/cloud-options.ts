@@ -1,4 +1,3 @@
-import type { Argv } from 'yargs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileTier } from '../../storage/tiers/file.js';
@@ -8,36 +7,13 @@ import { log } from '../log.js';
 import { authorizedClient, driveRootUrl } from '../../storage/tiers/gdrive-auth.js';
 import { GDriveTier } from '../../storage/tiers/gdrive.js';
 import { S3Tier, type S3TierOptions } from '../../storage/tiers/s3.js';
-import { TierError } from '../../storage/tiers/tier.js';
 import { EXIT, UserError } from '../exit-codes.js';
 
-/** Options shared by the cloud commands (upload, restore, list gdrive), with lomob's names. */
+/** Tier factories for the cloud commands; their options live in cloud-args.ts (no SDK imports). */
 
-export interface AwsArgs {
-  awsAccessKeyID?: string;
-  awsSecretAccessKey?: string;
-  awsBucketRegion?: string;
-  awsBucketName: string;
-  awsEndpoint?: string;
-}
-
-export interface DriveArgs {
-  cred?: string;
-  token?: string;
-  folder: string;
-}
-
-/** `--target`: where the copies go instead of the default cloud (a folder / NAS: file:///path). */
-export interface TargetArgs {
-  target?: string;
-}
-
-export function targetOption<T>(y: Argv<T>, what: string): Argv<T & TargetArgs> {
-  return y.option('target', {
-    type: 'string',
-    describe: `Store ${what} in this folder tier instead (file:///path or a path, e.g. a NAS mount); the default without cloud credentials is the local folder tier in the data folder`,
-  }) as unknown as Argv<T & TargetArgs>;
-}
+export { awsOptions, cloudUserError, driveOptions, interruptible, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-args.js';
+import { cloudUserError } from './cloud-args.js';
+import type { AwsArgs, DriveArgs, TargetArgs } from './cloud-args.js';
 
 function folderTier(target: string): FileTier {
   return new FileTier(target.startsWith('file://') ? target : path.resolve(target));
@@ -74,22 +50,6 @@ export function stagingTierFrom(args: GlobalArgs & DriveArgs & TargetArgs, opts:
   return driveTierFrom(args, opts);
 }
 
-export function awsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
-  return y
-    .option('awsAccessKeyID', { type: 'string', describe: 'aws Access Key ID [$AWS_ACCESS_KEY_ID]' })
-    .option('awsSecretAccessKey', { type: 'string', describe: 'aws Secret Access Key [$AWS_SECRET_ACCESS_KEY]' })
-    .option('awsBucketRegion', { type: 'string', describe: 'aws Bucket Region [$AWS_DEFAULT_REGION]' })
-    .option('awsBucketName', { type: 'string', default: 'lomorage', describe: 'awsBucketName' })
-    .option('awsEndpoint', { type: 'string', describe: 'S3-compatible endpoint URL (path-style addressing) [$AWS_ENDPOINT_URL]' }) as unknown as Argv<T & AwsArgs>;
-}
-
-export function driveOptions<T>(y: Argv<T>): Argv<T & DriveArgs> {
-  return y
-    .option('cred', { type: 'string', describe: 'Google cloud oauth credential json file (default: "gdrive-credentials.json")' })
-    .option('token', { type: 'string', describe: 'Token file to access google cloud (default: "gdrive-token.json")' })
-    .option('folder', { type: 'string', default: 'lomorage', describe: 'Top folder in Google Drive' }) as unknown as Argv<T & DriveArgs>;
-}
-
 export function s3TierFrom(args: AwsArgs, extra: Partial<S3TierOptions> = {}): S3Tier {
   const id = args.awsAccessKeyID ?? process.env.AWS_ACCESS_KEY_ID;
   const secret = args.awsSecretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
@@ -118,28 +78,3 @@ export function driveTierFrom(args: DriveArgs, opts: { cacheListings?: boolean; 
   }
 }
 
-/** TierError → UserError with the documented exit code. */
-export function cloudUserError(e: unknown, what?: string): unknown {
-  if (e instanceof TierError) {
-    const msg = what ? `${what}: ${e.message}` : e.message;
-    if (e.kind === 'checksum') return new UserError(msg, EXIT.CORRUPT);
-    if (e.kind === 'invalid') return new UserError(msg, EXIT.USAGE);
-    return new UserError(msg, EXIT.CLOUD);
-  }
-  return e;
-}
-
-/** SIGINT/SIGTERM abort the work in progress; completed parts stay recorded. */
-export function interruptible(): { signal: AbortSignal; dispose: () => void } {
-  const ac = new AbortController();
-  const on = () => ac.abort(new UserError('interrupted: finished parts are recorded; run the same command again to resume', EXIT.INTERRUPTED));
-  process.once('SIGINT', on);
-  process.once('SIGTERM', on);
-  return {
-    signal: ac.signal,
-    dispose: () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    },
-  };
-}

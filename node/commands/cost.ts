@@ -3,7 +3,7 @@ import path from 'node:path';
 import { catalogSummary } from '../../storage/cost/catalog-summary.js';
 import { driveMonthly, earlyDeletionFee, monthlyStorage, restoreEstimate, uploadEstimate, usd, GB } from '../../storage/cost/estimate.js';
 import { classKey, loadPrices, type PriceTable } from '../../storage/cost/prices.js';
-import { STORAGE_CLASSES } from '../../storage/tiers/s3.js';
+import { STORAGE_CLASSES } from '../../storage/tiers/s3-classes.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
 import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';

@@ -4,8 +4,8 @@ import type { DriveEntry } from '../../storage/tiers/gdrive.js';
 import { displayPath } from '../../storage/util/bytes-path.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
 import { formatDate, printJson } from '../output.js';
-import { cloudUserError, driveOptions, stagingTierFrom, targetOption, type DriveArgs, type TargetArgs } from './cloud-options.js';
-import { GDriveTier } from '../../storage/tiers/gdrive.js';
+import { cloudUserError, driveOptions, targetOption, type DriveArgs, type TargetArgs } from './cloud-args.js';
+import type { GDriveTier } from '../../storage/tiers/gdrive.js';
 import type { Tier } from '../../storage/tiers/tier.js';
 import { driveCopies } from './restore-cloud.js';
 
@@ -31,7 +31,8 @@ export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
   builder: (y) => targetOption(driveOptions(y), 'staging files (list that folder tier)').example('$0 list gdrive', 'size, mtime, plaintext and ciphertext hash prefixes of every staged file') as unknown as Argv<ListDriveArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
-      const tier = stagingTierFrom(args);
+      // The Google client loads only now: other `list` subcommands stay light.
+      const tier = (await import('./cloud-options.js')).stagingTierFrom(args);
       const names = new Map<string, string>(); // token path -> plaintext segment
       const plain = new Map<string, { sha?: string; size: number; mtimeMs: number; cipher?: string }>();
       for (const c of driveCopies(db, tier.url)) {
@@ -43,7 +44,7 @@ export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
       }
       const rows: Row[] = [];
       try {
-        for await (const e of tier instanceof GDriveTier ? tier.walk() : folderWalk(tier)) {
+        for await (const e of tier.kind === 'gdrive' ? (tier as GDriveTier).walk() : folderWalk(tier)) {
           const toks = e.path.split('/');
           const shown = toks.map((t, i) => names.get(toks.slice(0, i + 1).join('/')) ?? t);
           // lomob prints the file's own size; Drive holds the (slightly larger) ciphertext.

@@ -17,10 +17,13 @@ import { withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { log } from '../log.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
-import { archiveTierFrom, awsOptions, cloudUserError, driveOptions, interruptible, stagingTierFrom, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-options.js';
-import { GDriveTier } from '../../storage/tiers/gdrive.js';
-import { S3Tier } from '../../storage/tiers/s3.js';
+import { awsOptions, cloudUserError, driveOptions, interruptible, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-args.js';
+import type { GDriveTier } from '../../storage/tiers/gdrive.js';
+import type { S3Tier } from '../../storage/tiers/s3.js';
 import { pricesFor } from './cost.js';
+
+/** The AWS and Google clients load only when a cloud restore runs (restore file stays light). */
+const tiers = () => import('./cloud-options.js');
 
 interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
   volume: string;
@@ -118,8 +121,8 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
       const out = checkOut(args.out);
       const vol = db.prepare('SELECT id, name, size, sha256 FROM volumes WHERE name = ?').get(args.volume) as { id: number; name: string; size: number; sha256: Buffer | null } | undefined;
       if (!vol) throw new UserError(`no volume named "${args.volume}" in the catalog: see lomo-peer list iso`, EXIT.INPUT);
-      const tier = archiveTierFrom(args, { concurrency: args.nthreads });
-      const s3 = tier instanceof S3Tier ? tier : null;
+      const tier = (await tiers()).archiveTierFrom(args, { concurrency: args.nthreads });
+      const s3 = tier.kind === 's3' ? (tier as S3Tier) : null;
       const pl = volumePlacements(db, vol.id, '').find((p) => p.tierUrl === tier.url && p.key === vol.name);
       if (!pl) throw new UserError(`${vol.name} has no copy in ${tier.url}: upload it first (upload iso), or pass the right --awsBucketName`, EXIT.INPUT);
       const rec = objectForVolume(db, vol.id);
@@ -211,8 +214,8 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
   handler: (args) =>
     withCatalog(args, async (db) => {
       const out = checkOut(args.out);
-      const tier = stagingTierFrom(args);
-      const gd = tier instanceof GDriveTier ? tier : null;
+      const tier = (await tiers()).stagingTierFrom(args);
+      const gd = tier.kind === 'gdrive' ? (tier as GDriveTier) : null;
       const want = Buffer.from(args.file).toString('latin1');
       const copy = driveCopies(db, tier.url).find((c) => c.path === want || c.path === path.resolve(args.file) || c.placement.key === args.file);
       if (!copy) throw new UserError(`${args.file} has no copy on ${tier.url}: see lomo-peer list gdrive`, EXIT.INPUT);

@@ -29,10 +29,8 @@ import { MemoryJournal, type UploadJournal } from './upload-journal.js';
 import { multipartPut, abortOrphans, abortUpload } from './s3-multipart.js';
 import { parallelGet } from './s3-download.js';
 
-/** lomob's --storage-class values (ONE-ZONE_IA is lomob's spelling of ONEZONE_IA). */
-export const STORAGE_CLASSES = ['DEEP_ARCHIVE', 'GLACIER', 'GLACIER_IR', 'INTELLIGENT_TIERING', 'ONE-ZONE_IA', 'REDUCED_REDUNDANCY', 'STANDARD', 'STANDARD_IA'] as const;
-export type LomobStorageClass = (typeof STORAGE_CLASSES)[number];
-export const COLD_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+import { COLD_CLASSES, type LomobStorageClass } from './s3-classes.js';
+export { STORAGE_CLASSES, COLD_CLASSES, type LomobStorageClass } from './s3-classes.js';
 const MIN_PART = 5 * 1024 * 1024;
 const MAX_PARTS = 10_000;
 const DAY = 86_400_000;
