@@ -3,21 +3,17 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, EXIT_HELP, UserError, commandExitCode } from './exit-codes.js';
 import { log, setLogLevel } from './log.js';
+import { commandWords, resolveCommands, type LazyCommand } from './lazy-command.js';
+
 /**
  * Every top-level command: its syntax and one-line description for the top-level help, and a
  * loader for its module. Only the module of the command being run is imported, so `lomo-peer
- * scan` never loads libp2p or the AWS SDK (start-up stays ~0.2 s instead of ~1 s).
+ * scan` never loads libp2p or the AWS SDK (start-up stays ~0.15 s instead of ~1 s).
  * Add a command here and in node/commands/<name>.ts.
  */
-interface LazyCommand {
-  command: string;
-  describe: string;
-  load: () => Promise<CommandModule<any, any>>;
-}
-
 const commands: LazyCommand[] = [
   { command: 'scan <dirs..>', describe: 'Scan folders and record their files in the catalog (incremental)', load: async () => (await import('./commands/scan.js')).scanCommand },
-  { command: 'list <what>', describe: 'List scanned folders, files, volumes and cloud copies', load: async () => (await import('./commands/list.js')).listCommand },
+  { command: 'list <what>', describe: 'List scanned folders, files, volumes and cloud copies', load: async (w) => (await import('./commands/list.js')).listCommandFor(w) },
   { command: 'iso <command>', describe: 'ISO volume commands: create, list, dump', load: async () => (await import('./commands/iso.js')).isoCommand },
   { command: 'init', describe: 'Create this site: identity, passphrase-derived keys, and a printable recovery kit', load: async () => (await import('./commands/init.js')).initCommand },
   { command: 'upload <what>', describe: 'Upload packed ISO files or individual files', load: async () => (await import('./commands/upload.js')).uploadCommand },
@@ -30,28 +26,6 @@ const commands: LazyCommand[] = [
   { command: 'status', describe: 'Show this site and each family peer: online, last seen, address, round-trip time', load: async () => (await import('./commands/status.js')).statusCommand },
   { command: 'util <tool>', describe: 'Various tools', load: async () => (await import('./commands/util.js')).utilCommand },
 ];
-
-/** Global options that take a value, so the command word can be found without loading anything. */
-const VALUE_OPTIONS = new Set(['--db', '--data-dir', '--log-level', '-l']);
-
-function commandWord(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (VALUE_OPTIONS.has(a)) i++;
-    else if (!a.startsWith('-')) return a;
-  }
-  return undefined;
-}
-
-/** The full module for the command being run; one-line stubs for the rest (help listing only). */
-async function resolveCommands(argv: string[]): Promise<CommandModule<any, any>[]> {
-  const word = commandWord(argv);
-  return Promise.all(
-    commands.map(async (c) =>
-      c.command.split(' ')[0] === word ? c.load() : { command: c.command, describe: c.describe, builder: {}, handler: () => {} },
-    ),
-  );
-}
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
@@ -73,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout', global: true })
     .middleware((a) => setLogLevel(a.logLevel as number))
-    .command(await resolveCommands(argv))
+    .command(await resolveCommands(commands, commandWords(argv), 0))
     .demandCommand(1, 'Name a command; see the list above.')
     .strict()
     .recommendCommands()
