@@ -19,10 +19,15 @@
 #                                    (in namespace <p>sw), for mDNS
 #   topology.sh up   <prefix> link   two hosts <p>x 10.77.9.1 and <p>y 10.77.9.2 joined by one
 #                                    veth pair (benchmark link)
+#   topology.sh up   <prefix> wire [mbit] [delay_ms]
+#                                    the same two hosts <p>x 10.77.8.1 and <p>y 10.77.8.2, joined
+#                                    by a shaped link (default 50 Mbit/s, 20 ms each way) emulated
+#                                    by deploy/netns/wire.py over TUN devices, for kernels without
+#                                    tc netem
 #   topology.sh down <prefix>
 set -Eeuo pipefail
 
-cmd=${1:?usage: topology.sh up|down <prefix> [nat|upnp|lan|link]}
+cmd=${1:?usage: topology.sh up|down <prefix> [nat|upnp|lan|link|wire]}
 p=${2:?prefix missing (a few letters, e.g. ln1)}
 kind=${3:-nat}
 [[ "$p" =~ ^[a-z][a-z0-9]{1,6}$ ]] || { echo "prefix must be 2-7 lowercase letters/digits" >&2; exit 2; }
@@ -145,6 +150,26 @@ up_link() {
   ns "${p}y" ip addr add 10.77.9.2/24 dev eth0
 }
 
+up_wire() {
+  local mbit=${1:-50} delay=${2:-20} dir="/tmp/lomo-netns-$p"
+  mkns "${p}x"; mkns "${p}y"
+  mkdir -p "$dir"
+  ns "${p}x" ip tuntap add dev tun0 mode tun
+  ns "${p}y" ip tuntap add dev tun0 mode tun
+  # The wire process lives in <p>x, so `down` finds and stops it with the namespace.
+  # Higher priority than the endpoints: on a loaded machine a starved emulator adds delay that
+  # a real link would not have.
+  ns "${p}x" nice -n -10 python3 "$(dirname "$0")/wire.py" "${p}x" tun0 "${p}y" tun0 "$mbit" "$delay" 1000 > "$dir/wire.out" 2>&1 &
+  for _ in $(seq 50); do grep -q ready "$dir/wire.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$dir/wire.out" || { cat "$dir/wire.out" >&2; return 1; }
+  local i=1
+  for h in x y; do
+    ns "${p}$h" ip addr add "10.77.8.$i/24" dev tun0
+    ns "${p}$h" ip link set tun0 mtu 1500 up
+    i=$((i + 1))
+  done
+}
+
 case "$cmd" in
   up)
     down
@@ -154,10 +179,11 @@ case "$cmd" in
       upnp) up_nat 11.77.0 a; start_miniupnpd ;;
       lan) up_lan ;;
       link) up_link ;;
-      *) echo "unknown topology $kind (nat, upnp, lan, link)" >&2; exit 2 ;;
+      wire) up_wire "${4:-50}" "${5:-20}" ;;
+      *) echo "unknown topology $kind (nat, upnp, lan, link, wire)" >&2; exit 2 ;;
     esac
     trap - ERR
     ;;
   down) down; rm -rf "/tmp/lomo-netns-$p" ;;
-  *) echo "usage: topology.sh up|down <prefix> [nat|upnp|lan|link]" >&2; exit 2 ;;
+  *) echo "usage: topology.sh up|down <prefix> [nat|upnp|lan|link|wire]" >&2; exit 2 ;;
 esac

@@ -3,27 +3,33 @@ import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { formatDateTime, printJson, printTable } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
-import { findPeer, listPeers, revokePeer } from '../../protocol/trust/store.js';
+import { findPeer, listPeers, revokePeer, type PeerRow } from '../../protocol/trust/store.js';
+import type { SpeedtestResult } from '../../protocol/speedtest.js';
 import { formatSize } from '../../storage/util/units.js';
 
 interface PeersArgs extends GlobalArgs {
   action: string;
   peer?: string;
   all: boolean;
+  seconds: number;
+  streams: number;
 }
 
-/** `lomo-peer peers [list]` and `lomo-peer peers remove <peer>`. */
+/** `lomo-peer peers [list]`, `peers remove <peer>` and `peers speedtest <peer>` (needs the node). */
 export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
   command: 'peers [action] [peer]',
-  describe: 'List trusted households, or revoke one (peers remove <peer id or name>)',
+  describe: 'List trusted households, revoke one (peers remove <peer>), or measure the link (peers speedtest <peer>)',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .positional('action', { type: 'string', choices: ['list', 'remove'], default: 'list' })
-      .positional('peer', { type: 'string', describe: 'Peer id (or unique prefix) or name, for remove' })
+      .positional('action', { type: 'string', choices: ['list', 'remove', 'speedtest'], default: 'list' })
+      .positional('peer', { type: 'string', describe: 'Peer id (or unique prefix) or name, for remove and speedtest' })
       .option('all', { type: 'boolean', default: false, describe: 'Also list revoked peers' })
+      .option('seconds', { type: 'number', default: 5, describe: 'speedtest: how long to send' })
+      .option('streams', { type: 'number', default: 1, describe: 'speedtest: parallel streams (1-16)' })
       .example('$0 peers remove Grandma', 'revoke Grandma: connections drop, refused from now on') as Argv<PeersArgs>,
   handler: async (args) => {
     if (args.action === 'remove') return removePeer(args);
+    if (args.action === 'speedtest') return speedtest(args);
     const rows = withCatalog(args, (db) => listPeers(db, { includeRevoked: args.all }));
     if (args.json) return printJson(rows);
     const q = (v: number | null) => (v === null ? '-' : formatSize(v));
@@ -42,13 +48,25 @@ export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
   },
 };
 
-async function removePeer(args: PeersArgs): Promise<void> {
-  if (!args.peer) throw new UserError('peers remove needs a peer id or name (see `lomo-peer peers`)', EXIT.USAGE);
+function onePeer(args: PeersArgs): PeerRow {
+  if (!args.peer) throw new UserError(`peers ${args.action} needs a peer id or name (see \`lomo-peer peers\`)`, EXIT.USAGE);
   const ref = args.peer;
   const matches = withCatalog(args, (db) => findPeer(db, ref));
   if (matches.length === 0) throw new UserError(`no peer matches "${ref}"; \`lomo-peer peers --all\` lists them`, EXIT.USAGE);
   if (matches.length > 1) throw new UserError(`"${ref}" matches ${matches.length} peers; give the full peer id`, EXIT.USAGE);
-  const peer = matches[0]!;
+  return matches[0]!;
+}
+
+async function speedtest(args: PeersArgs): Promise<void> {
+  const peer = onePeer(args);
+  if (!(args.seconds > 0 && args.seconds <= 60)) throw new UserError('--seconds must be between 0 and 60', EXIT.USAGE);
+  const r = await controlRequest<SpeedtestResult>(dataDir(args), { op: 'speedtest', peerId: peer.peerId, durationMs: args.seconds * 1000, streams: args.streams }, 120_000);
+  if (args.json) return printJson({ peerId: peer.peerId, ...r });
+  process.stdout.write(`${peer.name}: ${(r.bitsPerSecond / 1e6).toFixed(1)} Mbit/s (${formatSize(r.bytes)} in ${r.seconds.toFixed(1)} s, ${r.streams} stream${r.streams > 1 ? 's' : ''})\n`);
+}
+
+async function removePeer(args: PeersArgs): Promise<void> {
+  const peer = onePeer(args);
   const dir = dataDir(args);
   // The running node revokes and hangs up at once; without a node the catalog is enough (the
   // gater reads it on every connection, and a node started later sweeps revoked peers).

@@ -37,6 +37,14 @@ export function controlHandler(node: LomoNode): ControlHandler {
         node.revoke(id);
         return { revoked: id };
       }
+      case 'speedtest': {
+        const id = String(req.peerId ?? '');
+        try {
+          return await node.speedtest(id, { durationMs: num(req, 'durationMs'), streams: Math.max(1, Math.min(16, num(req, 'streams'))) });
+        } catch (err) {
+          throw new UserError(`speedtest to ${id} failed: ${(err as Error).message}`, EXIT.NETWORK);
+        }
+      }
       default:
         throw new UserError(`unknown control operation ${JSON.stringify(req.op)}`, EXIT.USAGE);
     }

@@ -12,6 +12,8 @@ import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interfa
 
 /** mDNS service tag: lomo-peer nodes only see each other, not every libp2p app on the LAN. */
 export const MDNS_SERVICE_TAG = 'lomo-peer.local';
+/** Largest yamux receive window per stream (see createHost). */
+export const MAX_STREAM_WINDOW = 2 * 1024 * 1024;
 /** Default TCP port of a node (configurable with --listen). */
 export const DEFAULT_PORT = 4710;
 
@@ -53,7 +55,8 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
   if (cfg.relayClient) listen.push('/p2p-circuit');
   const services: Record<string, (c: any) => unknown> = {
     identify: identify({ runOnLimitedConnection: true }),
-    ping: ping({ runOnLimitedConnection: true }),
+    // A pong can wait behind seconds of bulk data on a slow uplink: 30 s, not the default 10 s.
+    ping: ping({ runOnLimitedConnection: true, timeout: 30_000 }),
   };
   if (cfg.upnp) {
     services.upnp = uPnPNAT({
@@ -79,8 +82,17 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
     addresses: { listen, appendAnnounce: cfg.announce },
     transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Yamux grows a stream's window up to 16 MiB when data flows within 4 RTTs; on a bufferbloated
+    // home uplink that let 4 bulk streams queue ~64 MiB (10 s at 50 Mbit/s) ahead of every other
+    // message, and pings timed out. 2 MiB per stream still fills 160 Mbit/s at 100 ms RTT.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })],
     connectionGater: cfg.gater,
+    // libp2p pings every connection every 10 s and by default aborts it when a ping fails. Behind
+    // a bulk transfer on a home uplink the pong waits in the queue (seconds of bufferbloat): the
+    // adaptive timeout fired, or the next ping found the previous one still open ("too many
+    // outbound streams"), and connections died in the middle of transfers (found by the network
+    // benchmark). The monitor keeps measuring; a dead peer is found by the transfer that stalls.
+    connectionMonitor: { pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 }, abortConnectionOnPingFailure: false },
     peerDiscovery,
     services,
   } as any)) as unknown as Host;

@@ -14,6 +14,7 @@ import { decodeInviteCode, encodeInviteCode, INVITE_ID_BYTES, SECRET_BYTES, type
 import { asError, closedByInviter, handlePairStream, joinWithCode, looksClosed, PAIR_PROTOCOL, type JoinOptions, type JoinResult } from '../../protocol/pairing/pairing.js';
 import type { Member } from '../../protocol/pairing/messages.js';
 import { exchangeRoster, handleRosterStream, ROSTER_PROTOCOL, type Roster, type RosterEnv } from '../../protocol/family/roster.js';
+import { handleSpeedtestStream, runSpeedtest, SPEEDTEST_PROTOCOL, type SpeedtestResult } from '../../protocol/speedtest.js';
 import { createInvite, openInviteUntil, purgeExpiredSecrets } from '../../protocol/trust/invites.js';
 import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../protocol/trust/store.js';
 
@@ -124,6 +125,11 @@ export class LomoNode {
       maxInboundStreams: 4,
       runOnLimitedConnection: true,
     });
+    await h.handle(
+      SPEEDTEST_PROTOCOL,
+      (stream, connection) => handleSpeedtestStream(stream, connection, (id) => isTrusted(this.db, id), (m) => log.warn(m)),
+      { maxInboundStreams: 8, runOnLimitedConnection: true },
+    );
     h.addEventListener('connection:open', (evt) => this.onConnection(evt.detail));
     h.addEventListener('peer:connect', (evt) => this.onPeerConnect(evt.detail));
     h.addEventListener('peer:disconnect', (evt) => {
@@ -133,7 +139,8 @@ export class LomoNode {
     h.addEventListener('peer:discovery', (evt) => {
       const id = evt.detail.id.toString();
       if (isTrusted(this.db, id) && h.getConnections(evt.detail.id).length === 0) {
-        log.info(`found family member ${id} on the local network`);
+        // mDNS, or addresses learnt by identify/rosters: either way, a family member to dial.
+        log.info(`discovered family member ${id} at ${evt.detail.multiaddrs.map(String).join(' ') || '(no address)'}`);
         void this.dialPeer(id, evt.detail.multiaddrs).catch((err) => log.debug(`dial ${id} failed: ${err.message}`));
       }
     });
@@ -320,6 +327,13 @@ export class LomoNode {
     } finally {
       for (const t of targets) this.admission.clearJoinTarget(t);
     }
+  }
+
+  /** Measures goodput to a connected (or dialable) family member. */
+  async speedtest(peerId: string, opts: { durationMs: number; streams: number }): Promise<SpeedtestResult> {
+    if (!isTrusted(this.db, peerId)) throw new Error(`${peerId} is not a trusted peer`);
+    const pid = peerIdFromString(peerId);
+    return runSpeedtest(() => this.host.dialProtocol(pid, SPEEDTEST_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), runOnLimitedConnection: true }), opts);
   }
 
   /** Revokes a peer: stored as revoked (refused from now on) and its connections dropped. */

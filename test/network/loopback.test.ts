@@ -90,6 +90,13 @@ describe('peer network on loopback: pairing, trust, revocation', () => {
     expect(table.stdout).toMatch(/Carol .* online /);
   });
 
+  it('peers speedtest measures acknowledged goodput to a family member', async () => {
+    const r = await C.json<any>(['peers', 'speedtest', 'Alice', '--seconds', '1', '--streams', '2']);
+    expect(r).toMatchObject({ peerId: A.peerId, streams: 2 });
+    expect(r.bytes).toBeGreaterThan(1_000_000);
+    expect(r.bitsPerSecond).toBeGreaterThan(8_000_000);
+  });
+
   it('a used invite is refused', async () => {
     // No invite open at A: its gater closes the connection right after the handshake.
     const r = await D.run(['join', codeB]);
