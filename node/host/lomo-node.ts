@@ -7,6 +7,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { openCatalog, type Db } from '../../storage/catalog/db.js';
 import { loadOrCreateIdentity, type SiteIdentity } from '../identity.js';
 import { log } from '../log.js';
+import { EXIT, UserError } from '../exit-codes.js';
 import { Admission, PROBATION_MS } from './admission.js';
 import { trustGater } from './gater.js';
 import { createHost, type Host } from './host.js';
@@ -115,6 +116,16 @@ export class LomoNode {
     return [...new Set(all)].sort((a, b) => rank(a) - rank(b));
   }
 
+  /**
+   * Addresses to give other sites (codes, pairing, rosters): loopback only when there is nothing
+   * else (a loopback address in a code would make the joiner dial itself).
+   */
+  shareableAddrs(): string[] {
+    const all = this.addrs();
+    const remote = all.filter((a) => !/\/ip4\/127\.|\/ip6\/::1\//.test(a));
+    return (remote.length > 0 ? remote : all).slice(0, 16);
+  }
+
   private async wire(): Promise<void> {
     const h = this.host;
     await h.handle(PAIR_PROTOCOL, (stream, connection) => handlePairStream(this.inviterEnv(), stream, connection), {
@@ -173,7 +184,7 @@ export class LomoNode {
     return {
       db: this.db,
       selfPeerId: this.peerId,
-      selfInfo: () => ({ name: this.siteName(), addrs: this.addrs() }),
+      selfInfo: () => ({ name: this.siteName(), addrs: this.shareableAddrs() }),
       members: () => this.roster().members,
       onPaired: () => this.pushRoster(),
       log,
@@ -198,7 +209,7 @@ export class LomoNode {
 
   /** Ourselves first (fresh addresses), then every trusted peer. */
   roster(): Roster {
-    const members: Member[] = [{ peerId: this.peerId, name: this.siteName(), addrs: this.addrs().slice(0, 16) }];
+    const members: Member[] = [{ peerId: this.peerId, name: this.siteName(), addrs: this.shareableAddrs() }];
     for (const p of listPeers(this.db)) members.push({ peerId: p.peerId, name: p.siteName || p.name, addrs: p.addrs.slice(0, 16) });
     return { members, inviteUntil: openInviteUntil(this.db) };
   }
@@ -284,7 +295,10 @@ export class LomoNode {
     const secret = new Uint8Array(randomBytes(SECRET_BYTES));
     // Whole seconds: the code stores seconds, and both sides must agree on the expiry.
     const expiresAt = Math.floor((Date.now() + req.expiresMs) / 1000) * 1000;
-    const addrs = this.addrs();
+    const addrs = this.shareableAddrs();
+    if (addrs.length === 0) {
+      throw new UserError('this node has no address another site could dial: start it with --listen (and --relay to use a family relay)', EXIT.NETWORK);
+    }
     createInvite(this.db, { id: Buffer.from(inviteId).toString('hex'), secret, label: req.label, quotaOffered: req.quota, expiresAt });
     const code = encodeInviteCode({ inviterPeerId: this.peerId, addrs: addrs.map((a) => multiaddr(a)), inviteId, secret, expiresAt });
     this.pushRoster(); // relay-capable members learn the invite window
@@ -306,7 +320,7 @@ export class LomoNode {
         {
           db: this.db,
           selfPeerId: this.peerId,
-          selfInfo: () => ({ name: this.siteName(), addrs: this.addrs() }),
+          selfInfo: () => ({ name: this.siteName(), addrs: this.shareableAddrs() }),
           openPairStream: async (c) => {
             try {
               const connection = await this.dialPeer(c.inviterPeerId, c.addrs);

@@ -9,7 +9,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { multiaddr } from '@multiformats/multiaddr';
 import { decodeInviteCode } from '../../protocol/pairing/code.js';
-import { NodeProc, onlinePeers, tempRoot, waitFor } from './helpers.js';
+import { cli, NodeProc, onlinePeers, tempRoot, waitFor } from './helpers.js';
 
 const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0'];
 
@@ -195,6 +195,23 @@ describe('peer network on loopback: pairing, trust, revocation', () => {
     const all = await A.json<any[]>(['peers', '--all']);
     expect(all.find((p) => p.peerId === B.peerId).revokedAt).toBeGreaterThan(0);
     expect((await A.json<any[]>(['peers'])).map((p) => p.peerId)).not.toContain(B.peerId);
+  });
+
+  it('join works without a running node (short-lived host); invite needs the node', async () => {
+    const dir = path.join(root, 'e');
+    const eDb = path.join(dir, 'lomob.db');
+    const noNode = await cli(['--db', eDb, 'invite']);
+    expect(noNode.code).toBe(8);
+    expect(noNode.stderr).toMatch(/no node is running for .*: start it with `lomo-peer node`/);
+    const r = await cli(['--db', eDb, 'join', await A.invite(), '--site-name', 'Erin']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/joined: Alice/);
+    const peers = JSON.parse((await cli(['--db', eDb, '--json', 'peers'])).stdout);
+    expect(peers.map((p: any) => p.peerId)).toContain(A.peerId);
+    expect((await A.json<any[]>(['peers'])).find((p) => p.siteName === 'Erin')).toBeTruthy();
+    const st = JSON.parse((await cli(['--db', eDb, '--json', 'status'])).stdout);
+    expect(st.site.nodeRunning).toBe(false);
+    expect(st.peers.find((p: any) => p.peerId === A.peerId).online).toBe(false);
   });
 
   it('SIGTERM stops a node cleanly and removes its control socket', async () => {
