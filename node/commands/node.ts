@@ -18,6 +18,7 @@ interface NodeArgs extends GlobalArgs {
   relay: boolean;
   siteName?: string;
   maintenanceInterval: number;
+  probationSeconds: number;
 }
 
 /**
@@ -37,7 +38,12 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
       .option('relay-server', { type: 'boolean', default: false, describe: 'Relay traffic for family members that cannot be reached directly' })
       .option('relay', { type: 'boolean', default: true, describe: 'Use family relays when not reachable directly' })
       .option('site-name', { type: 'string', describe: 'This site\'s name, shown to the family (stored; default: host name)' })
-      .option('maintenance-interval', { type: 'number', default: 15, describe: 'Seconds between re-dials of absent family members' }) as unknown as Argv<NodeArgs>,
+      .option('maintenance-interval', { type: 'number', default: 15, describe: 'Seconds between re-dials of absent family members' })
+      .option('probation-seconds', {
+        type: 'number',
+        default: 60,
+        describe: 'While an invite is open: seconds a stranger may stay connected without completing pairing',
+      }) as unknown as Argv<NodeArgs>,
   handler: async (args) => {
     const dir = dataDir(args);
     const node = await LomoNode.start({
@@ -52,6 +58,7 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
       relayClient: args.relay,
       siteName: args.siteName,
       maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
+      probationMs: Math.max(1, args.probationSeconds) * 1000,
     });
     let control: { close(): Promise<void> };
     try {

@@ -32,6 +32,8 @@ export interface NodeOptions {
   relayClient?: boolean;
   /** This site's name (stored in the catalog; default: the stored one, else the host name). */
   siteName?: string;
+  /** How long a stranger admitted during an open invite may stay without pairing (ms). */
+  probationMs?: number;
   /** How often to re-dial trusted peers that are not connected, and sweep revocations (ms). */
   maintenanceMs?: number;
 }
@@ -167,7 +169,7 @@ export class LomoNode {
         log.info(`closing probation connection of ${id}: no pairing completed`);
         void conn.close().catch(() => conn.abort(new Error('probation over')));
       }
-    }, PROBATION_MS);
+    }, this.opts.probationMs ?? PROBATION_MS);
     t.unref();
     this.probation.set(conn.id, t);
   }

@@ -180,6 +180,22 @@ describe('peer network on loopback: pairing, trust, revocation', () => {
     expect(await A.json<any[]>(['peers'])).toEqual(expect.arrayContaining([expect.objectContaining({ peerId: D.peerId })]));
   });
 
+  it('a stranger admitted during an open invite is cut off when its probation ends', async () => {
+    const P = await NodeProc.start(path.join(root, 'p'), 'Pat', [...LOOPBACK, '--probation-seconds', '2']);
+    try {
+      await P.invite(['--expires', '10m']);
+      const s = await stranger();
+      strangers.push(s);
+      const target = multiaddr(`${P.addrs[0]}/p2p/${P.peerId}`);
+      await s.dial(target, { signal: AbortSignal.timeout(10_000) });
+      expect(s.getConnections().filter((c) => c.status === 'open')).toHaveLength(1);
+      await waitFor(() => P.stderr.includes(`closing probation connection of ${s.peerId}`), 10_000, 'the probation cut');
+      await waitFor(() => s.getConnections().filter((c) => c.status === 'open').length === 0, 5_000, 'the connection to close');
+    } finally {
+      await P.stop();
+    }
+  });
+
   it('a revoked peer is cut off and refused from then on', async () => {
     await waitFor(async () => (await onlinePeers(A)).includes(B.peerId), 15_000, 'B online at A');
     const r = await A.run(['peers', 'remove', 'Bobby']);
