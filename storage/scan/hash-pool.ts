@@ -3,14 +3,17 @@ import type { HashProgress, HashReply, HashRequest } from './hash-worker.js';
 
 /**
  * A fixed pool of hashing workers. Requests are sent in small batches (one message per batch) so
- * that per-message overhead stays negligible for folders of many small files; each worker keeps
- * at most `depth` batches queued so a slow disk never lets memory grow.
+ * that per-message overhead stays negligible for folders of many small files; a batch closes at
+ * `batchSize` files or `batchBytes` bytes, so big videos travel alone and never pile up behind one
+ * worker while the other idles. Each worker keeps at most `depth` batches queued, so memory stays
+ * bounded however large the tree.
  */
 export class HashPool {
   private readonly workers: { worker: Worker; inFlight: number }[] = [];
   private readonly pending = new Map<number, (r: HashReply) => void>();
   private nextId = 1;
-  private queue: { req: HashRequest; resolve: (r: HashReply) => void }[] = [];
+  private queue: { req: HashRequest; size: number; resolve: (r: HashReply) => void }[] = [];
+  private queuedBytes = 0;
   private slotWaiters: (() => void)[] = [];
   private failure: Error | undefined;
 
@@ -20,7 +23,8 @@ export class HashPool {
   constructor(
     threads: number,
     private readonly batchSize = 8,
-    private readonly depth = 3,
+    private readonly depth = 2,
+    private readonly batchBytes = 8 << 20,
   ) {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
@@ -63,12 +67,37 @@ export class HashPool {
     }
   }
 
-  hash(path: Uint8Array): Promise<HashReply> {
+  /** `size` is the file's size from lstat, used only to shape batches. */
+  hash(path: Uint8Array, size: number): Promise<HashReply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve) => {
-      this.queue.push({ req: { id: this.nextId++, path }, resolve });
+      this.queue.push({ req: { id: this.nextId++, path }, size, resolve });
+      this.queuedBytes += size;
       this.dispatch();
     });
+  }
+
+  /** Takes the next batch off the queue: up to batchSize files, closed early at batchBytes. */
+  private takeBatch(): { req: HashRequest; resolve: (r: HashReply) => void }[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && n < this.batchSize && (n === 0 || bytes + this.queue[n]!.size <= this.batchBytes)) {
+      bytes += this.queue[n]!.size;
+      n++;
+    }
+    this.queuedBytes -= bytes;
+    return this.queue.splice(0, n);
+  }
+
+  /** A full batch is waiting (enough files or enough bytes). */
+  private fullBatchQueued(): boolean {
+    return this.queue.length >= this.batchSize || this.queuedBytes >= this.batchBytes;
+  }
+
+  private send(slot: { worker: Worker; inFlight: number }, batch: { req: HashRequest; resolve: (r: HashReply) => void }[]): void {
+    for (const { req, resolve } of batch) this.pending.set(req.id, resolve);
+    slot.inFlight++;
+    slot.worker.postMessage(batch.map((b) => b.req));
   }
 
   /** Sends queued requests; a partial batch is sent only when a worker would otherwise idle. */
@@ -77,11 +106,8 @@ export class HashPool {
       if (this.queue.length === 0) return;
       const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       if (slot.inFlight >= this.depth) return;
-      if (this.queue.length < this.batchSize && slot.inFlight > 0) return;
-      const batch = this.queue.splice(0, this.batchSize);
-      for (const { req, resolve } of batch) this.pending.set(req.id, resolve);
-      slot.inFlight++;
-      slot.worker.postMessage(batch.map((b) => b.req));
+      if (!this.fullBatchQueued() && slot.inFlight > 0) return;
+      this.send(slot, this.takeBatch());
     }
   }
 
@@ -89,10 +115,7 @@ export class HashPool {
   flush(): void {
     while (this.queue.length > 0) {
       const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-      const batch = this.queue.splice(0, this.batchSize);
-      for (const { req, resolve } of batch) this.pending.set(req.id, resolve);
-      slot.inFlight++;
-      slot.worker.postMessage(batch.map((b) => b.req));
+      this.send(slot, this.takeBatch());
     }
   }
 

@@ -89,7 +89,7 @@ export class ScanStore {
    */
   loadCurrentFiles(rootId: number): Map<number, Map<ByteString, KnownFile>> {
     const byDir = new Map<number, Map<ByteString, KnownFile>>();
-    const rows = this.stmts.currentFiles.raw(true).all(rootId) as [number, number, Buffer, 'file' | 'symlink', number, number, number | null, number | null][];
+    const rows = this.stmts.currentFiles.raw(true).iterate(rootId) as IterableIterator<[number, number, Buffer, 'file' | 'symlink', number, number, number | null, number | null]>;
     for (const [id, dirId, name, kind, size, mtimeMs, ino, dev] of rows) {
       let m = byDir.get(dirId);
       if (!m) byDir.set(dirId, (m = new Map()));

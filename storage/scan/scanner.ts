@@ -86,12 +86,14 @@ export async function scan(db: Db, opts: ScanOptions): Promise<ScanSummary> {
     rootErrors: [],
     skipped: [],
   };
+  // Workers start first: their start-up overlaps with checking roots and loading the catalog.
+  const pool = new HashPool(Math.max(1, opts.threads));
   const roots = validateRoots(opts.roots, store, summary, opts.onIssue);
   if (roots.length === 0) {
+    await pool.close();
     summary.seconds = (performance.now() - started) / 1000;
     return summary;
   }
-  const pool = new HashPool(Math.max(1, opts.threads));
   const progress: ScanProgress = { filesFound: 0, bytesFound: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
   // bytesHashed grows while big files are read, then is corrected when each file's hash lands.
   pool.onBytes = (n) => {
@@ -300,13 +302,13 @@ class RootScan {
     }
     this.progress.filesToHash++;
     this.progress.bytesToHash += st.size;
-    const job = this.hashWithRetries(dirId, relDir, name, known, 0).finally(() => this.inFlight.delete(job));
+    const job = this.hashWithRetries(dirId, relDir, name, st.size, known, 0).finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
   }
 
-  private async hashWithRetries(dirId: number, relDir: ByteString, name: ByteString, known: KnownFile | undefined, attempt: number): Promise<void> {
+  private async hashWithRetries(dirId: number, relDir: ByteString, name: ByteString, size: number, known: KnownFile | undefined, attempt: number): Promise<void> {
     const rel = relDir === '' ? name : `${relDir}/${name}`;
-    const reply: HashReply = await this.pool.hash(toBuffer(this.abs(rel)));
+    const reply: HashReply = await this.pool.hash(toBuffer(this.abs(rel)), size);
     if (!reply.ok) {
       if (reply.code === 'ENOENT') {
         this.issue(rel, 'vanished', `${displayPath(this.abs(rel))} was deleted during the scan`);
@@ -322,7 +324,7 @@ class RootScan {
     const { before, after } = reply;
     const stable = before.size === after.size && before.mtimeMs === after.mtimeMs && reply.bytesRead === after.size;
     if (!stable) {
-      if (attempt < CHANGE_RETRIES) return this.hashWithRetries(dirId, relDir, name, known, attempt + 1);
+      if (attempt < CHANGE_RETRIES) return this.hashWithRetries(dirId, relDir, name, after.size, known, attempt + 1);
       this.issue(rel, 'changing', `${displayPath(this.abs(rel))} kept changing while being read; skipped until the next scan`);
       return;
     }
