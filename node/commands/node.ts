@@ -3,7 +3,8 @@ import path from 'node:path';
 import { dataDir, type GlobalArgs } from '../context.js';
 import { log } from '../log.js';
 import { printJson } from '../output.js';
-import { startControlServer } from '../host/control.js';
+import { nodeRunning, startControlServer } from '../host/control.js';
+import { EXIT, UserError } from '../exit-codes.js';
 import { controlHandler } from '../host/control-api.js';
 import { DEFAULT_PORT } from '../host/host.js';
 import { LomoNode } from '../host/lomo-node.js';
@@ -46,6 +47,10 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
       }) as unknown as Argv<NodeArgs>,
   handler: async (args) => {
     const dir = dataDir(args);
+    // Refuse before touching the network: a second node would fight the first over its peers.
+    if (await nodeRunning(dir)) {
+      throw new UserError(`a node is already running for ${dir} (control socket answers); stop it first`, EXIT.USAGE);
+    }
     const node = await LomoNode.start({
       dbFile: path.resolve(args.db),
       dataDir: dir,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { openCatalog, type Db } from '../../storage/catalog/db.js';
+import { CatalogError, openCatalog, type Db } from '../../storage/catalog/db.js';
 import { loadOrCreateIdentity, type SiteIdentity } from '../identity.js';
 import { log } from '../log.js';
 import { EXIT, UserError } from '../exit-codes.js';
@@ -69,7 +69,13 @@ export class LomoNode {
 
   static async start(opts: NodeOptions): Promise<LomoNode> {
     const identity = await loadOrCreateIdentity(opts.dataDir);
-    const db = openCatalog(opts.dbFile);
+    let db: Db;
+    try {
+      db = openCatalog(opts.dbFile);
+    } catch (err) {
+      if (err instanceof CatalogError) throw new UserError(err.message, EXIT.CATALOG);
+      throw err;
+    }
     try {
       if (opts.siteName) setLocalSiteName(db, opts.siteName);
       else if (!localSiteName(db)) setLocalSiteName(db, os.hostname());
@@ -89,7 +95,15 @@ export class LomoNode {
       });
       const node = new LomoNode(db, identity, host, admission, opts);
       await node.wire();
-      await host.start();
+      try {
+        await host.start();
+      } catch (err) {
+        // libp2p lists every failed address with a stack trace; keep the "addr: Error: reason" lines.
+        const msg = (err as Error).message;
+        const reasons = msg.split('\n').filter((l) => /^\s*\/.*: Error: /.test(l)).map((l) => l.trim().replace(': Error: ', ': '));
+        const hint = /EADDRINUSE/.test(msg) ? ' (another program uses the port: pick another --listen port)' : '';
+        throw new UserError(`cannot start the network node: ${reasons.length > 0 ? reasons.join('; ') : msg}${hint}`, EXIT.NETWORK);
+      }
       node.timer = setInterval(() => void node.maintain(), opts.maintenanceMs ?? 15_000);
       void node.maintain();
       return node;

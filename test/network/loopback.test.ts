@@ -230,6 +230,19 @@ describe('peer network on loopback: pairing, trust, revocation', () => {
     expect(st.peers.find((p: any) => p.peerId === A.peerId).online).toBe(false);
   });
 
+  it('bad node settings give clear errors: port in use, second node on a data folder, bad address', async () => {
+    const busy = await cli(['--db', path.join(root, 'f', 'lomob.db'), 'node', '--no-mdns', '--no-upnp', '--listen', A.addrs[0]!]);
+    expect(busy.code).toBe(8);
+    expect(busy.stderr).toMatch(/address already in use .* pick another --listen port/);
+    const twice = await cli(['--db', A.db, 'node', '--no-mdns', '--no-upnp', '--listen', '/ip4/127.0.0.1/tcp/0']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/a node is already running for/);
+    const garbage = await cli(['--db', path.join(root, 'g', 'lomob.db'), 'node', '--no-mdns', '--no-upnp', '--listen', '/nonsense/1']);
+    expect(garbage.code).toBe(8);
+    expect(garbage.stderr).toMatch(/cannot start the network node/);
+    expect(busy.stderr + twice.stderr + garbage.stderr).not.toMatch(/unexpected failure/);
+  });
+
   it('SIGTERM stops a node cleanly and removes its control socket', async () => {
     expect(await D.stop('SIGTERM')).toBe(0);
     expect(D.stderr).toMatch(/node stopped/);
