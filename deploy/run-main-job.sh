@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The main job on the embedded default — no cloud credentials, no peers:
 #   bash deploy/run-main-job.sh [library-folder]
-# Installs lomo-peer (idempotent), then backs up the given folder (or a generated sample library)
-# into ./lomo-sample/: scan -> list. Later stages (volumes, encryption, the file:// tier, peers)
-# extend this same script.
+# Installs lomo-peer (idempotent), then runs lomob's whole two-stage flow on the given folder (or a
+# generated sample library) into ./lomo-sample/, with the local folder tiers standing in for the
+# clouds (<work>/staging for Google Drive, <work>/archive for S3/Glacier):
+#   scan -> init -> upload files -> list files / list gdrive -> iso create -> upload iso -> list iso
+#   -> upload files (drops staged copies that are now archived) -> restore gdrive / restore aws,
+#   and checks the restored bytes against the library.
+# The passphrase comes from LOMOB_MASTER_KEY; without it a random one is made once and kept in
+# <work>/passphrase.txt (mode 0600) — for real use, pick your own and keep it safe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install.sh >&2
@@ -16,11 +21,51 @@ else
   library=$work/library
   node dist/deploy/sample-library.js "$library"
 fi
+if [ -z "${LOMOB_MASTER_KEY:-}" ]; then
+  if [ ! -s "$work/passphrase.txt" ]; then
+    (umask 077; node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))' > "$work/passphrase.txt")
+    echo "main job: generated a passphrase in $work/passphrase.txt (keep it to restore)" >&2
+  fi
+  LOMOB_MASTER_KEY=$(cat "$work/passphrase.txt")
+fi
+export LOMOB_MASTER_KEY
+# No cloud credentials: the folder tiers are used (each command says so).
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL
 lomo() { node "$PWD/bin/lomo-peer.js" --db "$work/lomob.db" "$@"; }
 
 echo "== scan $library"
 lomo scan "$library"
-echo "== list dirs"
-lomo list dirs
-echo "== list files (not yet in a volume)"
+if [ ! -f "$work/identity.key" ]; then
+  echo "== init"
+  lomo init
+fi
+echo "== upload files (stage 1: staging copies)"
+lomo upload files
+echo "== list files"
 lomo list files
+echo "== list gdrive"
+lomo list gdrive
+check=$work/restore-check
+rm -rf "$check" && mkdir -p "$check/x"
+first=$(lomo list bigfiles -s 0 --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const f=JSON.parse(s);console.log(f[f.length-1].path)})')
+if lomo list files --json | grep -q '"inCloud": true'; then
+  echo "== restore gdrive (one staged file)"
+  lomo restore gdrive "$first" "$check/staged-copy"
+  cmp "$first" "$check/staged-copy"
+fi
+echo "== iso create --partial (stage 2: volumes, encrypted on the fly)"
+lomo iso create --partial -p "$work"
+echo "== upload iso"
+lomo upload iso
+echo "== list iso"
+lomo list iso
+echo "== upload files (archived files leave the staging area)"
+lomo upload files
+
+echo "== restore aws (the newest volume from the archive)"
+volume=$(lomo list iso --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(v[v.length-1].name)})')
+lomo restore aws "$volume" "$check/volume.iso"
+bsdtar -xf "$check/volume.iso" -C "$check/x"
+restored=$(find "$check/x" -type f -name "$(basename "$first")" | head -1)
+cmp "$first" "$restored"
+echo "main job: $(find "$check/x" -type f | wc -l) files restored from $volume, $(basename "$first") identical to the library"

@@ -182,8 +182,9 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
             db.prepare(`UPDATE volumes SET status = 'uploaded', region = ?, bucket = ? WHERE id = ?`).run(region, s3 ? s3.bucket : tier.url, s.id);
           })();
           const requests = (s3?.requestCount() ?? 0) - before;
-          log.info(`${s.name}: uploaded and verified (${formatSize(stat.size)}, ${stat.storageClass}, ${requests} requests)`);
-          uploaded.push({ name: s.name, key: s.key, size: stat.size, storageClass: stat.storageClass ?? (s3 ? args.storageClass : 'file'), requests });
+          const storageClass = stat.storageClass ?? (s3 ? args.storageClass : 'file');
+          log.info(`${s.name}: uploaded and verified (${formatSize(stat.size)}, ${storageClass}` + (s3 ? `, ${requests} requests)` : ')'));
+          uploaded.push({ name: s.name, key: s.key, size: stat.size, storageClass, requests });
         }
       } catch (e) {
         if (signal.aborted) throw signal.reason;
@@ -246,7 +247,7 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
         }
         if (removed) {
           await gd?.emptyTrash();
-          log.info(`removed ${removed} Drive copies of files now archived in S3`);
+          log.info(`removed ${removed} staged copies of files that are now archived in a verified volume`);
         }
         const files = stagingFiles(db).filter((f) => !(db.prepare(`SELECT 1 FROM placements WHERE file_id = ? AND tier_url = ? AND deleted_at IS NULL`).get(f.id, tier.url)));
         if (!files.length) {

@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../support/cli.js';
+
+/** The README's main-job command, run as a user would, twice (the second run must be a no-op). */
+describe('README main job (embedded default: folder tiers, no credentials, no peers)', () => {
+  const { dir, cleanup } = tempDir('lomo-mainjob-');
+  afterAll(() => cleanup());
+
+  it('backs up the sample library through both stages and restores identical bytes, idempotently', () => {
+    const env = { ...process.env, LOMO_WORK: dir, LOMOB_MASTER_KEY: '' };
+    const first = spawnSync('bash', [path.join(ROOT, 'deploy/run-main-job.sh')], { env, encoding: 'utf8', timeout: 300_000 });
+    expect(first.status, first.stderr.slice(-3000)).toBe(0);
+    expect(first.stdout).toMatch(/main job: 42 files restored from \S+\.iso, IMG_\d+\.jpg identical to the library/);
+    expect(first.stdout).toContain('== restore gdrive');
+    expect(fs.statSync(path.join(dir, 'passphrase.txt')).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(path.join(dir, 'archive')).some((n) => n.endsWith('.iso'))).toBe(true);
+
+    const second = spawnSync('bash', [path.join(ROOT, 'deploy/run-main-job.sh')], { env, encoding: 'utf8', timeout: 300_000 });
+    expect(second.status, second.stderr.slice(-3000)).toBe(0);
+    expect(second.stdout).toMatch(/0 new, 0 changed, 42 unchanged, 0 deleted/);
+  }, 600_000);
+});
