@@ -4,7 +4,6 @@
  * the store folder, and `registerVolume` records it once it is complete. Encryption replaces
  * the sink, nothing else.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
@@ -12,7 +11,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { Db } from '../../storage/catalog/db.js';
 import { stagingFiles } from '../../storage/catalog/library.js';
 import { IsoFormatError, IsoReader } from '../../storage/iso/reader.js';
-import { pumpToFile } from '../../storage/iso/pump.js';
+import { copyImage } from '../../storage/iso/pump.js';
 import { planVolumes, rootFolderName, volumeName, type PlanFile } from '../../storage/iso/plan.js';
 import { registerVolume, volumeByName, volumeContents, volumeNameTaken, dirTimes } from '../../storage/iso/volume-store.js';
 import { buildVolume, SourceChangedError, type BuiltVolume, type VolumeEntry } from '../../storage/iso/writer.js';
@@ -54,18 +53,18 @@ const PARTIAL_SUFFIX = /^\..+\.(\d+)\.partial$/;
 export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal): Promise<{ file: string; sha256: Buffer }> {
   const final = path.join(storeDir, name);
   const tmp = path.join(storeDir, `.${name}.${process.pid}.partial`);
-  const hash = createHash('sha256');
   let sha256: Buffer;
   try {
     const out = await fsp.open(tmp, 'w');
     try {
-      const written = await pumpToFile(vol.cursor, out, { onChunk: (c) => void hash.update(c), signal, syncEvery: 64 << 20 });
-      if (written !== vol.size) throw new Error(`image ${name} came out at ${written} bytes, expected ${vol.size}`);
+      // Copied on this thread, SHA-256 on a second one (storage/iso/pump.ts).
+      const r = await copyImage(vol.cursor, out, { sha256: true, signal, syncEvery: 64 << 20 });
+      if (r.bytes !== vol.size) throw new Error(`image ${name} came out at ${r.bytes} bytes, expected ${vol.size}`);
+      sha256 = r.sha256!;
       await out.sync();
     } finally {
       await out.close();
     }
-    sha256 = hash.digest();
     if (fs.existsSync(final)) log.warn(`replacing ${final}: it is not in the catalog (left by an interrupted iso create?)`);
     fs.renameSync(tmp, final);
     const dfd = fs.openSync(storeDir, 'r');

@@ -1,22 +1,29 @@
 /**
- * The fast way to put an image into a file: a small ring of reused buffers, so that reading the
- * next piece (thread pool), looking at the current one (`onChunk`, e.g. SHA-256 on the main
- * thread) and writing earlier ones (thread pool) all overlap. Memory is the ring (default
- * 8 x 256 KiB) whatever the image size, and no buffer is ever allocated per chunk.
- * Why 256 KiB: measured here, 2 MiB writes cost the kernel 3-4x more system time per byte than
- * 256 KiB ones (1.36 GB image: ~3 s vs ~0.7 s of sys time); 64-128 KiB cost more syscalls.
+ * The fast way to put an image into a file: copy it as genisoimage does, one thread, read a small
+ * piece then write it (synchronous pread/pwrite on the calling thread), so that the bytes just
+ * read are still in this core's L1/L2 cache when the kernel copies them out again; the optional
+ * SHA-256 runs on a second thread over the same buffers (hash-thread.ts). Memory is the ring
+ * (default 32 x 64 KiB) whatever the image size, and no buffer is ever allocated per chunk.
+ *
+ * Measured here (1.36 GB image, warm cache): the earlier design — reads and writes as async
+ * requests in libuv's thread pool, 8 x 256 KiB ring — cost the kernel 2.2-3.8 s of system time,
+ * against 0.6-0.7 s for this one and ~0.8 s for genisoimage: a chunk read on one core and
+ * written from another, or one larger than L2, is copied from memory twice instead of from cache.
+ * The event loop is given a turn every few MiB (for signals, timers and the background flush).
  */
+import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { HashRing } from './hash-thread.js';
 import type { ImageCursor } from './writer.js';
 
 export interface PumpOptions {
-  /**
-   * Sees every chunk in order, while it is being written; must not keep it. If it returns a
-   * promise (e.g. a hash on a worker thread) the buffer is reused only after it settles. Ring
-   * buffers live in SharedArrayBuffers, so a worker thread can read them in place.
-   */
-  onChunk?: (chunk: Buffer) => void | Promise<void>;
+  /** Sees every chunk in order, on the copying thread, before it is written; must not keep it. */
+  onChunk?: (chunk: Buffer) => void;
+  /** Also compute the SHA-256 of the image, on a second thread. */
+  sha256?: boolean;
+  /** Bytes per read/write (default 64 KiB). */
   bufferSize?: number;
+  /** Ring slots between the copier and the hash thread (default 32). */
   buffers?: number;
   signal?: AbortSignal;
   /**
@@ -26,60 +33,57 @@ export interface PumpOptions {
   syncEvery?: number;
 }
 
-/** Writes the whole image to `out` from offset 0; resolves with the number of bytes written. */
-export async function pumpToFile(cursor: ImageCursor, out: FileHandle, opts: PumpOptions = {}): Promise<number> {
-  const size = opts.bufferSize ?? 256 << 10;
-  const count = Math.max(2, opts.buffers ?? 8);
-  const ring = Array.from({ length: count }, () => Buffer.from(new SharedArrayBuffer(size)));
-  const busy: (Promise<unknown> | null)[] = new Array(count).fill(null);
+const YIELD_EVERY = 8 << 20;
+
+/** Writes the whole image to `out` from offset 0; resolves with the number of bytes written and, if asked, its SHA-256. */
+export async function copyImage(cursor: ImageCursor, out: FileHandle, opts: PumpOptions = {}): Promise<{ bytes: number; sha256: Buffer | null }> {
+  const size = opts.bufferSize ?? 64 << 10;
+  const ring = opts.sha256 ? new HashRing(Math.max(2, opts.buffers ?? 32), size) : null;
+  const scratch = ring ? null : Buffer.allocUnsafe(size);
+  const fd = out.fd;
   let pos = 0;
-  let i = 0;
+  let sinceYield = 0;
   let firstError: unknown = null;
-  let writing: Promise<void> = Promise.resolve();
   let syncing: Promise<void> | null = null;
   let syncedTo = 0;
-  const write = (buf: Buffer, n: number, at: number) =>
-    out.write(buf, 0, n, at).then(async (r) => {
-      // A short positional write is legal; finish it.
-      let done = r.bytesWritten;
-      while (done < n) done += (await out.write(buf, done, n - done, at + done)).bytesWritten;
-    });
+  let sha256: Buffer | null = null;
   try {
-    let next = cursor.fill(ring[0]!);
     for (;;) {
-      const n = await next;
+      const buf = ring ? ring.next() : scratch!;
+      const n = cursor.fillSync(buf);
       if (n === 0) break;
-      opts.signal?.throwIfAborted();
-      const cur = ring[i % count]!;
-      const slot = (i + 1) % count;
-      if (busy[slot]) await busy[slot];
-      next = cursor.fill(ring[slot]!); // the next read runs in the thread pool while we hash
-      next.catch(() => {}); // surfaced by the await above on the next turn
-      const seen = opts.onChunk?.(n === size ? cur : cur.subarray(0, n));
-      // One write at a time: concurrent writes to one file only contend on its inode lock.
-      const at = pos;
-      writing = writing.then(() => write(cur, n, at));
-      busy[i % count] = Promise.all([writing, seen]).catch((err) => {
-        firstError ??= err;
-        throw err;
-      });
+      opts.onChunk?.(n === size ? buf : buf.subarray(0, n));
+      // A short positional write is legal; finish it.
+      for (let done = 0; done < n; ) done += fs.writeSync(fd, buf, done, n - done, pos + done);
+      ring?.publish(n);
       pos += n;
-      i++;
-      if (opts.syncEvery && !syncing && pos - syncedTo >= opts.syncEvery) {
-        syncedTo = pos;
-        // Not chained to the writes: the flush runs beside them, one at a time.
-        syncing = writing.then(() => out.datasync()).finally(() => (syncing = null));
-        syncing.catch((err) => (firstError ??= err));
-      }
-      if (n < size) {
-        await next; // the image ended inside this buffer
-        break;
+      if (n < size) break; // the image ended inside this buffer
+      sinceYield += n;
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+        opts.signal?.throwIfAborted();
+        if (firstError) throw firstError;
+        if (opts.syncEvery && !syncing && pos - syncedTo >= opts.syncEvery) {
+          syncedTo = pos;
+          // In the thread pool, beside the copy; one at a time.
+          syncing = out.datasync().finally(() => (syncing = null));
+          syncing.catch((err) => (firstError ??= err));
+        }
       }
     }
+    opts.signal?.throwIfAborted();
+    if (ring) sha256 = await ring.digest();
   } finally {
-    await Promise.allSettled([...busy.filter(Boolean), syncing]);
+    await Promise.allSettled([syncing]);
+    await ring?.close();
     await cursor.close();
   }
   if (firstError) throw firstError;
-  return pos;
+  return { bytes: pos, sha256 };
+}
+
+/** `copyImage` without the hash thread; resolves with the number of bytes written. */
+export async function pumpToFile(cursor: ImageCursor, out: FileHandle, opts: Omit<PumpOptions, 'sha256'> = {}): Promise<number> {
+  return (await copyImage(cursor, out, opts)).bytes;
 }

@@ -8,6 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import {
   SECTOR, FIRST_DESCRIPTOR_LBA, writeBoth16, writeBoth32, writeDate17, writeDirRecord, writeField, writeFieldUcs2,
   writePathRecord,
@@ -106,6 +107,7 @@ export class ImageCursor {
   private seg: Segment | null = null;
   private segPos = 0; // bytes of the current segment already emitted (data + padding for files)
   private fh: fs.FileHandle | null = null;
+  private fd: number | null = null;
   private done = false;
   /** Bytes emitted so far. */
   position = 0;
@@ -165,10 +167,75 @@ export class ImageCursor {
     return off;
   }
 
+  /**
+   * The same as `fill`, with synchronous reads on the calling thread: for a sink that copies on
+   * one thread (storage/iso/pump.ts), where the bytes just read are still in this core's cache
+   * when they are written. Do not mix with `fill` on one cursor.
+   */
+  fillSync(buf: Buffer): number {
+    let off = 0;
+    while (off < buf.length && !this.done) {
+      if (!this.seg) {
+        const next = this.it.next();
+        if (next.done) {
+          this.done = true;
+          break;
+        }
+        this.seg = next.value;
+        this.segPos = 0;
+      }
+      const seg = this.seg;
+      if ('buf' in seg) {
+        const n = seg.buf.copy(buf, off, this.segPos);
+        off += n;
+        this.segPos += n;
+        if (this.segPos === seg.buf.length) this.seg = null;
+        continue;
+      }
+      const size = seg.file.size;
+      const padded = Math.ceil(size / SECTOR) * SECTOR;
+      if (this.segPos < size) {
+        const src = seg.entry.source ?? seg.entry.path;
+        if (this.fd === null) {
+          try {
+            this.fd = fsSync.openSync(src, 'r');
+          } catch (err) {
+            throw new SourceChangedError(`cannot read ${String(src)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          }
+        }
+        const want = Math.min(buf.length - off, size - this.segPos);
+        const bytesRead = fsSync.readSync(this.fd, buf, off, want, this.segPos);
+        if (bytesRead === 0) throw new SourceChangedError(`${String(src)} shrank while it was being packed (expected ${size} bytes)`);
+        off += bytesRead;
+        this.segPos += bytesRead;
+        continue;
+      }
+      if (this.fd !== null) {
+        fsSync.closeSync(this.fd);
+        this.fd = null;
+      }
+      const pad = Math.min(buf.length - off, padded - this.segPos);
+      buf.fill(0, off, off + pad);
+      off += pad;
+      this.segPos += pad;
+      if (this.segPos === padded) this.seg = null;
+    }
+    this.position += off;
+    return off;
+  }
+
   /** Releases the open source file, if any (after an error or an early stop). */
   async close(): Promise<void> {
     if (this.fh) await this.fh.close().catch(() => {});
     this.fh = null;
+    if (this.fd !== null) {
+      try {
+        fsSync.closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = null;
+    }
   }
 }
 
