@@ -30,7 +30,9 @@ export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
       .positional('code', { type: 'string', demandOption: true, describe: 'The invitation code' })
       .option('name', { type: 'string', describe: 'What this site will call the inviting household (default: its own name)' })
       .option('quota', { type: 'string', describe: 'Storage this site offers the inviting household (e.g. 500GB)' })
-      .option('site-name', { type: 'string', describe: 'This site\'s name, shown to the family (stored)' }) as Argv<JoinArgs>,
+      .option('site-name', { type: 'string', describe: 'This site\'s name, shown to the family (stored)' })
+      .example('$0 join lomo1...', 'pair with the household that printed the code (lomo-peer invite)')
+      .example('$0 join lomo1... --quota 500GB --site-name "The Lees"', 'offer them 500 GB and introduce this site by name') as Argv<JoinArgs>,
   handler: async (args) => {
     let code;
     try {

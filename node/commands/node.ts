@@ -44,7 +44,9 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
         type: 'number',
         default: 60,
         describe: 'While an invite is open: seconds a stranger may stay connected without completing pairing',
-      }) as unknown as Argv<NodeArgs>,
+      })
+      .example('$0 node', `run this household's node on TCP port ${DEFAULT_PORT} with mDNS and UPnP`)
+      .example(`$0 node --relay-server --announce /ip4/203.0.113.7/tcp/${DEFAULT_PORT}`, 'a reachable family node (forwarded port) that relays for the others') as unknown as Argv<NodeArgs>,
   handler: async (args) => {
     const dir = dataDir(args);
     // Refuse before touching the network: a second node would fight the first over its peers.

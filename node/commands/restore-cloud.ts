@@ -210,7 +210,8 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
   builder: (y) =>
     targetOption(withPassphraseOption(driveOptions(y)), 'staging files (read them from there)')
       .positional('file', { type: 'string', demandOption: true, describe: 'library path of the file (as list files / list gdrive show it), or its Drive key' })
-      .positional('out', { type: 'string', demandOption: true, describe: 'output file name' }) as unknown as Argv<DriveRestoreArgs>,
+      .positional('out', { type: 'string', demandOption: true, describe: 'output file name' })
+      .example('$0 restore gdrive ~/Pictures/2024/a.jpg /tmp/a.jpg', 'one staged file back from Drive, decrypted and verified') as unknown as Argv<DriveRestoreArgs>,
   handler: (args) =>
     withCatalog(args, async (db) => {
       const out = checkOut(args.out);

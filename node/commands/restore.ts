@@ -195,6 +195,11 @@ const restoreCommands: CommandModule<any, any>[] = [restoreFileCommand, restoreV
 export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'restore <what>',
   describe: 'Restore files or whole volumes from encrypted objects',
-  builder: (y: Argv<GlobalArgs>) => y.command(restoreCommands).demandCommand(1, 'Say what to restore.'),
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command(restoreCommands)
+      .demandCommand(1, 'Say what to restore.')
+      .example('$0 restore file ~/Pictures/2024/a.jpg --to /tmp/back', 'one file from its volume, verified')
+      .example('$0 restore aws 2024-04-13--2024-04-20.iso back.iso', 'a whole volume from S3/Glacier'),
   handler: () => {},
 };

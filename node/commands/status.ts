@@ -10,7 +10,8 @@ import { loadIdentity } from '../identity.js';
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'status',
   describe: 'Show this site and each family peer: online, last seen, address, round-trip time',
-  builder: (y: Argv<GlobalArgs>) => y,
+  builder: (y: Argv<GlobalArgs>) =>
+    y.example('$0 status', 'this site and each peer: online/offline, last seen, address, round-trip time').example('$0 status --json', 'the same as JSON'),
   handler: async (args) => {
     const dir = dataDir(args);
     let report: StatusReport;

@@ -304,7 +304,12 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
 export const uploadCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'upload <what>',
   describe: 'Upload packed ISO files or individual files',
-  builder: (y: Argv<GlobalArgs>) => y.command([uploadIso, uploadFiles] as CommandModule<GlobalArgs, any>[]).demandCommand(1, 'Say what to upload: iso or files.'),
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command([uploadIso, uploadFiles] as CommandModule<GlobalArgs, any>[])
+      .demandCommand(1, 'Say what to upload: iso or files.')
+      .example('$0 upload files', 'stage files not yet in a volume on Google Drive, encrypted')
+      .example('$0 upload iso --storage-class DEEP_ARCHIVE', 'archive every volume not uploaded yet in S3 Glacier Deep Archive'),
   handler: () => {},
 };
 

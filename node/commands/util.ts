@@ -118,7 +118,7 @@ const gcloudAuth: CommandModule<GlobalArgs, AuthArgs> = {
 const gcloudAuthRefresh: CommandModule<GlobalArgs, AuthArgs> = {
   command: 'gcloud-auth-refresh',
   describe: 'Refresh the Google OAuth token',
-  builder: (y) => credOptions(y) as unknown as Argv<AuthArgs>,
+  builder: (y) => credOptions(y).example('$0 util gcloud-auth-refresh', 'renew the access token in gdrive-token.json') as unknown as Argv<AuthArgs>,
   handler: async (args) => {
     try {
       const client = oauthClient(readCredentials(args.cred));
@@ -149,6 +149,10 @@ const gcloudAuthRefresh: CommandModule<GlobalArgs, AuthArgs> = {
 export const utilCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'util <tool>',
   describe: 'Various tools',
-  builder: (y: Argv<GlobalArgs>) => y.command([gcloudAuth, gcloudAuthRefresh] as CommandModule<GlobalArgs, any>[]).demandCommand(1, 'Name a tool.'),
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command([gcloudAuth, gcloudAuthRefresh] as CommandModule<GlobalArgs, any>[])
+      .demandCommand(1, 'Name a tool.')
+      .example('$0 util gcloud-auth --redirect-port 8080', 'get a Google Drive token through a browser'),
   handler: () => {},
 };
