@@ -4,7 +4,7 @@ import type { Db } from '../catalog/db.js';
 import { displayPath, fromBuffer, toBuffer, type ByteString } from '../util/bytes-path.js';
 import { HashPool } from './hash-pool.js';
 import type { HashReply } from './hash-worker.js';
-import { ScanStore, type KnownFile } from './scan-store.js';
+import { ScanStore, type KnownFile, type NewVersion } from './scan-store.js';
 
 /**
  * The incremental scanner. For each root it walks the tree on the main thread (readdir + lstat:
@@ -338,16 +338,7 @@ class RootScan {
       this.summary.touchedFiles++;
       this.ops.push(() => this.store.updateStat(known.id, after.mtimeMs, after.ino, after.dev));
     } else {
-      if (known) this.summary.changedFiles++;
-      else this.summary.newFiles++;
-      this.ops.push(() => {
-        const now = Date.now();
-        if (known) this.store.endVersion(known.id, 'superseded', now);
-        this.store.addVersion(
-          { dirId, name, kind: 'file', size: after.size, mtimeMs: after.mtimeMs, ino: after.ino, dev: after.dev, sha256: sha, linkTarget: null },
-          now,
-        );
-      });
+      this.recordVersion(known, { dirId, name, kind: 'file', size: after.size, mtimeMs: after.mtimeMs, ino: after.ino, dev: after.dev, sha256: sha, linkTarget: null });
     }
     this.maybeFlush();
   }
@@ -372,15 +363,17 @@ class RootScan {
       }
     }
     this.summary.symlinks++;
+    this.recordVersion(known, { dirId, name, kind: 'symlink', size: target.length, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, sha256: null, linkTarget: target });
+  }
+
+  /** Queues a new current version of a path; the previous one (if any) becomes 'superseded'. */
+  private recordVersion(known: KnownFile | undefined, version: NewVersion): void {
     if (known) this.summary.changedFiles++;
     else this.summary.newFiles++;
     this.ops.push(() => {
       const now = Date.now();
       if (known) this.store.endVersion(known.id, 'superseded', now);
-      this.store.addVersion(
-        { dirId, name, kind: 'symlink', size: target.length, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, sha256: null, linkTarget: target },
-        now,
-      );
+      this.store.addVersion(version, now);
     });
   }
 

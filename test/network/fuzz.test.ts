@@ -4,18 +4,8 @@ import { encodeFrame, FrameDecoder, ProtocolViolation } from '../../protocol/fra
 import { decodePairMessage, encodePairMessage, type PairMessage } from '../../protocol/pairing/messages.js';
 import { decodeRoster, encodeRoster } from '../../protocol/family/roster.js';
 import { decodeInviteCode, encodeInviteCode, InviteCodeError } from '../../protocol/pairing/code.js';
+import { rng } from '../support/rng.js';
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from the seed in the test name. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PEER = '12D3KooWFDtyYDvHXJ4ZTY1GvJjfcyTdhWWo3oncFQDQYK2KPE2B';
 

@@ -4,20 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempDir } from '../support/cli.js';
+import { rng } from '../support/rng.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** A small deterministic PRNG so a failing run can be replayed from the printed seed. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('scan survives SIGKILL at any moment', () => {
   let dir: string;
