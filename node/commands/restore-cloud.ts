@@ -123,7 +123,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
       if (!vol) throw new UserError(`no volume named "${args.volume}" in the catalog: see lomo-peer list iso`, EXIT.INPUT);
       const tier = (await tiers()).archiveTierFrom(args, { concurrency: args.nthreads });
       const s3 = tier.kind === 's3' ? (tier as S3Tier) : null;
-      const pl = volumePlacements(db, vol.id, '').find((p) => p.tierUrl === tier.url && p.key === vol.name);
+      const pl = volumePlacements(db, vol.id, '').find((p) => p.tierUrl === tier.url && !p.key.endsWith('.manifest'));
       if (!pl) throw new UserError(`${vol.name} has no copy in ${tier.url}: upload it first (upload iso), or pass the right --awsBucketName`, EXIT.INPUT);
       const rec = objectForVolume(db, vol.id);
       const encrypted = !!rec && !!pl.sha256 && pl.sha256.equals(rec.cipherSha256);

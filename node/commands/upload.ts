@@ -6,7 +6,8 @@ import { ObjectWriter } from '../../storage/objects/writer.js';
 import { stagingFiles } from '../../storage/catalog/library.js';
 import { uploadEstimate, usd } from '../../storage/cost/estimate.js';
 import { CatalogJournal } from '../../storage/tiers/catalog-journal.js';
-import { driveKey, nameTokenizer } from '../../storage/tiers/drive-names.js';
+import { driveKey, nameTokenizer, type NameTokenizer } from '../../storage/tiers/drive-names.js';
+import { volumeKey } from '../../storage/tiers/archive-names.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { cipherStream } from '../../storage/tiers/object-copy.js';
 import { Pool } from '../../storage/tiers/parts.js';
@@ -52,7 +53,7 @@ interface VolumeSource {
   manifest?: StoredObject;
 }
 
-function volumeSources(db: Db, args: IsoArgs, local: Tier | null): VolumeSource[] {
+function volumeSources(db: Db, args: IsoArgs, local: Tier | null, tok: NameTokenizer | null): VolumeSource[] {
   const all = db.prepare('SELECT id, name, size, local_path FROM volumes ORDER BY id').all() as { id: number; name: string; size: number; local_path: Buffer | null }[];
   let chosen = all;
   if (args.names.length) {
@@ -74,13 +75,13 @@ function volumeSources(db: Db, args: IsoArgs, local: Tier | null): VolumeSource[
       }
       const sizes = obj.chunks.slice(0, -1).map((c) => c.size);
       const chunkSize = sizes.length && sizes.every((x) => x === sizes[0]) && sizes[0]! >= 5 * 1024 * 1024 ? sizes[0] : undefined;
-      out.push({ id: v.id, name: v.name, key: v.name, size: obj.cipherSize, sha256: obj.cipherSha256, chunkSize, open: () => cipherStream(local, obj), manifest: objectForVolume(db, v.id, 'manifest') ?? undefined });
+      out.push({ id: v.id, name: v.name, key: volumeKey(db, v, tok), size: obj.cipherSize, sha256: obj.cipherSha256, chunkSize, open: () => cipherStream(local, obj), manifest: objectForVolume(db, v.id, 'manifest') ?? undefined });
     } else {
       if (!v.local_path || !fs.existsSync(v.local_path)) {
         throw new UserError(`volume ${v.name} has no plain image file${v.local_path ? ` (${v.local_path.toString('latin1')} is gone)` : ''}; upload it encrypted (without --no-encrypt)`, EXIT.INPUT);
       }
       const file = v.local_path;
-      out.push({ id: v.id, name: v.name, key: v.name, size: fs.statSync(file).size, open: () => fs.createReadStream(file) });
+      out.push({ id: v.id, name: v.name, key: volumeKey(db, v, null), size: fs.statSync(file).size, open: () => fs.createReadStream(file) });
     }
   }
   return out;
@@ -121,7 +122,9 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
       const local = site ? new FileTier(site.objects_url) : null;
       const tier = archiveTierFrom(args, { journal: new CatalogJournal(db), partSize, concurrency: args.nthreads, storageClass: args.storageClass });
       const s3 = tier instanceof S3Tier ? tier : null;
-      const sources = volumeSources(db, args, local).filter((s) => {
+      // Encrypted volumes go under their scan root's name token, which needs the site's keys.
+      const tok = args.encrypt && local ? nameTokenizer((await unlockSite(db, args)).keys) : null;
+      const sources = volumeSources(db, args, local, tok).filter((s) => {
         const done = livePlacement(db, tier.url, s.key);
         if (done && !args.force && (!s.sha256 || (done.sha256 && done.sha256.equals(s.sha256)))) {
           if (args.names.length) log.info(`${s.name} is already uploaded to ${tier.url} (use --force to upload it again)`);

@@ -50,9 +50,11 @@ describe('lomob flow on the embedded folder tiers (no credentials)', () => {
     expect((await cli(['iso', 'create', '--partial', '-p', dir])).status).toBe(0);
     const ui = await cli(['upload', 'iso', '--json']);
     expect(ui.status, ui.stderr).toBe(0);
-    const [vol] = JSON.parse(ui.stdout).uploaded as { name: string }[];
-    expect(fs.existsSync(path.join(dir, 'archive', vol!.name))).toBe(true);
-    expect(fs.existsSync(path.join(dir, 'archive', `${vol!.name}.manifest`))).toBe(true);
+    const [vol] = JSON.parse(ui.stdout).uploaded as { name: string; key: string }[];
+    // lomob's layout (scan-root folder / volume), with the root's name as a keyed token: no path in clear.
+    expect(vol!.key).toMatch(new RegExp(`^[0-9a-f]{30}/${vol!.name.replace(/\./g, '\\.')}$`));
+    expect(fs.existsSync(path.join(dir, 'archive', vol!.key))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'archive', `${vol!.key}.manifest`))).toBe(true);
     expect((await cli(['list', 'iso'])).stdout).toMatch(/Uploaded\s+local/);
 
     const clean = await cli(['upload', 'files', '--json']);

@@ -131,7 +131,9 @@ describe('lomob flow on moto and the Drive emulator', () => {
     const chunkShas = (cat.prepare(`SELECT c.sha256 FROM chunks c JOIN objects o ON o.id = c.object_row WHERE o.kind = 'volume' ORDER BY c.idx`).all() as { sha256: Buffer }[]).map((r) => r.sha256);
     cat.close();
     const raw = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    const attrs = await raw.send(new GetObjectAttributesCommand({ Bucket: 'lomorage', Key: vol.name, ObjectAttributes: ['Checksum'] }));
+    const [uploadedVol] = JSON.parse(ui.stdout).uploaded as { key: string }[];
+    expect(uploadedVol!.key).toMatch(new RegExp(`^[0-9a-f]{30}/${vol.name.replace(/\./g, '\\.')}$`)); // scan-root folder as a keyed token
+    const attrs = await raw.send(new GetObjectAttributesCommand({ Bucket: 'lomorage', Key: uploadedVol!.key, ObjectAttributes: ['Checksum'] }));
     expect(attrs.Checksum?.ChecksumSHA256?.replace(/-\d+$/, '')).toBe(createHash('sha256').update(Buffer.concat(chunkShas)).digest('base64'));
     expect((await cli(db, ['list', 'iso'])).stdout).toMatch(new RegExp(`${vol.name.replace(/\./g, '\\.')}\\s+\\S+ MB\\s+Uploaded\\s+us-east-1\\s+lomorage`));
 
