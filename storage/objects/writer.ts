@@ -6,8 +6,8 @@ import { OBJECT_ID_BYTES } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import type { Tier } from '../tiers/tier.js';
 import { domainOf, encryptChunk } from './chunk-codec.js';
-import { EncryptPool, type ChunkResult } from './encrypt-pool.js';
-import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkCipherSize, chunkKey, type ObjectKind } from './format.js';
+import { EncryptPool, slotBytes, type ChunkResult } from './encrypt-pool.js';
+import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkKey, type ObjectKind } from './format.js';
 import { merkleRoot } from './merkle.js';
 
 /** What the catalog keeps about an object (and what a restore needs besides the passphrase). */
@@ -50,7 +50,7 @@ export interface WriteObjectOptions {
 /**
  * A Writable that takes plaintext and stores it as one encrypted, chunked object in a tier:
  * plaintext -> SHA-256 -> chunk slices -> (workers) encrypt + chunk SHA-256 + Merkle root ->
- * object SHA-256 -> tier.put per chunk. Nothing plaintext touches the disk. Memory is bounded by
+ * (worker 0, in chunk order) object SHA-256 -> tier.put per chunk. Nothing plaintext touches the disk. Memory is bounded by
  * (workers + 4) chunks; `result` resolves once every chunk is stored and verified by the tier.
  */
 export class ObjectWriter extends Writable {
@@ -67,7 +67,7 @@ export class ObjectWriter extends Writable {
    * Fixed buffers, allocated once: slot i holds a plaintext chunk, then (encrypted in place) its
    * ciphertext. With workers a slot's ArrayBuffer is transferred to the worker and back — moved,
    * never copied or reallocated: per-chunk buffers made V8's major GCs the largest CPU cost, and
-   * shared memory is copied by fs writes and unusable by sodium-native. A slot is free again once
+   * sodium-native cannot use shared memory (it silently works on copies). A slot is free again once
    * its chunk is stored.
    */
   private readonly slots: { buf: ArrayBuffer | null; plain: Buffer }[];
@@ -79,7 +79,7 @@ export class ObjectWriter extends Writable {
   private cipherSize = 0;
   private readonly chunks: ChunkRecord[] = [];
   /** Results by index, waiting for their turn to be stored. */
-  private readonly done = new Map<number, Omit<ChunkResult, 'buf'> & { cipher: Buffer; slot: number }>();
+  private readonly done = new Map<number, Omit<ChunkResult, 'buf'> & { cipher?: Buffer; slot: number }>();
   private nextToStore = 0;
   /** Puts in progress (they run concurrently; hashing and the chunk list stay in order). */
   private readonly puts = new Set<Promise<void>>();
@@ -101,10 +101,10 @@ export class ObjectWriter extends Writable {
       const n = workers + 4;
       // Encryption is in place: the plaintext sits at the end of the slot, the ciphertext grows
       // from its start and never overtakes the plaintext still to be read (encrypt-pool.ts).
-      const cipherMax = chunkCipherSize(this.chunkPlain, this.messageSize);
+      const bytes = slotBytes(this.chunkPlain, this.messageSize);
       this.slots = Array.from({ length: n }, () => {
-        const buf = new ArrayBuffer(cipherMax);
-        return { buf, plain: Buffer.from(buf, cipherMax - this.chunkPlain, this.chunkPlain) };
+        const buf = new ArrayBuffer(bytes);
+        return { buf, plain: Buffer.from(buf, bytes - this.chunkPlain, this.chunkPlain) };
       });
       this.pool = new EncryptPool(
         workers,
@@ -209,6 +209,7 @@ export class ObjectWriter extends Writable {
     while (this.nextToStore < this.nextIndex && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
     await Promise.all(this.puts);
     if (this.failure) throw this.failure;
+    const cipherSha256 = this.pool ? await this.pool.objectDigest() : this.cipherHash.digest();
     await this.pool?.close();
     this.settle.resolve({
       objectId: this.objectId,
@@ -219,7 +220,7 @@ export class ObjectWriter extends Writable {
       plainSize: this.plainSize,
       plainSha256: this.plainHash.digest(),
       cipherSize: this.cipherSize,
-      cipherSha256: this.cipherHash.digest(),
+      cipherSha256,
       chunks: this.chunks,
     });
   }
@@ -237,8 +238,7 @@ export class ObjectWriter extends Writable {
       this.pool.encrypt({ index, plainLen, last, buf }).then(
         (r) => {
           s.buf = r.buf;
-          s.plain = Buffer.from(r.buf, r.buf.byteLength - this.chunkPlain, this.chunkPlain);
-          this.done.set(r.index, { ...r, cipher: Buffer.from(r.buf, 0, r.cipherLen), slot });
+          this.done.set(r.index, { index: r.index, cipherLen: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot, slot });
           this.storeReady();
         },
         (e) => this.abort(e as Error),
@@ -270,13 +270,28 @@ export class ObjectWriter extends Writable {
     for (let r = this.done.get(this.nextToStore); r && !this.failure; r = this.done.get(this.nextToStore)) {
       this.done.delete(this.nextToStore);
       this.nextToStore++;
-      this.cipherHash.update(r.cipher);
-      const rec: ChunkRecord = { index: r.index, size: r.cipher.length, sha256: r.sha256, merkleRoot: r.merkleRoot };
+      const rec: ChunkRecord = { index: r.index, size: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot };
       this.chunks.push(rec);
-      this.cipherSize += r.cipher.length;
+      this.cipherSize += r.cipherLen;
       const slot = r.slot;
-      const put = this.o.tier
-        .put(chunkKey(this.objectIdHex, r.index), r.cipher, { size: r.cipher.length, sha256: r.sha256.toString('hex') })
+      let ready: Promise<Buffer>;
+      if (this.pool && slot >= 0) {
+        // The object hash runs on worker 0 (in order: these calls are made in chunk order), which
+        // leaves the main thread reading, hashing the plaintext and writing; then the chunk is stored.
+        const s = this.slots[slot]!;
+        const buf = s.buf!;
+        s.buf = null;
+        ready = this.pool.hashObject(buf, r.cipherLen).then((back) => {
+          s.buf = back;
+          s.plain = Buffer.from(back, back.byteLength - this.chunkPlain, this.chunkPlain);
+          return Buffer.from(back, 0, r.cipherLen);
+        });
+      } else {
+        this.cipherHash.update(r.cipher!);
+        ready = Promise.resolve(r.cipher!);
+      }
+      const put = ready
+        .then((cipher) => this.o.tier.put(chunkKey(this.objectIdHex, r.index), cipher, { size: cipher.length, sha256: r.sha256.toString('hex') }))
         .then(
           () => {
             this.puts.delete(put);
