@@ -1,12 +1,13 @@
 /**
  * ISO benchmark (issue 3). Prints JSON comparing, over the same photo-like tree (default 500 x 2 MB
  * + 12 x 30 MB, deterministic bytes) with a warm page cache, runs alternated, medians:
- *  - `writer`: our writer into a file through the same sink loop `iso create` uses (ring of
- *    buffers, SHA-256 of the image), in a child process, without the final fsync (genisoimage
- *    does not fsync either); `writerNoHash`: the same without the SHA-256;
- *  - `genisoimage -R -J -o`;
+ *  - `writer`: our writer into a file through the same sink `iso create` uses (`copyImage`: one
+ *    thread copies, SHA-256 of the image on a second), in a child process, without the final
+ *    fsync (genisoimage does not fsync either); `writerNoHash`: the same without the SHA-256;
+ *  - `genisoimage -R -J -o`, and `genisoimageFsync`: the same followed by `sync <image>` (an
+ *    fsync of the image file), i.e. with the durability `iso create` gives a volume;
  *  - `isoCreateCli`: the real `lomo-peer iso create --no-encrypt --partial` on a scanned catalog
- *    (adds CLI start-up, pack-time stat checks, fsync and catalog registration);
+ *    (adds CLI start-up, pack-time stat checks, the fsync and catalog registration);
  * with wall time, CPU time (user + sys, which shows what the shared cores cost) and peak RSS
  * (children's maxRSS); and peak RSS for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume
  * (`iso create -s 5G` over the tree hard-linked 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
