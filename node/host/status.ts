@@ -52,15 +52,17 @@ export async function liveStatus(node: LomoNode): Promise<StatusReport> {
       const s = fromRow(p);
       const conns = node.host.getConnections(peerIdFromString(p.peerId));
       if (conns.length === 0) return s;
-      s.online = true;
       // A direct connection is the interesting address when there are several (relay fallback).
       const best = conns.find((c) => !c.remoteAddr.toString().includes('/p2p-circuit')) ?? conns[0]!;
-      s.address = best.remoteAddr.toString();
       try {
         s.rttMs = await node.host.services.ping.ping(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
       } catch {
-        s.rttMs = null;
+        // A connection that cannot carry a ping is not a peer that is online: e.g. our redial of a
+        // household that revoked us opens on our side for a moment before its gater closes it.
+        return s;
       }
+      s.online = true;
+      s.address = best.remoteAddr.toString();
       s.lastSeenAt = Date.now();
       markSeen(node.db, p.peerId, s.address, s.rttMs, s.lastSeenAt);
       return s;
