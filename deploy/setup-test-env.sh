@@ -19,6 +19,7 @@ have upnpc    || need_apt+=(miniupnpc)
 have nft      || need_apt+=(nftables)   # miniupnpd's nftables chains in the UPnP test
 have openssl  || need_apt+=(openssl)
 have curl     || need_apt+=(curl)
+[ -x /usr/bin/time ] || need_apt+=(time)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-test-env: installing ${need_apt[*]}" >&2

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,4 +45,25 @@ export function pseudoRandom(seed: string, size: number): Buffer {
   iv.writeUInt32BE(seed.length, 12);
   const c = createCipheriv('aes-256-ctr', key, iv);
   return c.update(Buffer.alloc(size));
+}
+
+/**
+ * The benchmarks' photo-like tree (issue 2): BENCH_PHOTOS x 2 MB (default 500) plus BENCH_VIDEOS x
+ * 30 MB (default 12), 50 files a folder. Every benchmark uses this one spec, so their figures are
+ * over the same bytes.
+ */
+export function ensurePhotoTree(dir: string): { files: number; bytes: number } {
+  return ensureTree(dir, {
+    groups: [
+      { count: Number(process.env.BENCH_PHOTOS ?? 500), size: 2_000_000 },
+      { count: Number(process.env.BENCH_VIDEOS ?? 12), size: 30_000_000 },
+    ],
+    perDir: 50,
+    seed: 'lomo-bench-photos',
+  });
+}
+
+/** Reads every file of a tree once, so that all compared runs start from a warm page cache. */
+export function warmPageCache(dir: string): void {
+  spawnSync('bash', ['-c', 'find "$1" -type f -print0 | xargs -0 cat > /dev/null', 'bash', dir]);
 }

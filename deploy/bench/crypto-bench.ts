@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureTree } from './bench-tree.js';
+import { ensurePhotoTree, warmPageCache } from './bench-tree.js';
 import { loadSodium, TAG, type Sodium } from '../../storage/crypto/sodium.js';
 import { SiteKeys } from '../../storage/crypto/keys.js';
 import { ObjectWriter } from '../../storage/objects/writer.js';
@@ -75,19 +75,12 @@ async function writerRate(s: Sodium, total: number): Promise<number> {
 async function main(): Promise<void> {
   const benchDir = path.resolve(process.env.BENCH_DIR ?? '.bench');
   const runs = Number(process.env.BENCH_RUNS ?? 3);
-  const tree = path.join(benchDir, 'iso-photo-tree');
+  const tree = path.join(benchDir, 'photo-tree');
   const work = path.join(benchDir, 'crypto-work');
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const { files, bytes } = ensureTree(tree, {
-    groups: [
-      { count: Number(process.env.BENCH_PHOTOS ?? 500), size: 2_000_000 },
-      { count: Number(process.env.BENCH_VIDEOS ?? 12), size: 30_000_000 },
-    ],
-    perDir: 50,
-    seed: 'lomo-bench-photos',
-  });
-  spawnSync('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 cat > /dev/null`]); // warm the page cache
+  const { files, bytes } = ensurePhotoTree(tree);
+  warmPageCache(tree);
 
   // One scanned + initialized catalog; every run starts from a fresh copy (same site identity).
   const db0 = path.join(work, 'base.db');

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureTree } from './bench-tree.js';
+import { ensurePhotoTree, warmPageCache } from './bench-tree.js';
 import { buildVolume, type VolumeEntry } from '../../storage/iso/writer.js';
 import { copyImage } from '../../storage/iso/pump.js';
 
@@ -72,19 +72,12 @@ function entriesOf(tree: string, copies: number, limitBytes = Infinity): VolumeE
 async function main(): Promise<void> {
   const benchDir = path.resolve(process.env.BENCH_DIR ?? '.bench');
   const runs = Number(process.env.BENCH_RUNS ?? 3);
-  const tree = path.join(benchDir, 'iso-photo-tree');
+  const tree = path.join(benchDir, 'photo-tree');
   const work = path.join(benchDir, 'iso-work');
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const { files, bytes } = ensureTree(tree, {
-    groups: [
-      { count: Number(process.env.BENCH_PHOTOS ?? 500), size: 2_000_000 },
-      { count: Number(process.env.BENCH_VIDEOS ?? 12), size: 30_000_000 },
-    ],
-    perDir: 50,
-    seed: 'lomo-bench-photos',
-  });
-  spawnSync('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 cat > /dev/null`]); // warm the page cache
+  const { files, bytes } = ensurePhotoTree(tree);
+  warmPageCache(tree);
 
   const entriesFile = path.join(work, 'entries.json');
   fs.writeFileSync(entriesFile, JSON.stringify(entriesOf(tree, 1)));

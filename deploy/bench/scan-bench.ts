@@ -8,12 +8,12 @@
  * Options (env): BENCH_DIR (default .bench), BENCH_RUNS (3), BENCH_SMALL_FILES (100000),
  * BENCH_PHOTOS (500), BENCH_VIDEOS (12).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTree } from './bench-tree.js';
+import { ensurePhotoTree, ensureTree, warmPageCache } from './bench-tree.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../../bin/lomo-peer.js');
@@ -41,20 +41,9 @@ function rmDb(db: string) {
   for (const s of ['', '-wal', '-shm']) fs.rmSync(db + s, { force: true });
 }
 
-const photos = Number(process.env.BENCH_PHOTOS ?? 500);
-const videos = Number(process.env.BENCH_VIDEOS ?? 12);
 const tree = path.join(benchDir, 'photo-tree');
-const { files, bytes } = ensureTree(tree, {
-  groups: [
-    { count: photos, size: 2_000_000 },
-    { count: videos, size: 30_000_000 },
-  ],
-  perDir: 50,
-  seed: 'lomo-bench-photos',
-});
-
-// Warm the page cache for everyone.
-execFileSync('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 cat > /dev/null`]);
+const { files, bytes } = ensurePhotoTree(tree);
+warmPageCache(tree);
 
 const openssl: number[] = [];
 const sha256sum: number[] = [];
