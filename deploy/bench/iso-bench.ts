@@ -101,35 +101,44 @@ async function main(): Promise<void> {
     m[v].rss = Math.max(m[v].rss, t.rssMB);
     m[v].bytes = bytes;
   };
-  for (let i = 0; i < runs; i++) {
+  // Every timed command starts from the same clean state: the previous image removed and an
+  // untimed `sync`, so that no run pays for the writeback (and dirty-page throttling) of the run
+  // before it (genisoimage leaves its whole image dirty in the page cache).
+  const clean = () => {
     fs.rmSync(out, { force: true });
+    spawnSync('sync');
+  };
+  for (let i = 0; i < runs; i++) {
+    clean();
     const w = timed(process.execPath, [self, '--child', entriesFile, out]);
     record('writer', w, JSON.parse(w.stdout).bytes);
-    fs.rmSync(out, { force: true });
+    clean();
 
     const g = timed('genisoimage', ['-quiet', '-R', '-J', '-o', out, tree]);
     record('genisoimage', g, fs.statSync(out).size);
-    fs.rmSync(out, { force: true });
+    clean();
 
     const n = timed(process.execPath, [self, '--child', entriesFile, out, '--no-hash']);
     record('writerNoHash', n, JSON.parse(n.stdout).bytes);
-    fs.rmSync(out, { force: true });
+    clean();
 
     // genisoimage, then an fsync of its image (coreutils `sync FILE`): the durability `iso create`
     // gives a volume before it registers it.
     const gs = timed('bash', ['-c', 'genisoimage -quiet -R -J -o "$1" "$2" && sync "$1"', 'bash', out, tree]);
     record('genisoimageFsync', gs, fs.statSync(out).size);
-    fs.rmSync(out, { force: true });
+    clean();
 
     const db = path.join(work, `run${i}.db`);
     fs.copyFileSync(db0, db);
     const store = path.join(work, `store${i}`);
     fs.mkdirSync(store);
+    spawnSync('sync');
     const c = timed(process.execPath, [cli, '--db', db, 'iso', 'create', '--no-encrypt', '--partial', '-p', store, '--json']);
     record('isoCreateCli', c, JSON.parse(c.stdout).volumes[0].size);
     fs.rmSync(store, { recursive: true, force: true });
     for (const s of ['', '-wal', '-shm']) fs.rmSync(db + s, { force: true });
   }
+  clean();
 
   // Peak RSS of the real CLI for a 1 GB volume.
   const db1 = path.join(work, 'one-gb.db');
