@@ -1,31 +1,20 @@
 import readline from 'node:readline';
-import type { Argv } from 'yargs';
 import type { Db } from '../storage/catalog/db.js';
 import { deriveSiteKeys, WrongPassphraseError, type SiteKeys } from '../storage/crypto/keys.js';
 import { loadSodium, type Sodium } from '../storage/crypto/sodium.js';
 import { loadSiteKeys, type SiteKeyRow } from '../storage/objects/catalog.js';
 import { EXIT, UserError } from './exit-codes.js';
+import { ENV_KEY, type PassphraseArgs } from './passphrase-option.js';
+
+export { ENV_KEY, withPassphraseOption, type PassphraseArgs } from './passphrase-option.js';
 
 /**
  * The site passphrase, as lomob takes its master key: `--encrypt-key/-k`, else the environment
  * variable LOMOB_MASTER_KEY, else a prompt on the terminal (asked twice when a site is created).
- * The master key is derived once per process and kept only in memory.
+ * The master key is derived once per process and kept only in memory. (The option itself lives in
+ * passphrase-option.ts, so that declaring it loads no crypto module.)
  */
-export interface PassphraseArgs {
-  encryptKey?: string;
-}
-
-export const ENV_KEY = 'LOMOB_MASTER_KEY';
 export const MIN_PASSPHRASE = 8;
-
-/** Adds `--encrypt-key/-k` to a command (init, iso create, restore, upload...). */
-export function withPassphraseOption<T>(y: Argv<T>): Argv<T & PassphraseArgs> {
-  return y.option('encrypt-key', {
-    alias: 'k',
-    type: 'string',
-    describe: `Site passphrase (master key) [$${ENV_KEY}]; prompted for when neither is given`,
-  }) as Argv<T & PassphraseArgs>;
-}
 
 /** Rough entropy: length x log2(alphabet in use). A hint for people, not a security proof. */
 export function strengthHint(p: string): { bits: number; verdict: string } {

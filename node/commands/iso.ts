@@ -10,8 +10,8 @@ import fsp from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { Db } from '../../storage/catalog/db.js';
 import { stagingFiles } from '../../storage/catalog/library.js';
-import { IsoFormatError, IsoReader } from '../../storage/iso/reader.js';
 import { copyImage } from '../../storage/iso/pump.js';
+import { HashRing } from '../../storage/iso/hash-thread.js';
 import { planVolumes, rootFolderName, volumeName, type PlanFile } from '../../storage/iso/plan.js';
 import { registerVolume, volumeByName, volumeContents, volumeNameTaken, dirTimes } from '../../storage/iso/volume-store.js';
 import { buildVolume, SourceChangedError, type BuiltVolume, type VolumeEntry } from '../../storage/iso/writer.js';
@@ -21,11 +21,10 @@ import { withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, reportExit, UserError } from '../exit-codes.js';
 import { log } from '../log.js';
 import { formatDate, printJson } from '../output.js';
-import { printVolumes } from './list-iso.js';
-import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
-import { loadSiteKeys } from '../../storage/objects/catalog.js';
-import { FileTier } from '../../storage/tiers/file.js';
-import { encryptVolume, sealEncryptedVolume, type VolumeCrypto } from '../../storage/objects/volume.js';
+import { withPassphraseOption, type PassphraseArgs } from '../passphrase-option.js';
+import type { VolumeCrypto } from '../../storage/objects/volume.js';
+// The encrypted pipeline (passphrase, keys, object store) and the reader are imported where they
+// are used, so that `iso create --no-encrypt` does not load them at start-up.
 
 interface CreateArgs extends GlobalArgs, PassphraseArgs {
   encrypt: boolean;
@@ -50,15 +49,21 @@ const PARTIAL_SUFFIX = /^\..+\.(\d+)\.partial$/;
  * renames it to <storeDir>/<name> and fsyncs the folder. On any failure the temp file is removed.
  * (A sink that consumes a stream, e.g. encryption, uses `vol.stream` instead of `vol.cursor`.)
  */
-export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal): Promise<{ file: string; sha256: Buffer }> {
+export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal, ring?: HashRing): Promise<{ file: string; sha256: Buffer }> {
   const final = path.join(storeDir, name);
   const tmp = path.join(storeDir, `.${name}.${process.pid}.partial`);
   let sha256: Buffer;
   try {
-    const out = await fsp.open(tmp, 'w');
+    let out: fsp.FileHandle;
+    try {
+      out = await fsp.open(tmp, 'w');
+    } catch (err) {
+      await ring?.close();
+      throw err;
+    }
     try {
       // Copied on this thread, SHA-256 on a second one (storage/iso/pump.ts).
-      const r = await copyImage(vol.cursor, out, { sha256: true, signal, syncEvery: 64 << 20 });
+      const r = await copyImage(vol.cursor, out, { sha256: true, ring, signal, syncEvery: 64 << 20 });
       if (r.bytes !== vol.size) throw new Error(`image ${name} came out at ${r.bytes} bytes, expected ${vol.size}`);
       sha256 = r.sha256!;
       await out.sync();
@@ -167,6 +172,9 @@ async function createVolumes(args: CreateArgs): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const made: { id: number; name: string; file: string; size: number; files: number; sha256: string }[] = [];
+  // A plain image's SHA-256 runs on a worker thread; start it now, so that its ~30-50 ms boot
+  // overlaps the catalog queries and stat checks below instead of delaying the copy.
+  let ring: HashRing | undefined = args.encrypt ? undefined : new HashRing();
   try {
     await withCatalog(args, async (db) => {
       const { ok, skipped } = candidates(db);
@@ -176,9 +184,13 @@ async function createVolumes(args: CreateArgs): Promise<void> {
       // Encrypted on the fly into the site's object store by default (docs/crypto-format.md);
       // a site without keys (no `init` yet) or --no-encrypt gets lomob's plain .iso files.
       let crypto: VolumeCrypto | null = null;
+      let objects: typeof import('../../storage/objects/volume.js') | null = null;
       if (args.encrypt && plan.volumes.length > 0) {
+        const { loadSiteKeys } = await import('../../storage/objects/catalog.js');
         if (!loadSiteKeys(db)) log.warn('this site has no keys yet (run `lomo-peer init`): writing plain ISO files as with --no-encrypt');
         else {
+          const [{ unlockSite }, { FileTier }] = await Promise.all([import('../passphrase.js'), import('../../storage/tiers/file.js')]);
+          objects = await import('../../storage/objects/volume.js');
           const u = await unlockSite(db, args);
           crypto = { sodium: u.sodium, keys: u.keys, tier: new FileTier(args.objectsDir ?? u.site.objectsUrl), siteId: u.site.siteId };
         }
@@ -192,9 +204,14 @@ async function createVolumes(args: CreateArgs): Promise<void> {
         let object = null;
         try {
           if (crypto) {
-            object = await encryptVolume(crypto, vol, abort.signal);
+            object = await objects!.encryptVolume(crypto, vol, abort.signal);
             written = { file: null, sha256: object.plainSha256 };
-          } else written = await writeToStore(vol, storeDir, name, abort.signal);
+          } else {
+            // The ring started above serves the first plain volume; later ones start their own.
+            const r = ring;
+            ring = undefined;
+            written = await writeToStore(vol, storeDir, name, abort.signal, r);
+          }
         } catch (err) {
           if (err instanceof SourceChangedError) {
             log.warn(`${name} not created: ${err.message}; run scan, then iso create again`);
@@ -208,7 +225,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           .filter(({ e }) => e.kind === 'file')
           .map(({ e, ext }, k) => ({ fileId: group[k]!.id, isoPath: e.path, offset: ext[0]!.offset, length: e.size }));
         const register = () => registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files });
-        const id = crypto && object ? await sealEncryptedVolume(db, crypto, object, name, register) : register();
+        const id = crypto && object ? await objects!.sealEncryptedVolume(db, crypto, object, name, register) : register();
         made.push({ id, name, file: written.file ?? `${crypto!.tier.url}/${object!.objectId.toString('hex')}`, size: vol.size, files: files.length, sha256: written.sha256.toString('hex') });
       }
       const waitingBytes = plan.waiting.reduce((s, f) => s + f.size, 0);
@@ -222,6 +239,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
     if (abort.signal.aborted) throw new UserError(`interrupted: ${made.length} volume(s) finished and kept; run iso create again for the rest`, EXIT.INTERRUPTED);
     throw err;
   } finally {
+    await ring?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -267,7 +285,8 @@ export function renderTree(items: TreeItem[]): string {
 async function dumpVolume(args: GlobalArgs & { iso: string }): Promise<void> {
   let items: TreeItem[];
   if (fs.existsSync(args.iso) && fs.statSync(args.iso).isFile()) {
-    let r: IsoReader;
+    const { IsoFormatError, IsoReader } = await import('../../storage/iso/reader.js');
+    let r: import('../../storage/iso/reader.js').IsoReader;
     try {
       r = await IsoReader.open(args.iso);
     } catch (err) {
@@ -329,7 +348,7 @@ const listCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
   describe: 'List all created volumes',
   builder: (y) => y.example('$0 iso list', 'ID, name, size, status, region, bucket, files, create time and hash of every volume').example('$0 iso list --json', 'the same as JSON'),
-  handler: (args) => printVolumes(args),
+  handler: async (args) => (await import('./list-iso.js')).printVolumes(args),
 };
 
 const dumpCommand: CommandModule<GlobalArgs, GlobalArgs & { iso: string }> = {

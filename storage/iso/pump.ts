@@ -21,6 +21,12 @@ export interface PumpOptions {
   onChunk?: (chunk: Buffer) => void;
   /** Also compute the SHA-256 of the image, on a second thread. */
   sha256?: boolean;
+  /**
+   * The hash thread to use (implies `sha256`), started by the caller ahead of time so that the
+   * worker's boot overlaps the caller's other work; its slot size is the buffer size. copyImage
+   * owns it from then on and closes it.
+   */
+  ring?: HashRing;
   /** Bytes per read/write (default 64 KiB). */
   bufferSize?: number;
   /** Ring slots between the copier and the hash thread (default 16). */
@@ -37,8 +43,8 @@ const YIELD_EVERY = 8 << 20;
 
 /** Writes the whole image to `out` from offset 0; resolves with the number of bytes written and, if asked, its SHA-256. */
 export async function copyImage(cursor: ImageCursor, out: FileHandle, opts: PumpOptions = {}): Promise<{ bytes: number; sha256: Buffer | null }> {
-  const size = opts.bufferSize ?? 64 << 10;
-  const ring = opts.sha256 ? new HashRing(Math.max(2, opts.buffers ?? 16), size) : null;
+  const size = opts.ring?.slotSize ?? opts.bufferSize ?? 64 << 10;
+  const ring = opts.ring ?? (opts.sha256 ? new HashRing(Math.max(2, opts.buffers ?? 16), size) : null);
   const scratch = ring ? null : Buffer.allocUnsafe(size);
   const fd = out.fd;
   let pos = 0;
