@@ -1,23 +1,32 @@
 import { Worker } from 'node:worker_threads';
 import { sodiumModulePaths, type Backend } from '../crypto/sodium.js';
+import { blake3, blake3ModulePaths } from '../crypto/blake3.js';
+import { NODE_KEY } from './merkle.js';
 import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, chunkCipherSize, type ObjectKind } from './format.js';
 
 /**
  * Worker threads that turn whole plaintext chunks into ciphertext chunks, with the chunk's SHA-256
  * and Merkle root. Chunks are independent streams (format.ts), so two workers encrypt two chunks
- * at once while the main thread produces plaintext, hashes it and stores finished chunks. Worker 0
- * also keeps the object's ciphertext SHA-256 (hash jobs, in chunk order), which would otherwise
- * make the main thread the pipeline's longest serial path; chunks go to whichever worker has less
- * in flight, so worker 0 encrypts fewer of them.
+ * at once while the main thread reads the plaintext and hashes it, and one more worker keeps the
+ * object's ordered ciphertext SHA-256. When the job carries a file descriptor (a local tier's
+ * reservation) the worker also writes the ciphertext, one 64 KiB leaf at a time right after
+ * hashing it, while it is still in this core's cache.
+ *
+ * Chunks live in slots of one SharedArrayBuffer that every thread sees: nothing moves between
+ * threads but small messages. (Slots transferred as ArrayBuffers, four times per chunk, made V8
+ * count each arrival as new external memory: ~45 extra garbage collections per GB on the main
+ * thread alone, 0.5-0.7 CPU-s per 1.36 GB image.) sodium-native cannot read or write shared
+ * memory (it silently works on nothing), so an encryption worker copies each 1 MiB message into
+ * a private buffer, encrypts it into another and copies the ciphertext back: two copies in cache.
  *
  * The worker is plain JavaScript evaluated from a string so that it runs the same from dist/ and
  * from TypeScript sources under vitest; it repeats chunk-codec.ts's encryptChunk with the native
- * API (tested against it by test/objects). Chunk buffers move between threads by transfer (not
- * shared memory: sodium-native silently reads and writes copies of SharedArrayBuffers).
+ * API (tested against it by test/objects).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const { writeSync } = require('node:fs');
 const { HEADER, LEAF, MAGIC, VERSION } = workerData;
 let api;
 async function load() {
@@ -39,32 +48,45 @@ async function load() {
   };
 }
 const ready = load();
-const ZERO = Buffer.of(0);
-const ONE = Buffer.of(1);
-// The object's ciphertext SHA-256 (chunks in index order): kept by worker 0 only, fed by 'hash' jobs.
-let objectHash = createHash('sha256');
+// The Merkle hash (merkle.ts): BLAKE3 leaves, keyed BLAKE3 inner nodes; the backend the main thread uses.
+let b3;
+async function loadBlake3() {
+  if (workerData.blake3.backend === 'native') {
+    const n = require(workerData.blake3.native);
+    return { hash: (d) => n.blake3(d), keyed: (k, d) => n.Blake3Hasher.newKeyed(k).update(d).digestBuffer() };
+  }
+  const { blake3 } = await import(workerData.blake3.js);
+  return { hash: (d) => Buffer.from(blake3(d)), keyed: (k, d) => Buffer.from(blake3(d, { key: k })) };
+}
+const b3ready = loadBlake3();
+const NODE_KEY = Buffer.from(workerData.blake3.nodeKey);
 function rootOf(level) {
   while (level.length > 1) {
     const next = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? createHash('sha256').update(ONE).update(level[i]).update(level[i + 1]).digest() : level[i]);
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? b3.keyed(NODE_KEY, Buffer.concat([level[i], level[i + 1]])) : level[i]);
     level = next;
   }
   return level[0];
 }
+const SLOT = workerData.slotBytes;
+const slots = workerData.sab;
+const M = workerData.messageSize;
+let msgBuf, outBuf;
 function encryptJob(job) {
-  const M = workerData.messageSize;
-  const slot = job.buf;
-  // In place, without a copy: the plaintext sits at the end of the slot, which is one message
-  // longer than a ciphertext chunk, and the ciphertext is written from offset 0. Message m's
-  // ciphertext ends at 64 + (m+1)(M+17), before message m's own plaintext starts at
-  // 64 + 17n + M + mM (n <= chunkPlain/M messages): libsodium never gets overlapping input and
-  // output, and only plaintext already encrypted is overwritten.
-  const plain = Buffer.from(slot, slot.byteLength - workerData.chunkPlain, job.plainLen);
+  // The slot's layout (encryption in place): the plaintext sits at its end, the ciphertext is
+  // written from its start. Message m's ciphertext ends at 64 + (m+1)(M+17), before message m+1's
+  // plaintext starts at 64 + 17n + M + (m+1)M (n <= chunkPlain/M messages): only plaintext already
+  // encrypted is overwritten.
+  const base = job.slot * SLOT;
+  const plain = Buffer.from(slots, base + SLOT - workerData.chunkPlain, job.plainLen);
   const n = Math.max(1, Math.ceil(plain.length / M));
   const size = HEADER + plain.length + n * 17;
-  const out = Buffer.from(slot, 0, size);
+  const out = Buffer.from(slots, base, size);
+  if (plain.byteOffset - base < HEADER + n * 17 + M) throw new Error('slot too small for in-place encryption');
+  msgBuf = msgBuf || Buffer.alloc(M);
+  outBuf = outBuf || Buffer.alloc(M + 17);
   const key = Buffer.from(workerData.key);
-  const header = out.subarray(0, HEADER);
+  const header = Buffer.alloc(HEADER);
   Buffer.from(MAGIC).copy(header, 0);
   header.writeUInt8(VERSION, 8); header.writeUInt8(workerData.kind, 9); header.writeUInt16LE(0, 10);
   header.writeUInt32LE(M, 12); header.writeUInt32LE(workerData.chunkPlain, 16); header.writeUInt32LE(job.index, 20);
@@ -72,35 +94,42 @@ function encryptJob(job) {
   const streamHeader = Buffer.alloc(24);
   const st = api.init(key, streamHeader);
   streamHeader.copy(header, 40);
+  header.copy(out, 0);
   let pos = HEADER;
-  // The chunk's SHA-256 and its Merkle leaves are computed as the ciphertext is produced, each
-  // 64 KiB leaf while it is still in this core's cache.
+  // The chunk's SHA-256 and its Merkle leaves are computed as the ciphertext is produced, and the
+  // leaf written out (if there is a file), each 64 KiB leaf while it is still in this core's cache.
   const chunkHash = createHash('sha256');
   const leaves = [];
+  const fd = job.fd;
   let hashed = 0;
   const hashUpTo = (end, final) => {
     while (hashed + LEAF <= end || (final && hashed < end)) {
       const leaf = out.subarray(hashed, Math.min(hashed + LEAF, end));
       chunkHash.update(leaf);
-      leaves.push(createHash('sha256').update(ZERO).update(leaf).digest());
+      leaves.push(b3.hash(leaf));
+      if (fd >= 0) for (let w = 0; w < leaf.length; ) w += writeSync(fd, leaf, w, leaf.length - w, hashed + w);
       hashed += leaf.length;
     }
   };
-  if (plain.byteOffset < HEADER + n * 17 + M) throw new Error('slot too small for in-place encryption');
   for (let m = 0; m < n; m++) {
     const len = Math.min(M, plain.length - m * M);
     const tag = m < n - 1 ? 0 : job.last ? 3 : 1;
-    api.push(st, out.subarray(pos, pos + len + 17), plain.subarray(m * M, m * M + len), m === 0 ? Buffer.from(header) : null, tag);
+    plain.copy(msgBuf, 0, m * M, m * M + len);
+    const c = outBuf.subarray(0, len + 17);
+    api.push(st, c, msgBuf.subarray(0, len), m === 0 ? header : null, tag);
+    c.copy(out, pos);
     pos += len + 17;
     hashUpTo(pos, m === n - 1);
   }
-  return { id: job.id, cipherLen: out.length, sha256: chunkHash.digest(), merkleRoot: rootOf(leaves), buf: slot };
+  return { id: job.id, cipherLen: out.length, sha256: chunkHash.digest(), merkleRoot: rootOf(leaves) };
 }
+// The object's ciphertext SHA-256, chunks in index order: kept by the hash worker, fed by 'hash' jobs.
+let objectHash = createHash('sha256');
 parentPort.on('message', async (job) => {
   try {
     if (job.op === 'hash') {
-      objectHash.update(new Uint8Array(job.buf, 0, job.len));
-      return parentPort.postMessage({ id: job.id, buf: job.buf }, [job.buf]);
+      objectHash.update(new Uint8Array(slots, job.slot * SLOT, job.len));
+      return parentPort.postMessage({ id: job.id });
     }
     if (job.op === 'digest') {
       const d = objectHash.digest();
@@ -108,24 +137,22 @@ parentPort.on('message', async (job) => {
       return parentPort.postMessage({ id: job.id, sha256: d });
     }
     api = api || (await ready);
-    const r = encryptJob(job);
-    parentPort.postMessage(r, [r.buf]);
+    b3 = b3 || (await b3ready);
+    parentPort.postMessage(encryptJob(job));
   } catch (e) {
-    parentPort.postMessage({ id: job.id, error: String(e && e.stack || e) });
+    parentPort.postMessage({ id: job.id, error: String(e && e.stack || e), code: e && e.code });
   }
 });
 `;
 
-/**
- * Chunk `index`: `plainLen` plaintext bytes at the end of `buf` (its last chunkPlain bytes; `buf`
- * is at least slotBytes() long); the ciphertext is written over it from offset 0 and `buf` comes
- * back in the result.
- */
+/** Chunk `index`: `plainLen` plaintext bytes at the end of slot `slot`; the ciphertext replaces them from the slot's start. */
 export interface ChunkJob {
   index: number;
+  slot: number;
   plainLen: number;
   last: boolean;
-  buf: ArrayBuffer;
+  /** A file to write the ciphertext into as it is produced (from offset 0), or -1. */
+  fd?: number;
 }
 
 export interface ChunkResult {
@@ -133,16 +160,16 @@ export interface ChunkResult {
   cipherLen: number;
   sha256: Buffer;
   merkleRoot: Buffer;
-  buf: ArrayBuffer;
 }
 
 interface WorkerReply {
   id: number;
   error?: string;
+  /** errno code of a failed write (ENOSPC...). */
+  code?: string;
   cipherLen?: number;
   sha256?: Uint8Array;
   merkleRoot?: Uint8Array;
-  buf?: ArrayBuffer;
 }
 
 /**
@@ -155,6 +182,9 @@ export function slotBytes(chunkPlain: number, messageSize: number): number {
 }
 
 export interface PoolParams {
+  /** The slots: `slots.byteLength / slotBytes` of them. */
+  slots: SharedArrayBuffer;
+  slotBytes: number;
   key: Uint8Array;
   objectId: Uint8Array;
   kind: ObjectKind;
@@ -172,6 +202,8 @@ export class EncryptPool {
   private readonly workers: Worker[];
   /** Jobs posted to each worker and not answered yet. */
   private readonly busy: number[];
+  /** Workers 0..encryptors-1 encrypt; the last one hashes. */
+  private readonly encryptors: number;
   /** Encryption jobs waiting for an idle worker. */
   private readonly queue: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }[] = [];
   private nextId = 0;
@@ -183,6 +215,8 @@ export class EncryptPool {
     backend?: Backend,
   ) {
     const workerData = {
+      sab: p.slots,
+      slotBytes: p.slotBytes,
       key: Uint8Array.from(p.key),
       objectId: Uint8Array.from(p.objectId),
       kind: KIND[p.kind],
@@ -190,12 +224,14 @@ export class EncryptPool {
       chunkPlain: p.chunkPlain,
       paths: sodiumModulePaths(),
       backend: backend ?? process.env.LOMO_SODIUM,
+      blake3: { backend: blake3.backend, ...blake3ModulePaths(), nodeKey: Uint8Array.from(NODE_KEY) },
       HEADER: HEADER_BYTES,
       LEAF: LEAF_SIZE,
       MAGIC: Uint8Array.from(MAGIC),
       VERSION: FORMAT_VERSION,
     };
-    this.workers = Array.from({ length: size }, () => {
+    // `size` encryption workers, then one more that only keeps the object hash (see hashObject).
+    this.workers = Array.from({ length: size + 1 }, () => {
       // Small heaps: a worker only holds a few hash objects; V8's defaults would let each grow by tens of MB.
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } });
       w.on('message', (m) => this.onMessage(m));
@@ -203,13 +239,13 @@ export class EncryptPool {
       return w;
     });
     this.busy = this.workers.map(() => 0);
+    this.encryptors = size;
   }
 
   /**
    * Encrypts one chunk (plus its SHA-256 and Merkle root); resolves when it is done. A job goes to
-   * the worker with the fewest jobs in flight, at most DEPTH (the others wait here, in order):
-   * worker 0 also gets the object hash jobs, so handing out chunks as workers free up balances
-   * the two (round robin left worker 1 idle a third of the time).
+   * the worker with the fewest jobs in flight, at most DEPTH (the others wait here, in order), so
+   * a worker slowed by the other threads on its core gets fewer chunks.
    */
   encrypt(job: ChunkJob): Promise<ChunkResult> {
     return new Promise((resolve, reject) => {
@@ -220,43 +256,43 @@ export class EncryptPool {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      // The least busy worker, the last on ties: worker 0 is the one that also gets hash jobs.
       let w = -1;
-      for (let i = this.workers.length - 1; i >= 0; i--) if (this.busy[i]! < DEPTH && (w < 0 || this.busy[i]! < this.busy[w]!)) w = i;
+      for (let i = this.encryptors - 1; i >= 0; i--) if (this.busy[i]! < DEPTH && (w < 0 || this.busy[i]! < this.busy[w]!)) w = i;
       if (w < 0) return;
       const { job, resolve, reject } = this.queue.shift()!;
-      this.post(w, { index: job.index, plainLen: job.plainLen, last: job.last, buf: job.buf }, [job.buf]).then(
-        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: Buffer.from(m.sha256!), merkleRoot: Buffer.from(m.merkleRoot!), buf: m.buf! }),
+      this.post(w, { index: job.index, slot: job.slot, plainLen: job.plainLen, last: job.last, fd: job.fd ?? -1 }).then(
+        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: Buffer.from(m.sha256!), merkleRoot: Buffer.from(m.merkleRoot!) }),
         reject,
       );
     }
   }
 
   /**
-   * Adds `buf[0, len)` to the object's ciphertext SHA-256 on worker 0 (which handles its messages in
-   * order: call in chunk order); `buf` comes back once hashed. This ordered pass runs on a
-   * worker so that the main thread is left with reading the image, its plaintext SHA-256 and the
-   * tier writes: otherwise the main thread is the pipeline's longest serial path.
+   * Adds the first `len` bytes of slot `slot` to the object's ciphertext SHA-256 on the hash
+   * worker (it handles its messages in order: call in chunk order); resolves once hashed. Its own
+   * thread: on the main thread (beside reading and the plaintext SHA-256) this ordered pass made the
+   * main thread the pipeline's longest serial path, and on an encryption worker it delayed that
+   * worker's chunks.
    */
-  async hashObject(buf: ArrayBuffer, len: number): Promise<ArrayBuffer> {
-    return (await this.post(0, { op: 'hash', buf, len }, [buf])).buf!;
+  async hashObject(slot: number, len: number): Promise<void> {
+    await this.post(this.encryptors, { op: 'hash', slot, len });
   }
 
   /** The object's ciphertext SHA-256 over everything given to hashObject. */
   async objectDigest(): Promise<Buffer> {
-    return Buffer.from((await this.post(0, { op: 'digest' })).sha256!);
+    return Buffer.from((await this.post(this.encryptors, { op: 'digest' })).sha256!);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private post(worker: number, msg: object, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+  private post(worker: number, msg: object): Promise<WorkerReply> {
     const id = this.nextId++;
     this.busy[worker]!++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { worker, resolve, reject });
-      this.workers[worker]!.postMessage({ ...msg, id }, transfer);
+      this.workers[worker]!.postMessage({ ...msg, id });
     });
   }
 
@@ -265,11 +301,9 @@ export class EncryptPool {
     if (!w) return;
     this.waiting.delete(m.id);
     this.busy[w.worker]!--;
-    if (m.error) w.reject(new Error(`encryption worker failed: ${m.error}`));
+    if (m.error) w.reject(Object.assign(new Error(`encryption worker failed: ${m.error}`), m.code ? { code: m.code } : {}));
     else w.resolve(m);
-    // After the callbacks of this reply have run: a finished chunk posts its hash job to worker 0
-    // first, so worker 0 does not take a whole chunk to encrypt ahead of it.
-    setImmediate(() => this.pump());
+    this.pump();
   }
 
   private failAll(e: Error): void {

@@ -27,7 +27,7 @@ export interface VolumeCrypto {
  */
 export async function encryptVolume(
   c: VolumeCrypto,
-  image: { stream: Readable; size: number; cursor?: { fill(buf: Buffer): Promise<number>; close(): Promise<void> } },
+  image: { stream: Readable; size: number; cursor?: { fill(buf: Buffer): Promise<number>; fillSync?(buf: Buffer): number; close(): Promise<void> } },
   signal?: AbortSignal,
 ): Promise<ObjectRecord> {
   const w = new ObjectWriter({ sodium: c.sodium, keys: c.keys, tier: c.tier, kind: 'volume', maxPlainSize: image.size });
@@ -35,7 +35,7 @@ export async function encryptVolume(
   if (image.cursor) {
     const cursor = image.cursor;
     try {
-      rec = await w.pullFrom((buf) => cursor.fill(buf), signal);
+      rec = cursor.fillSync ? await w.pullFromSync((buf) => cursor.fillSync!(buf), signal) : await w.pullFrom((buf) => cursor.fill(buf), signal);
     } finally {
       await cursor.close();
     }

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import type { SiteKeys } from '../crypto/keys.js';
 import { OBJECT_ID_BYTES } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
-import type { Tier } from '../tiers/tier.js';
+import { TierError, type ReservedObject, type Tier } from '../tiers/tier.js';
 import { domainOf, encryptChunk } from './chunk-codec.js';
 import { EncryptPool, slotBytes, type ChunkResult } from './encrypt-pool.js';
 import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkKey, type ObjectKind } from './format.js';
@@ -49,9 +49,10 @@ export interface WriteObjectOptions {
 
 /**
  * A Writable that takes plaintext and stores it as one encrypted, chunked object in a tier:
- * plaintext -> SHA-256 -> chunk slices -> (workers) encrypt + chunk SHA-256 + Merkle root ->
- * (worker 0, in chunk order) object SHA-256 -> tier.put per chunk. Nothing plaintext touches the disk. Memory is bounded by
- * (workers + 6) chunks; `result` resolves once every chunk is stored and verified by the tier.
+ * plaintext -> SHA-256 -> chunk slices -> (workers) encrypt + chunk SHA-256 + Merkle root (+ the
+ * write itself, into a local tier's reserved file) -> (hash worker, in chunk order) object SHA-256
+ * -> commit or tier.put per chunk. Nothing plaintext touches the disk. Memory is bounded by
+ * (workers + 4) chunks; `result` resolves once every chunk is stored and verified by the tier.
  */
 export class ObjectWriter extends Writable {
   readonly objectId: Buffer;
@@ -65,12 +66,12 @@ export class ObjectWriter extends Writable {
   private readonly key: Uint8Array;
   /**
    * Fixed buffers, allocated once: slot i holds a plaintext chunk, then (encrypted in place) its
-   * ciphertext. With workers a slot's ArrayBuffer is transferred to the worker and back — moved,
-   * never copied or reallocated: per-chunk buffers made V8's major GCs the largest CPU cost, and
-   * sodium-native cannot use shared memory (it silently works on copies). A slot is free again once
-   * its chunk is stored.
+   * ciphertext. With workers the slots are views of one SharedArrayBuffer that the workers see too
+   * (encrypt-pool.ts): nothing is copied, transferred or reallocated per chunk (per-chunk buffers
+   * made V8's garbage collections the largest CPU cost). A slot is free again once its chunk has
+   * been hashed into the object hash and, unless a worker wrote it into a reserved file, stored.
    */
-  private readonly slots: { buf: ArrayBuffer | null; plain: Buffer }[];
+  private readonly slots: { whole: Buffer | null; plain: Buffer }[];
   private readonly freeSlots: number[];
   private curSlot: number;
   private curLen = 0;
@@ -79,12 +80,17 @@ export class ObjectWriter extends Writable {
   private cipherSize = 0;
   private readonly chunks: ChunkRecord[] = [];
   /** Results by index, waiting for their turn to be stored. */
-  private readonly done = new Map<number, Omit<ChunkResult, 'buf'> & { cipher?: Buffer; slot: number }>();
+  private readonly done = new Map<number, ChunkResult & { cipher?: Buffer; slot: number }>();
   private nextToStore = 0;
   /** Puts in progress (they run concurrently; hashing and the chunk list stay in order). */
   private readonly puts = new Set<Promise<void>>();
+  /** Reserved files (local tiers) of chunks not committed yet, by index. */
+  private readonly reserved = new Map<number, ReservedObject>();
+  /** Keys stored so far: removed again if the object fails (best effort). */
+  private readonly stored: string[] = [];
   private slotWaiters: (() => void)[] = [];
   private failure: Error | null = null;
+  private usedReservations = false;
   private settle!: { resolve: (r: ObjectRecord) => void; reject: (e: Error) => void };
 
   constructor(private readonly o: WriteObjectOptions) {
@@ -96,24 +102,24 @@ export class ObjectWriter extends Writable {
     this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
     const workers = o.workers ?? defaultWorkers();
     if (workers > 0) {
-      // Workers busy (up to 2 chunks each in flight), chunks waiting for the object hash or their
-      // fsync, one filling: stores overlap with encryption. Measured with 2 workers, alternated:
-      // 2 spare slots 3.63 s, 4 spare 3.50 s, 6 spare 3.31 s (+19 MB, peak RSS 167 MB).
-      const n = workers + 6;
+      // Workers busy (up to 2 chunks each in flight), one filling, spares for chunks waiting for
+      // the ordered object hash or (without a reservation) their put.
+      const n = workers * 2 + 3;
       // Encryption is in place: the plaintext sits at the end of the slot, the ciphertext grows
       // from its start and never overtakes the plaintext still to be read (encrypt-pool.ts).
       const bytes = slotBytes(this.chunkPlain, this.messageSize);
-      this.slots = Array.from({ length: n }, () => {
-        const buf = new ArrayBuffer(bytes);
-        return { buf, plain: Buffer.from(buf, bytes - this.chunkPlain, this.chunkPlain) };
+      const sab = new SharedArrayBuffer(n * bytes);
+      this.slots = Array.from({ length: n }, (_, i) => {
+        const whole = Buffer.from(sab, i * bytes, bytes);
+        return { whole, plain: whole.subarray(bytes - this.chunkPlain) };
       });
       this.pool = new EncryptPool(
         workers,
-        { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
+        { slots: sab, slotBytes: bytes, key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
         o.sodium.backend,
       );
     } else {
-      this.slots = [{ buf: null, plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))) }];
+      this.slots = [{ whole: null, plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))) }];
       this.pool = null;
     }
     this.freeSlots = this.slots.map((_, i) => i).reverse();
@@ -168,21 +174,38 @@ export class ObjectWriter extends Writable {
    * instead of writing to the stream, not in addition.
    */
   async pullFrom(fill: (buf: Buffer) => Promise<number>, signal?: AbortSignal): Promise<ObjectRecord> {
+    return this.pull(fill, signal);
+  }
+
+  /**
+   * `pullFrom` for a synchronous producer (the ISO cursor's fillSync): the plaintext is read on
+   * this thread in pieces of PIECE bytes and hashed right after each read, while the piece is still
+   * in this core's cache (reads in the thread pool cost a second copy from memory); the event loop
+   * gets a turn after every chunk.
+   */
+  async pullFromSync(fill: (buf: Buffer) => number, signal?: AbortSignal): Promise<ObjectRecord> {
+    return this.pull(fill, signal, PIECE);
+  }
+
+  private async pull(fill: (buf: Buffer) => number | Promise<number>, signal: AbortSignal | undefined, piece = Infinity): Promise<ObjectRecord> {
     try {
       for (;;) {
         if (this.failure) throw this.failure;
         signal?.throwIfAborted();
         if (this.curLen === this.cur.length && this.cur.length < this.chunkPlain) this.growInline(this.curLen + 1);
-        const room = this.cur.subarray(this.curLen, this.chunkPlain);
-        const n = await fill(room);
+        const room = this.cur.subarray(this.curLen, Math.min(this.chunkPlain, this.curLen + piece));
+        const got = fill(room);
+        const n = typeof got === 'number' ? got : await got;
         if (n > 0) {
           this.plainHash.update(room.subarray(0, n));
           this.plainSize += n;
           this.curLen += n;
         }
         // A full chunk is never the last one (format.ts), so it can go at once.
-        if (this.curLen === this.chunkPlain) await this.dispatch(false);
-        else if (n < room.length) break;
+        if (this.curLen === this.chunkPlain) {
+          await this.dispatch(false);
+          if (piece !== Infinity) await new Promise((r) => setImmediate(r));
+        } else if (n < room.length) break;
       }
       await this.finish();
     } catch (e) {
@@ -210,6 +233,7 @@ export class ObjectWriter extends Writable {
     while (this.nextToStore < this.nextIndex && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
     await Promise.all(this.puts);
     if (this.failure) throw this.failure;
+    if (this.usedReservations) await this.o.tier.syncPrefix?.(this.objectIdHex);
     const cipherSha256 = this.pool ? await this.pool.objectDigest() : this.cipherHash.digest();
     await this.pool?.close();
     this.settle.resolve({
@@ -233,16 +257,24 @@ export class ObjectWriter extends Writable {
     const plainLen = this.curLen;
     this.curLen = 0;
     if (this.pool) {
-      const s = this.slots[slot]!;
-      const buf = s.buf!;
-      s.buf = null; // moved to the worker until it comes back
-      this.pool.encrypt({ index, plainLen, last, buf }).then(
+      // A local tier lends the worker a file to write the ciphertext into as it is produced.
+      let fd = -1;
+      if (this.o.tier.reserve) {
+        const r = await this.o.tier.reserve(chunkKey(this.objectIdHex, index));
+        if (this.failure) {
+          await r.abort();
+          throw this.failure;
+        }
+        this.reserved.set(index, r);
+        this.usedReservations = true;
+        fd = r.fd;
+      }
+      this.pool.encrypt({ index, slot, plainLen, last, fd }).then(
         (r) => {
-          s.buf = r.buf;
           this.done.set(r.index, { index: r.index, cipherLen: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot, slot });
           this.storeReady();
         },
-        (e) => this.abort(e as Error),
+        (e) => this.abort(workerError(e as Error & { code?: string }, `${this.o.tier.url}/${chunkKey(this.objectIdHex, index)}`)),
       );
       if (last) return;
       while (this.freeSlots.length === 0 && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
@@ -257,7 +289,7 @@ export class ObjectWriter extends Writable {
     }
   }
 
-  private encryptHere(index: number, plain: Buffer, last: boolean): Omit<ChunkResult, 'buf'> & { cipher: Buffer } {
+  private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult & { cipher: Buffer } {
     const p = { kind: this.o.kind, objectId: this.objectId, messageSize: this.messageSize, chunkPlain: this.chunkPlain };
     const cipher = encryptChunk(this.o.sodium, this.key, p, index, plain, last);
     return { index, cipherLen: cipher.length, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher) };
@@ -275,38 +307,47 @@ export class ObjectWriter extends Writable {
       this.chunks.push(rec);
       this.cipherSize += r.cipherLen;
       const slot = r.slot;
-      let ready: Promise<Buffer>;
+      const key = chunkKey(this.objectIdHex, r.index);
+      const reservation = this.reserved.get(r.index);
+      this.reserved.delete(r.index);
+      let put: Promise<unknown>;
       if (this.pool && slot >= 0) {
-        // The object hash runs on worker 0 (in order: these calls are made in chunk order), which
-        // leaves the main thread reading, hashing the plaintext and writing; then the chunk is stored.
-        const s = this.slots[slot]!;
-        const buf = s.buf!;
-        s.buf = null;
-        ready = this.pool.hashObject(buf, r.cipherLen).then((back) => {
-          s.buf = back;
-          s.plain = Buffer.from(back, back.byteLength - this.chunkPlain, this.chunkPlain);
-          return Buffer.from(back, 0, r.cipherLen);
-        });
+        // The object's SHA-256 needs the chunks in order: the hash worker gets them as their turn
+        // comes. A reserved chunk is already written: it is committed at once, and its slot is free
+        // as soon as it is hashed; otherwise the slot is put once hashed, then freed.
+        const hashed = this.pool.hashObject(slot, r.cipherLen);
+        if (reservation) {
+          hashed.then(() => this.releaseSlot(slot), () => {});
+          put = Promise.all([hashed, reservation.commit({ size: r.cipherLen, sha256: r.sha256.toString('hex') })]);
+        } else {
+          const cipher = this.slots[slot]!.whole!.subarray(0, r.cipherLen);
+          put = hashed
+            .then(() => this.o.tier.put(key, cipher, { size: cipher.length, sha256: r.sha256.toString('hex') }))
+            .then(() => this.releaseSlot(slot));
+        }
       } else {
         this.cipherHash.update(r.cipher!);
-        ready = Promise.resolve(r.cipher!);
+        put = this.o.tier.put(key, r.cipher!, { size: r.cipher!.length, sha256: r.sha256.toString('hex') });
       }
-      const put = ready
-        .then((cipher) => this.o.tier.put(chunkKey(this.objectIdHex, r.index), cipher, { size: cipher.length, sha256: r.sha256.toString('hex') }))
-        .then(
-          () => {
-            this.puts.delete(put);
-            if (slot >= 0) this.freeSlots.push(slot);
-            this.o.onChunk?.(rec);
-            this.slotWaiters.splice(0).forEach((w) => w());
-          },
-          (e) => {
-            this.puts.delete(put);
-            this.abort(e as Error);
-          },
-        );
-      this.puts.add(put);
+      const tracked: Promise<void> = put.then(
+        () => {
+          this.puts.delete(tracked);
+          this.stored.push(key);
+          this.o.onChunk?.(rec);
+          this.slotWaiters.splice(0).forEach((w) => w());
+        },
+        (e) => {
+          this.puts.delete(tracked);
+          this.abort(e as Error);
+        },
+      );
+      this.puts.add(tracked);
     }
+  }
+
+  private releaseSlot(slot: number): void {
+    this.freeSlots.push(slot);
+    this.slotWaiters.splice(0).forEach((w) => w());
   }
 
   private abort(e: Error): void {
@@ -314,8 +355,27 @@ export class ObjectWriter extends Writable {
     this.failure = e;
     this.settle.reject(e);
     this.slotWaiters.splice(0).forEach((w) => w());
-    void this.pool?.close();
+    // Leave nothing behind: once the workers are stopped (they may still be writing into reserved
+    // files; closing those earlier could hand their descriptor numbers to other files), remove
+    // the reserved temporaries and, after the puts in flight, the chunks already stored.
+    const reserved = this.reserved;
+    void (async () => {
+      await this.pool?.close().catch(() => {});
+      await Promise.allSettled([...reserved.values()].map((r) => r.abort()));
+      await Promise.allSettled([...this.puts]);
+      await Promise.allSettled(this.stored.map((k) => this.o.tier.delete(k)));
+    })();
   }
+}
+
+/** Plaintext bytes read per fillSync call: small enough to stay in L2 until hashed. */
+const PIECE = 256 * 1024;
+
+/** A failure inside a worker: disk errors (its writes into a reserved file) become tier errors. */
+function workerError(e: Error & { code?: string }, where: string): Error {
+  if (!e.code) return e;
+  const kind = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'quota' : e.code === 'EACCES' || e.code === 'EPERM' ? 'auth' : 'unavailable';
+  return new TierError(`cannot write ${where}: ${e.code}${kind === 'quota' ? ' (the disk is full: free some space, then run the command again)' : ''}`, kind, e);
 }
 
 /**

@@ -77,6 +77,26 @@ export interface Tier {
   delete(key: string): Promise<void>;
   /** Cold tiers only. */
   requestRestore?(key: string, opts: { days: number; tier: 'Standard' | 'Bulk' }): Promise<void>;
+  /**
+   * Local tiers only: a temporary file for `key` whose descriptor another thread may write into
+   * (an encryption worker writes each piece of ciphertext while it is still in its core's cache);
+   * `commit` then makes it durable and puts it in place, as `put` would.
+   */
+  reserve?(key: string): Promise<ReservedObject>;
+  /** Makes the commits under `prefix` durable as a whole (e.g. fsyncs their folder); after reserve/commit. */
+  syncPrefix?(prefix: string): Promise<void>;
+}
+
+export interface ReservedObject {
+  /** Open for writing (positional writes from offset 0); owned by the reservation. */
+  readonly fd: number;
+  /**
+   * fdatasyncs, closes, checks the size and renames the file into place. The folder itself is made
+   * durable by `syncPrefix`, once for all the objects written together.
+   */
+  commit(opts: { size: number; sha256: string }): Promise<ObjectStat>;
+  /** Closes and removes the temporary file (safe after a failed commit, or twice). */
+  abort(): Promise<void>;
 }
 
 /** Shared key check so that no tier can be made to write outside its space. */
