@@ -12,12 +12,11 @@ import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, chunkCipherSize, 
  * reservation) the worker also writes the ciphertext, one 64 KiB leaf at a time right after
  * hashing it, while it is still in this core's cache.
  *
- * Chunks live in slots of one SharedArrayBuffer that every thread sees: nothing moves between
- * threads but small messages. (Slots transferred as ArrayBuffers, four times per chunk, made V8
- * count each arrival as new external memory: ~45 extra garbage collections per GB on the main
- * thread alone, 0.5-0.7 CPU-s per 1.36 GB image.) sodium-native cannot read or write shared
- * memory (it silently works on nothing), so an encryption worker copies each 1 MiB message into
- * a private buffer, encrypts it into another and copies the ciphertext back: two copies in cache.
+ * Chunk slots are ArrayBuffers moved between threads by transfer (main -> encryption worker ->
+ * main -> hash worker -> main), never copied. Shared memory was tried and measured worse:
+ * sodium-native cannot read or write a SharedArrayBuffer (it silently works on nothing), so each
+ * message had to be copied out and back, +0.6 CPU-s per 1.36 GB, more than the garbage
+ * collections the transfers cost (V8 counts each arriving 9.4 MB buffer as new external memory).
  *
  * The worker is plain JavaScript evaluated from a string so that it runs the same from dist/ and
  * from TypeScript sources under vitest; it repeats chunk-codec.ts's encryptChunk with the native
@@ -68,25 +67,15 @@ function rootOf(level) {
   }
   return level[0];
 }
-const SLOT = workerData.slotBytes;
-const slots = workerData.sab;
-const M = workerData.messageSize;
-let msgBuf, outBuf;
 function encryptJob(job) {
-  // The slot's layout (encryption in place): the plaintext sits at its end, the ciphertext is
-  // written from its start. Message m's ciphertext ends at 64 + (m+1)(M+17), before message m+1's
-  // plaintext starts at 64 + 17n + M + (m+1)M (n <= chunkPlain/M messages): only plaintext already
-  // encrypted is overwritten.
-  const base = job.slot * SLOT;
-  const plain = Buffer.from(slots, base + SLOT - workerData.chunkPlain, job.plainLen);
+  const M = workerData.messageSize;
+  const slot = job.buf;
+  const plain = Buffer.from(slot, slot.byteLength - workerData.chunkPlain, job.plainLen);
   const n = Math.max(1, Math.ceil(plain.length / M));
   const size = HEADER + plain.length + n * 17;
-  const out = Buffer.from(slots, base, size);
-  if (plain.byteOffset - base < HEADER + n * 17 + M) throw new Error('slot too small for in-place encryption');
-  msgBuf = msgBuf || Buffer.alloc(M);
-  outBuf = outBuf || Buffer.alloc(M + 17);
+  const out = Buffer.from(slot, 0, size);
   const key = Buffer.from(workerData.key);
-  const header = Buffer.alloc(HEADER);
+  const header = out.subarray(0, HEADER);
   Buffer.from(MAGIC).copy(header, 0);
   header.writeUInt8(VERSION, 8); header.writeUInt8(workerData.kind, 9); header.writeUInt16LE(0, 10);
   header.writeUInt32LE(M, 12); header.writeUInt32LE(workerData.chunkPlain, 16); header.writeUInt32LE(job.index, 20);
@@ -94,10 +83,7 @@ function encryptJob(job) {
   const streamHeader = Buffer.alloc(24);
   const st = api.init(key, streamHeader);
   streamHeader.copy(header, 40);
-  header.copy(out, 0);
   let pos = HEADER;
-  // The chunk's SHA-256 and its Merkle leaves are computed as the ciphertext is produced, and the
-  // leaf written out (if there is a file), each 64 KiB leaf while it is still in this core's cache.
   const chunkHash = createHash('sha256');
   const leaves = [];
   const fd = job.fd;
@@ -111,25 +97,23 @@ function encryptJob(job) {
       hashed += leaf.length;
     }
   };
+  if (plain.byteOffset < HEADER + n * 17 + M) throw new Error('slot too small for in-place encryption');
   for (let m = 0; m < n; m++) {
     const len = Math.min(M, plain.length - m * M);
     const tag = m < n - 1 ? 0 : job.last ? 3 : 1;
-    plain.copy(msgBuf, 0, m * M, m * M + len);
-    const c = outBuf.subarray(0, len + 17);
-    api.push(st, c, msgBuf.subarray(0, len), m === 0 ? header : null, tag);
-    c.copy(out, pos);
+    api.push(st, out.subarray(pos, pos + len + 17), plain.subarray(m * M, m * M + len), m === 0 ? Buffer.from(header) : null, tag);
     pos += len + 17;
     hashUpTo(pos, m === n - 1);
   }
-  return { id: job.id, cipherLen: out.length, sha256: chunkHash.digest(), merkleRoot: rootOf(leaves) };
+  return { id: job.id, cipherLen: out.length, sha256: chunkHash.digest(), merkleRoot: rootOf(leaves), buf: slot };
 }
 // The object's ciphertext SHA-256, chunks in index order: kept by the hash worker, fed by 'hash' jobs.
 let objectHash = createHash('sha256');
 parentPort.on('message', async (job) => {
   try {
     if (job.op === 'hash') {
-      objectHash.update(new Uint8Array(slots, job.slot * SLOT, job.len));
-      return parentPort.postMessage({ id: job.id });
+      objectHash.update(new Uint8Array(job.buf, 0, job.len));
+      return parentPort.postMessage({ id: job.id, buf: job.buf }, [job.buf]);
     }
     if (job.op === 'digest') {
       const d = objectHash.digest();
@@ -138,7 +122,8 @@ parentPort.on('message', async (job) => {
     }
     api = api || (await ready);
     b3 = b3 || (await b3ready);
-    parentPort.postMessage(encryptJob(job));
+    const r = encryptJob(job);
+    parentPort.postMessage(r, [r.buf]);
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: String(e && e.stack || e), code: e && e.code });
   }
@@ -148,7 +133,7 @@ parentPort.on('message', async (job) => {
 /** Chunk `index`: `plainLen` plaintext bytes at the end of slot `slot`; the ciphertext replaces them from the slot's start. */
 export interface ChunkJob {
   index: number;
-  slot: number;
+  buf: ArrayBuffer;
   plainLen: number;
   last: boolean;
   /** A file to write the ciphertext into as it is produced (from offset 0), or -1. */
@@ -160,6 +145,7 @@ export interface ChunkResult {
   cipherLen: number;
   sha256: Buffer;
   merkleRoot: Buffer;
+  buf?: ArrayBuffer;
 }
 
 interface WorkerReply {
@@ -170,6 +156,7 @@ interface WorkerReply {
   cipherLen?: number;
   sha256?: Uint8Array;
   merkleRoot?: Uint8Array;
+  buf?: ArrayBuffer;
 }
 
 /**
@@ -182,9 +169,6 @@ export function slotBytes(chunkPlain: number, messageSize: number): number {
 }
 
 export interface PoolParams {
-  /** The slots: `slots.byteLength / slotBytes` of them. */
-  slots: SharedArrayBuffer;
-  slotBytes: number;
   key: Uint8Array;
   objectId: Uint8Array;
   kind: ObjectKind;
@@ -215,8 +199,6 @@ export class EncryptPool {
     backend?: Backend,
   ) {
     const workerData = {
-      sab: p.slots,
-      slotBytes: p.slotBytes,
       key: Uint8Array.from(p.key),
       objectId: Uint8Array.from(p.objectId),
       kind: KIND[p.kind],
@@ -260,8 +242,8 @@ export class EncryptPool {
       for (let i = this.encryptors - 1; i >= 0; i--) if (this.busy[i]! < DEPTH && (w < 0 || this.busy[i]! < this.busy[w]!)) w = i;
       if (w < 0) return;
       const { job, resolve, reject } = this.queue.shift()!;
-      this.post(w, { index: job.index, slot: job.slot, plainLen: job.plainLen, last: job.last, fd: job.fd ?? -1 }).then(
-        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: Buffer.from(m.sha256!), merkleRoot: Buffer.from(m.merkleRoot!) }),
+      this.post(w, { index: job.index, plainLen: job.plainLen, last: job.last, buf: job.buf, fd: job.fd ?? -1 }, [job.buf]).then(
+        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: Buffer.from(m.sha256!), merkleRoot: Buffer.from(m.merkleRoot!), buf: m.buf! }),
         reject,
       );
     }
@@ -274,8 +256,8 @@ export class EncryptPool {
    * main thread the pipeline's longest serial path, and on an encryption worker it delayed that
    * worker's chunks.
    */
-  async hashObject(slot: number, len: number): Promise<void> {
-    await this.post(this.encryptors, { op: 'hash', slot, len });
+  async hashObject(buf: ArrayBuffer, len: number): Promise<ArrayBuffer> {
+    return (await this.post(this.encryptors, { op: 'hash', buf, len }, [buf])).buf!;
   }
 
   /** The object's ciphertext SHA-256 over everything given to hashObject. */
@@ -287,12 +269,12 @@ export class EncryptPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private post(worker: number, msg: object): Promise<WorkerReply> {
+  private post(worker: number, msg: object, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     const id = this.nextId++;
     this.busy[worker]!++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { worker, resolve, reject });
-      this.workers[worker]!.postMessage({ ...msg, id });
+      this.workers[worker]!.postMessage({ ...msg, id }, transfer);
     });
   }
 

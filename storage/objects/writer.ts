@@ -66,12 +66,12 @@ export class ObjectWriter extends Writable {
   private readonly key: Uint8Array;
   /**
    * Fixed buffers, allocated once: slot i holds a plaintext chunk, then (encrypted in place) its
-   * ciphertext. With workers the slots are views of one SharedArrayBuffer that the workers see too
-   * (encrypt-pool.ts): nothing is copied, transferred or reallocated per chunk (per-chunk buffers
-   * made V8's garbage collections the largest CPU cost). A slot is free again once its chunk has
-   * been hashed into the object hash and, unless a worker wrote it into a reserved file, stored.
+   * ciphertext. With workers a slot's ArrayBuffer is transferred to the workers and back — moved,
+   * never copied or reallocated (per-chunk buffers made V8's major GCs the largest CPU cost; shared
+   * memory does not work with sodium-native, encrypt-pool.ts). A slot is free again once its chunk
+   * is in the object hash and, unless a worker wrote it into a reserved file, stored.
    */
-  private readonly slots: { whole: Buffer | null; plain: Buffer }[];
+  private readonly slots: { buf: ArrayBuffer | null; plain: Buffer }[];
   private readonly freeSlots: number[];
   private curSlot: number;
   private curLen = 0;
@@ -108,18 +108,17 @@ export class ObjectWriter extends Writable {
       // Encryption is in place: the plaintext sits at the end of the slot, the ciphertext grows
       // from its start and never overtakes the plaintext still to be read (encrypt-pool.ts).
       const bytes = slotBytes(this.chunkPlain, this.messageSize);
-      const sab = new SharedArrayBuffer(n * bytes);
-      this.slots = Array.from({ length: n }, (_, i) => {
-        const whole = Buffer.from(sab, i * bytes, bytes);
-        return { whole, plain: whole.subarray(bytes - this.chunkPlain) };
+      this.slots = Array.from({ length: n }, () => {
+        const buf = new ArrayBuffer(bytes);
+        return { buf, plain: Buffer.from(buf, bytes - this.chunkPlain, this.chunkPlain) };
       });
       this.pool = new EncryptPool(
         workers,
-        { slots: sab, slotBytes: bytes, key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
+        { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
         o.sodium.backend,
       );
     } else {
-      this.slots = [{ whole: null, plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))) }];
+      this.slots = [{ buf: null, plain: Buffer.alloc(Math.min(this.chunkPlain, Math.max(o.maxPlainSize ?? 65536, 1))) }];
       this.pool = null;
     }
     this.freeSlots = this.slots.map((_, i) => i).reverse();
@@ -269,8 +268,12 @@ export class ObjectWriter extends Writable {
         this.usedReservations = true;
         fd = r.fd;
       }
-      this.pool.encrypt({ index, slot, plainLen, last, fd }).then(
+      const s = this.slots[slot]!;
+      const buf = s.buf!;
+      s.buf = null;
+      this.pool.encrypt({ index, plainLen, last, buf, fd }).then(
         (r) => {
+          s.buf = r.buf!;
           this.done.set(r.index, { index: r.index, cipherLen: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot, slot });
           this.storeReady();
         },
@@ -315,14 +318,20 @@ export class ObjectWriter extends Writable {
         // The object's SHA-256 needs the chunks in order: the hash worker gets them as their turn
         // comes. A reserved chunk is already written: it is committed at once, and its slot is free
         // as soon as it is hashed; otherwise the slot is put once hashed, then freed.
-        const hashed = this.pool.hashObject(slot, r.cipherLen);
+        const s = this.slots[slot]!;
+        const buf = s.buf!;
+        s.buf = null;
+        const hashed = this.pool.hashObject(buf, r.cipherLen).then((back) => {
+          s.buf = back;
+          s.plain = Buffer.from(back, back.byteLength - this.chunkPlain, this.chunkPlain);
+          return Buffer.from(back, 0, r.cipherLen);
+        });
         if (reservation) {
           hashed.then(() => this.releaseSlot(slot), () => {});
           put = Promise.all([hashed, reservation.commit({ size: r.cipherLen, sha256: r.sha256.toString('hex') })]);
         } else {
-          const cipher = this.slots[slot]!.whole!.subarray(0, r.cipherLen);
           put = hashed
-            .then(() => this.o.tier.put(key, cipher, { size: cipher.length, sha256: r.sha256.toString('hex') }))
+            .then((cipher) => this.o.tier.put(key, cipher, { size: cipher.length, sha256: r.sha256.toString('hex') }))
             .then(() => this.releaseSlot(slot));
         }
       } else {
