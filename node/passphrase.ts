@@ -1,6 +1,6 @@
 import readline from 'node:readline';
 import type { Db } from '../storage/catalog/db.js';
-import { deriveSiteKeys, WrongPassphraseError, type SiteKeys } from '../storage/crypto/keys.js';
+import { deriveSiteKeysAsync, WrongPassphraseError, type SiteKeys } from '../storage/crypto/keys.js';
 import { loadSodium, type Sodium } from '../storage/crypto/sodium.js';
 import { loadSiteKeys, type SiteKeyRow } from '../storage/objects/catalog.js';
 import { EXIT, UserError } from './exit-codes.js';
@@ -101,7 +101,8 @@ export async function unlockSite(db: Db, args: PassphraseArgs): Promise<Unlocked
   const cacheKey = `${Buffer.from(site.kdf.salt).toString('hex')}:${site.kdf.opslimit}:${site.kdf.memlimit}:${passphrase}`;
   let keys = unlocked.get(cacheKey);
   if (!keys) {
-    keys = deriveSiteKeys(sodium, passphrase, site.kdf);
+    // In the thread pool: the caller may lay out its work meanwhile (iso create does).
+    keys = await deriveSiteKeysAsync(sodium, passphrase, site.kdf);
     unlocked.set(cacheKey, keys);
   }
   try {

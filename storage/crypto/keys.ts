@@ -75,6 +75,13 @@ export class SiteKeys {
   }
 }
 
+/** `deriveSiteKeys` with Argon2id off the calling thread (native libsodium), for callers with other work to overlap. */
+export async function deriveSiteKeysAsync(sodium: Sodium, passphrase: string, params: KdfParams): Promise<SiteKeys> {
+  if (params.alg !== KDF_ALG) throw new Error(`unknown key derivation "${params.alg}"`);
+  const master = await sodium.argon2idAsync(passphraseBytes(passphrase), params.salt, params.opslimit, params.memlimit);
+  return new SiteKeys(sodium, master);
+}
+
 /** Runs Argon2id (the slow step) and derives the subkeys. Callers cache the result per process. */
 export function deriveSiteKeys(sodium: Sodium, passphrase: string, params: KdfParams): SiteKeys {
   if (params.alg !== KDF_ALG) throw new Error(`unknown key derivation "${params.alg}"`);

@@ -32,6 +32,8 @@ export interface Sodium {
   randomBytes(n: number): Uint8Array;
   /** Argon2id v1.3 (crypto_pwhash with ALG_ARGON2ID13), 32-byte output. */
   argon2id(password: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number): Uint8Array;
+  /** The same off the calling thread where the library can (native: libuv's thread pool), so the caller can do other work meanwhile. */
+  argon2idAsync(password: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number): Promise<Uint8Array>;
   /** crypto_kdf_derive_from_key (BLAKE2b based): 32-byte subkey `id` of `key` in 8-char `context`. */
   kdfDerive(key: Uint8Array, id: number, context: string): Uint8Array;
   /** BLAKE2b (crypto_generichash) with an optional key. */
@@ -80,6 +82,12 @@ export async function loadNative(): Promise<Sodium> {
       const out = Buffer.alloc(KEYBYTES);
       n.crypto_pwhash(out, buf(password), buf(salt), opslimit, memlimit, n.crypto_pwhash_ALG_ARGON2ID13);
       return out;
+    },
+    argon2idAsync(password, salt, opslimit, memlimit) {
+      const out = Buffer.alloc(KEYBYTES);
+      return new Promise((resolve, reject) =>
+        n.crypto_pwhash_async(out, buf(password), buf(salt), opslimit, memlimit, n.crypto_pwhash_ALG_ARGON2ID13, (err: Error | null) => (err ? reject(err) : resolve(out))),
+      );
     },
     kdfDerive(key, id, context) {
       const out = Buffer.alloc(KEYBYTES);
@@ -133,6 +141,8 @@ export async function loadWasm(): Promise<Sodium> {
     backend: 'wasm',
     randomBytes: (len) => w.randombytes_buf(len),
     argon2id: (password, salt, opslimit, memlimit) =>
+      w.crypto_pwhash(KEYBYTES, password, salt, opslimit, memlimit, w.crypto_pwhash_ALG_ARGON2ID13),
+    argon2idAsync: async (password, salt, opslimit, memlimit) =>
       w.crypto_pwhash(KEYBYTES, password, salt, opslimit, memlimit, w.crypto_pwhash_ALG_ARGON2ID13),
     kdfDerive: (key, id, context) => w.crypto_kdf_derive_from_key(KEYBYTES, id, context, key),
     blake2b: (outLen, message, key) => w.crypto_generichash(outLen, message, key ?? null),

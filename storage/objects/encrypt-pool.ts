@@ -27,6 +27,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { writeSync } = require('node:fs');
 const { HEADER, LEAF, MAGIC, VERSION } = workerData;
+const WRITE = 32 * 1024;
 let api;
 async function load() {
   if (workerData.backend !== 'wasm') {
@@ -93,7 +94,9 @@ function encryptJob(job) {
       const leaf = out.subarray(hashed, Math.min(hashed + LEAF, end));
       chunkHash.update(leaf);
       leaves.push(b3.hash(leaf));
-      if (fd >= 0) for (let w = 0; w < leaf.length; ) w += writeSync(fd, leaf, w, leaf.length - w, hashed + w);
+      // 32 KiB per write: larger writes get larger page-cache folios, which on this VM come from
+      // pages handed back to the host (see storage/iso/pump.ts, writeSize).
+      if (fd >= 0) for (let w = 0; w < leaf.length; ) w += writeSync(fd, leaf, w, Math.min(WRITE, leaf.length - w), hashed + w);
       hashed += leaf.length;
     }
   };
