@@ -49,7 +49,6 @@ const PARTIAL_SUFFIX = /^\..+\.(\d+)\.partial$/;
  * renames it to <storeDir>/<name> and fsyncs the folder. On any failure the temp file is removed.
  * (A sink that consumes a stream, e.g. encryption, uses `vol.stream` instead of `vol.cursor`.)
  */
-const T = (l: string) => process.env.LOMO_T && process.stderr.write(`T ${performance.now().toFixed(1)} ${l}\n`);
 export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal, ring?: HashRing): Promise<{ file: string; sha256: Buffer }> {
   const final = path.join(storeDir, name);
   const tmp = path.join(storeDir, `.${name}.${process.pid}.partial`);
@@ -64,13 +63,10 @@ export async function writeToStore(vol: BuiltVolume, storeDir: string, name: str
     }
     try {
       // Copied on this thread, SHA-256 on a second one (storage/iso/pump.ts).
-      T('opened');
-      const r = await copyImage(vol.cursor, out, { sha256: true, ring, signal, syncEvery: Number(process.env.LOMO_SE ?? 64 << 20) || undefined });
+      const r = await copyImage(vol.cursor, out, { sha256: true, ring, signal, syncEvery: 64 << 20 });
       if (r.bytes !== vol.size) throw new Error(`image ${name} came out at ${r.bytes} bytes, expected ${vol.size}`);
       sha256 = r.sha256!;
-      T('copied');
       await out.sync();
-      T('fsynced');
     } finally {
       await out.close();
     }
@@ -175,7 +171,6 @@ async function createVolumes(args: CreateArgs): Promise<void> {
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  T('start');
   const made: { id: number; name: string; file: string; size: number; files: number; sha256: string }[] = [];
   // A plain image's SHA-256 runs on a worker thread; start it now, so that its ~30-50 ms boot
   // overlaps the catalog queries and stat checks below instead of delaying the copy.
@@ -235,7 +230,6 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           .map(({ e, ext }, k) => ({ fileId: group[k]!.id, isoPath: e.path, offset: ext[0]!.offset, length: e.size }));
         const register = () => registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files });
         const id = crypto && object ? await objects!.sealEncryptedVolume(db, crypto, object, name, register) : register();
-        T('registered');
         made.push({ id, name, file: written.file ?? `${crypto!.tier.url}/${object!.objectId.toString('hex')}`, size: vol.size, files: files.length, sha256: written.sha256.toString('hex') });
       }
       const waitingBytes = plan.waiting.reduce((s, f) => s + f.size, 0);
