@@ -77,9 +77,28 @@ function reportError(err: unknown): number {
     log.error(err.message);
     return err.exitCode;
   }
+  const storage = storageFailure(err);
+  if (storage) {
+    log.error(storage);
+    return EXIT.STORAGE;
+  }
   const e = err as Error;
   log.error(`unexpected failure: ${e?.stack ?? String(err)}`);
   return EXIT.INTERNAL;
+}
+
+/**
+ * A storage tier's error (TierError carries a message meant for people) or a full disk anywhere:
+ * what happened and what to do, without a stack trace. Commands leave nothing half-written behind
+ * (temporary files are removed), so the fix is to free space or repair access and run again.
+ */
+function storageFailure(err: unknown): string | null {
+  const e = err as Error & { code?: string; kind?: string; path?: string };
+  if (e?.name === 'TierError') return e.kind === 'quota' && !/disk is full/.test(e.message) ? `${e.message} (out of space: free some, then run the command again)` : e.message;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return `the disk is full${e.path ? ` (writing ${e.path})` : ''}: free some space, then run the command again; nothing half-written was kept`;
+  }
+  return null;
 }
 
 const isEntry = process.argv[1] && /lomo-peer(\.js)?$|node[\\/]cli\.js$/.test(process.argv[1]);

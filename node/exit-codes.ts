@@ -22,6 +22,8 @@ export const EXIT = {
   NETWORK: 8,
   /** A cloud tier failed (credentials, quota, permissions, unavailable). */
   CLOUD: 9,
+  /** Same code: any storage failed — a cloud tier, the object folder, or a full disk. */
+  STORAGE: 9,
   /** Interrupted by SIGINT/SIGTERM; completed work is kept and a re-run resumes. */
   INTERRUPTED: 130,
 } as const;
@@ -38,7 +40,7 @@ export const EXIT_HELP = `Exit codes:
   6  wrong passphrase
   7  stored data failed verification (tampered, truncated or corrupt)
   8  network or peer error
-  9  cloud error (credentials, quota, permissions)
+  9  storage error: a cloud tier, the object folder or a full disk (credentials, quota, space, permissions)
   130 interrupted (completed work is kept; re-run to resume)`;
 
 /** An error that knows which exit code it maps to and carries a message meant for the user. */
