@@ -1,9 +1,15 @@
 import './polyfill.js';
-import yargs, { type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { createRequire } from 'node:module';
+import type { CommandModule } from 'yargs';
 import { EXIT, EXIT_HELP, UserError, commandExitCode } from './exit-codes.js';
 import { log, setLogLevel } from './log.js';
 import { commandWords, resolveCommands, type LazyCommand } from './lazy-command.js';
+
+// yargs through its bundled CommonJS build: one file instead of ~25 ES modules to resolve and link
+// (17-19 ms instead of 27-35 ms of every command's start-up). Only cli.ts uses yargs at run time.
+const require = createRequire(import.meta.url);
+const yargs = require('yargs') as typeof import('yargs').default;
+const { hideBin } = require('yargs/helpers') as typeof import('yargs/helpers');
 
 /**
  * Every top-level command: its syntax and one-line description for the top-level help, and a
