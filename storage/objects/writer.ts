@@ -52,7 +52,7 @@ export interface WriteObjectOptions {
  * plaintext -> SHA-256 -> chunk slices -> (workers) encrypt + chunk SHA-256 + Merkle root (+ the
  * write itself, into a local tier's reserved file) -> (hash worker, in chunk order) object SHA-256
  * -> commit or tier.put per chunk. Nothing plaintext touches the disk. Memory is bounded by
- * (workers + 4) chunks; `result` resolves once every chunk is stored and verified by the tier.
+ * 2 x workers + 3 chunk slots; `result` resolves once every chunk is stored and verified by the tier.
  */
 export class ObjectWriter extends Writable {
   readonly objectId: Buffer;
