@@ -19,6 +19,7 @@ import { ensurePhotoTree, warmPageCache } from './bench-tree.js';
 import { loadSodium, TAG, type Sodium } from '../../storage/crypto/sodium.js';
 import { SiteKeys } from '../../storage/crypto/keys.js';
 import { ObjectWriter } from '../../storage/objects/writer.js';
+import { loadBlake3 } from '../../storage/crypto/blake3.js';
 import type { Tier } from '../../storage/tiers/tier.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,7 +39,7 @@ function timed(args: string[]): { seconds: number; rssMB: number; cpuSeconds: nu
   if (r.status !== 0) throw new Error(`lomo-peer ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
   const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
-  return { seconds, rssMB: kb / 1024, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, stdout: r.stdout };
+  return { seconds, rssMB: kb / 1024, cpuSeconds: cpu ? +(Number(cpu[1]) + Number(cpu[2])).toFixed(2) : NaN, stdout: r.stdout };
 }
 
 /** GB/s of secretstream push over 1 MiB messages for `total` bytes. */
@@ -49,6 +50,15 @@ function secretstreamRate(s: Sodium, total: number): number {
   const out = Buffer.alloc(m.length + 17);
   const t = performance.now();
   for (let done = 0; done < total; done += m.length) s.push(state, m, null, TAG.MESSAGE, out);
+  return total / ((performance.now() - t) / 1000) / 1e9;
+}
+
+/** GB/s of BLAKE3 over 64 KiB leaves (the Merkle leaf hash), native backend. */
+async function blake3LeafRate(total: number): Promise<number> {
+  const b3 = await loadBlake3('native');
+  const m = randomBytes(8 << 20);
+  const t = performance.now();
+  for (let done = 0; done < total; done += m.length) for (let o = 0; o < m.length; o += 65536) b3.hash(m.subarray(o, o + 65536));
   return total / ((performance.now() - t) / 1000) / 1e9;
 }
 
@@ -117,11 +127,16 @@ async function main(): Promise<void> {
     secretstreamNativeGBps: native ? +secretstreamRate(native, 2 * 2 ** 30).toFixed(2) : null,
     secretstreamWasmGBps: +secretstreamRate(wasm, 512 << 20).toFixed(2),
     sha256GBps: +shaRate(2 * 2 ** 30).toFixed(2),
+    blake3LeavesGBps: +(await blake3LeafRate(2 * 2 ** 30)).toFixed(2),
     objectWriterFromMemoryMBps: Math.round(await writerRate(native ?? wasm, 2 * 2 ** 30)),
   };
   fs.rmSync(work, { recursive: true, force: true });
 
   const rate = (xs: ReturnType<typeof timed>[]) => imageBytes / median(xs.map((x) => x.seconds)) / MB;
+  // What the encrypted run must spend beyond the plain one, from this run's baselines: encryption,
+  // two more SHA-256 passes (object ciphertext, chunk ciphertext) and the BLAKE3 Merkle leaves.
+  const GB = imageBytes / 1e9;
+  const extraCpuSeconds = GB / (baseline.secretstreamNativeGBps ?? baseline.secretstreamWasmGBps) + (2 * GB) / baseline.sha256GBps + GB / baseline.blake3LeavesGBps;
   const result = {
     tree: { files, bytes },
     imageBytes,
@@ -130,6 +145,10 @@ async function main(): Promise<void> {
     plain: { medianSeconds: +median(plain.map((x) => x.seconds)).toFixed(2), MBps: Math.round(rate(plain)), cpuSeconds: plain.map((x) => x.cpuSeconds), peakRssMB: Math.round(Math.max(...plain.map((x) => x.rssMB))), seconds: plain.map((x) => +x.seconds.toFixed(2)) },
     encrypted: { medianSeconds: +median(enc.map((x) => x.seconds)).toFixed(2), MBps: Math.round(rate(enc)), cpuSeconds: enc.map((x) => x.cpuSeconds), peakRssMB: Math.round(Math.max(...enc.map((x) => x.rssMB))), seconds: enc.map((x) => +x.seconds.toFixed(2)) },
     ratio: +(rate(enc) / rate(plain)).toFixed(2),
+    cpuSecondsMedian: { plain: median(plain.map((x) => x.cpuSeconds)), encrypted: median(enc.map((x) => x.cpuSeconds)) },
+    // The least CPU the encrypted run can need: the plain run's plus the extra passes above; on 2
+    // cores it cannot finish faster than half of that.
+    encryptedCpuFloorSeconds: +(median(plain.map((x) => x.cpuSeconds)) + extraCpuSeconds).toFixed(2),
     baseline,
     loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
     targets: { ratio: 0.5, peakRssMB: 200 },
