@@ -8,7 +8,9 @@
  *    fsync of the image file), i.e. with the durability `iso create` gives a volume;
  *  - `isoCreateCli`: the real `lomo-peer iso create --no-encrypt --partial` on a scanned catalog
  *    (adds CLI start-up, pack-time stat checks, the fsync and catalog registration);
- * with wall time, CPU time (user + sys, which shows what the shared cores cost) and peak RSS
+ * Every timed command starts from the same state: the previous image removed and an untimed `sync`
+ * (no run pays for the writeback of the one before it). Reported per variant: wall time, CPU time
+ * (user + sys, which shows what the shared cores cost; per run too) and peak RSS
  * (children's maxRSS); and peak RSS for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume
  * (`iso create -s 5G` over the tree hard-linked 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
  * BENCH_PHOTOS (500), BENCH_VIDEOS (12), BENCH_SKIP_5G=1.
@@ -72,6 +74,7 @@ function entriesOf(tree: string, copies: number, limitBytes = Infinity): VolumeE
 async function main(): Promise<void> {
   const benchDir = path.resolve(process.env.BENCH_DIR ?? '.bench');
   const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const loadAtStart = os.loadavg().map((x) => +x.toFixed(2));
   const tree = path.join(benchDir, 'photo-tree');
   const work = path.join(benchDir, 'iso-work');
   fs.rmSync(work, { recursive: true, force: true });
@@ -175,12 +178,14 @@ async function main(): Promise<void> {
     imageBytes: m[v].bytes,
     peakRssMB: Math.round(m[v].rss),
     seconds: m[v].seconds.map((x) => +x.toFixed(3)),
+    cpuSeconds: m[v].cpu.map((x) => +x.toFixed(2)),
   });
   const speed = (v: Variant) => m[v].bytes / median(m[v].seconds);
   const result = {
     tree: { files, bytes },
     runs,
-    loadAverage: os.loadavg().map((x) => +x.toFixed(2)),
+    // 1, 5 and 15-minute load averages when the benchmark started and when it ended (2 cores).
+    loadAverage: { start: loadAtStart, end: os.loadavg().map((x) => +x.toFixed(2)) },
     writer: summary('writer'),
     writerNoHash: summary('writerNoHash'),
     genisoimage: summary('genisoimage'),
