@@ -228,8 +228,8 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           .map((e, i) => ({ e, ext: vol.extents[i]! }))
           .filter(({ e }) => e.kind === 'file')
           .map(({ e, ext }, k) => ({ fileId: group[k]!.id, isoPath: e.path, offset: ext[0]!.offset, length: e.size }));
-        const register = () => registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files });
-        const id = crypto && object ? await objects!.sealEncryptedVolume(db, crypto, object, name, register) : register();
+        const register = (createdAt?: number) => registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files, createdAt });
+        const id = crypto && object ? await objects!.sealEncryptedVolume(db, crypto, object, { name, size: vol.size, files }, register) : register();
         made.push({ id, name, file: written.file ?? `${crypto!.tier.url}/${object!.objectId.toString('hex')}`, size: vol.size, files: files.length, sha256: written.sha256.toString('hex') });
       }
       const waitingBytes = plan.waiting.reduce((s, f) => s + f.size, 0);

@@ -73,24 +73,31 @@ export function recordFromManifest(m: VolumeManifest): ObjectRecord {
   };
 }
 
-/** The files of a volume as the catalog knows them, full library paths included. */
-export function manifestFiles(db: Db, volumeId: number): ManifestFile[] {
-  const rows = db
-    .prepare(
-      `SELECT r.path AS root, d.rel_path, f.name, f.size, f.mtime_ms, f.sha256, vf.iso_path, vf.offset, vf.length
-       FROM volume_files vf JOIN files f ON f.id = vf.file_id JOIN dirs d ON d.id = f.dir_id JOIN scan_roots r ON r.id = d.root_id
-       WHERE vf.volume_id = ? ORDER BY vf.offset`,
-    )
-    .all(volumeId) as { root: Buffer; rel_path: Buffer; name: Buffer; size: number; mtime_ms: number; sha256: Buffer | null; iso_path: Buffer; offset: number; length: number }[];
-  return rows.map((r) => ({
-    path: libraryPath(r.root, r.rel_path, r.name).toString('base64'),
-    isoPath: r.iso_path.toString('base64'),
-    size: r.size,
-    mtimeMs: r.mtime_ms,
-    sha256: r.sha256 ? r.sha256.toString('hex') : null,
-    offset: r.offset,
-    length: r.length,
-  }));
+/**
+ * The manifest's file list for a volume that is not registered yet: the catalog's rows for these
+ * file ids plus where each sits in the image (so the manifest can be stored before the catalog
+ * transaction that registers the volume, and a crash between the two leaves no volume without one).
+ */
+export function manifestFilesFor(db: Db, files: { fileId: number; isoPath: string; offset: number; length: number }[]): ManifestFile[] {
+  const q = db.prepare(
+    `SELECT r.path AS root, d.rel_path, f.name, f.size, f.mtime_ms, f.sha256
+     FROM files f JOIN dirs d ON d.id = f.dir_id JOIN scan_roots r ON r.id = d.root_id WHERE f.id = ?`,
+  );
+  return [...files]
+    .sort((a, b) => a.offset - b.offset)
+    .map((v) => {
+      const r = q.get(v.fileId) as { root: Buffer; rel_path: Buffer; name: Buffer; size: number; mtime_ms: number; sha256: Buffer | null } | undefined;
+      if (!r) throw new Error(`file ${v.fileId} is not in the catalog`);
+      return {
+        path: libraryPath(r.root, r.rel_path, r.name).toString('base64'),
+        isoPath: Buffer.from(v.isoPath, 'latin1').toString('base64'),
+        size: r.size,
+        mtimeMs: r.mtime_ms,
+        sha256: r.sha256 ? r.sha256.toString('hex') : null,
+        offset: v.offset,
+        length: v.length,
+      };
+    });
 }
 
 /** root + '/' + rel + '/' + name, as bytes (rel is '' for files directly under the root). */

@@ -5,7 +5,7 @@ import type { SiteKeys } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import type { Tier } from '../tiers/tier.js';
 import { saveObject } from './catalog.js';
-import { manifestFiles, MANIFEST_VERSION, objectSummary, writeManifest, type VolumeManifest } from './manifest.js';
+import { manifestFilesFor, MANIFEST_VERSION, objectSummary, writeManifest, type VolumeManifest } from './manifest.js';
 import { ObjectWriter, type ObjectRecord } from './writer.js';
 
 /**
@@ -48,24 +48,31 @@ export async function encryptVolume(
 }
 
 /**
- * Records the volume's object and writes + records its manifest. `register` inserts the volume and
- * its file rows and returns the volume id; it runs in the same transaction as the object rows.
+ * Stores the volume's manifest, then records the volume, its object and the manifest object in one
+ * transaction: `register(createdAt)` inserts the volume and its file rows and returns the volume
+ * id. The manifest goes first so that a crash at any point leaves either no volume (and objects
+ * nothing refers to, which a re-run replaces) or a volume with its manifest — never one without.
  */
-export async function sealEncryptedVolume(db: Db, c: VolumeCrypto, rec: ObjectRecord, name: string, register: () => number): Promise<number> {
-  const volumeId = db.transaction(() => {
-    const id = register();
-    saveObject(db, rec, { volumeId: id });
-    return id;
-  })();
-  const v = db.prepare('SELECT name, size, created_at FROM volumes WHERE id = ?').get(volumeId) as { name: string; size: number; created_at: number };
+export async function sealEncryptedVolume(
+  db: Db,
+  c: VolumeCrypto,
+  rec: ObjectRecord,
+  v: { name: string; size: number; files: { fileId: number; isoPath: string; offset: number; length: number }[] },
+  register: (createdAt: number) => number,
+): Promise<number> {
+  const createdAt = Date.now();
   const manifest: VolumeManifest = {
     manifestVersion: MANIFEST_VERSION,
     siteId: c.siteId,
-    volume: { name: v.name ?? name, size: v.size, sha256: rec.plainSha256.toString('hex'), createdAt: v.created_at },
+    volume: { name: v.name, size: v.size, sha256: rec.plainSha256.toString('hex'), createdAt },
     object: objectSummary(rec),
-    files: manifestFiles(db, volumeId),
+    files: manifestFilesFor(db, v.files),
   };
   const m = await writeManifest({ sodium: c.sodium, keys: c.keys, tier: c.tier }, manifest);
-  saveObject(db, m, { volumeId });
-  return volumeId;
+  return db.transaction(() => {
+    const id = register(createdAt);
+    saveObject(db, rec, { volumeId: id });
+    saveObject(db, m, { volumeId: id });
+    return id;
+  })();
 }
