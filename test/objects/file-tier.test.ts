@@ -53,4 +53,25 @@ describe('file:// tier', () => {
     await expect(t.put('o/2', Readable.from([Buffer.from('hello')]), { size: 6 })).rejects.toMatchObject({ kind: 'checksum' });
     expect(fs.readdirSync(path.join(tmp, 'c/o'))).toEqual([]); // no temporaries, no half objects
   });
+
+  it('reserve: bytes written through the descriptor appear under the key only after commit; a wrong size or an abort leaves nothing', async () => {
+    const t = new FileTier(path.join(tmp, 'd'));
+    const body = randomBytes(70_000);
+    const r = await t.reserve('obj/00000');
+    fs.writeSync(r.fd, body, 0, body.length, 0);
+    expect(await t.head('obj/00000')).toBeNull(); // not visible before the commit
+    const st = await r.commit({ size: body.length, sha256: sha(body) });
+    expect(st.size).toBe(body.length);
+    await t.syncPrefix('obj');
+    expect((await read(await t.get('obj/00000'))).equals(body)).toBe(true);
+
+    const short = await t.reserve('obj/00001');
+    fs.writeSync(short.fd, body, 0, 10, 0);
+    await expect(short.commit({ size: body.length, sha256: sha(body) })).rejects.toMatchObject({ kind: 'checksum' });
+    const dropped = await t.reserve('obj/00002');
+    fs.writeSync(dropped.fd, body, 0, 10, 0);
+    await dropped.abort();
+    await dropped.abort(); // twice is harmless
+    expect(fs.readdirSync(path.join(tmp, 'd/obj'))).toEqual(['00000']); // no temporaries left
+  });
 });
