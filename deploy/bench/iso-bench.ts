@@ -13,7 +13,7 @@
  * (user + sys, which shows what the shared cores cost; per run too) and peak RSS
  * (children's maxRSS); and peak RSS for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume
  * (`iso create -s 5G` over the tree hard-linked 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
- * BENCH_PHOTOS (500), BENCH_VIDEOS (12), BENCH_SKIP_5G=1.
+ * BENCH_PHOTOS (500), BENCH_VIDEOS (12), BENCH_SKIP_5G=1, BENCH_SETTLE_MS (1000).
  * Child mode (used by the benchmark itself): iso-bench.js --child <entries.json> <out.iso> [--no-hash].
  */
 import { spawnSync } from 'node:child_process';
@@ -104,15 +104,21 @@ async function main(): Promise<void> {
     m[v].rss = Math.max(m[v].rss, t.rssMB);
     m[v].bytes = bytes;
   };
-  // Every timed command starts from the same clean state: the previous image removed and an
-  // untimed `sync`, so that no run pays for the writeback (and dirty-page throttling) of the run
-  // before it (genisoimage leaves its whole image dirty in the page cache).
+  // Every timed command starts from the same clean state: the previous image removed, an untimed
+  // `sync`, so that no run pays for the writeback (and dirty-page throttling) of the run before it
+  // (genisoimage leaves its whole image dirty in the page cache), then a pause (BENCH_SETTLE_MS,
+  // default 1000): this VM hands freed memory back to the host within ~0.1-3 s (free page
+  // reporting), and a page touched again after that costs a host page fault; without the pause a
+  // run that starts at once (genisoimage) writes into the 1.36 GB just freed while one that starts
+  // 0.2 s later (node) races the reporter for it.
+  const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 1000);
   const clean = () => {
     fs.rmSync(out, { force: true });
     spawnSync('sync');
+    if (settleMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settleMs);
   };
   for (let i = 0; i < runs; i++) {
-    clean();
+    clean(); // the previous round's store is gone; this syncs and settles after it
     const w = timed(process.execPath, [self, '--child', entriesFile, out]);
     record('writer', w, JSON.parse(w.stdout).bytes);
     clean();
@@ -129,13 +135,12 @@ async function main(): Promise<void> {
     // gives a volume before it registers it.
     const gs = timed('bash', ['-c', 'genisoimage -quiet -R -J -o "$1" "$2" && sync "$1"', 'bash', out, tree]);
     record('genisoimageFsync', gs, fs.statSync(out).size);
-    clean();
 
     const db = path.join(work, `run${i}.db`);
     fs.copyFileSync(db0, db);
     const store = path.join(work, `store${i}`);
     fs.mkdirSync(store);
-    spawnSync('sync');
+    clean(); // also removes genisoimageFsync's image
     const c = timed(process.execPath, [cli, '--db', db, 'iso', 'create', '--no-encrypt', '--partial', '-p', store, '--json']);
     record('isoCreateCli', c, JSON.parse(c.stdout).volumes[0].size);
     fs.rmSync(store, { recursive: true, force: true });
