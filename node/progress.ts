@@ -37,15 +37,17 @@ export class ProgressBar {
     const elapsed = (now - this.started) / 1000;
     const rate = elapsed > 0 ? s.doneBytes / elapsed : 0;
     const frac = s.totalBytes > 0 ? Math.min(1, s.doneBytes / s.totalBytes) : s.totalItems > 0 ? s.doneItems / s.totalItems : 0;
-    const width = 24;
-    const filled = Math.round(frac * width);
-    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(width - filled);
     const eta = rate > 0 ? formatDuration((s.totalBytes - s.doneBytes) / rate) : '?';
-    const line =
-      `${s.label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}%  ` +
+    const tail =
+      `] ${(frac * 100).toFixed(0).padStart(3)}%  ` +
       `${s.doneItems}/${s.totalItems}${s.open ? '+' : ''} files  ${formatSize(s.doneBytes)}/${formatSize(s.totalBytes)}  ` +
       `${formatSize(rate)}/s  ETA ${s.open ? '~' : ''}${eta}`;
     const cols = this.stream.columns || 100;
+    // The bar gives up width first (down to 8) so that the figures fit a narrow terminal.
+    const width = Math.max(8, Math.min(24, cols - 1 - s.label.length - 2 - tail.length));
+    const filled = Math.round(frac * width);
+    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(width - filled);
+    const line = `${s.label} [${bar}${tail}`;
     this.stream.write(`\r${line.slice(0, cols - 1).padEnd(Math.min(cols - 1, line.length))}\x1b[K`);
     this.drawn = true;
   }

@@ -21,6 +21,7 @@ import { withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, reportExit, UserError } from '../exit-codes.js';
 import { log } from '../log.js';
 import { formatDate, printJson } from '../output.js';
+import { ProgressBar } from '../progress.js';
 import { withPassphraseOption, type PassphraseArgs } from '../passphrase-option.js';
 import type { VolumeCrypto } from '../../storage/objects/volume.js';
 // The encrypted pipeline (passphrase, keys, object store) and the reader are imported where they
@@ -49,7 +50,14 @@ const PARTIAL_SUFFIX = /^\..+\.(\d+)\.partial$/;
  * renames it to <storeDir>/<name> and fsyncs the folder. On any failure the temp file is removed.
  * (A sink that consumes a stream, e.g. encryption, uses `vol.stream` instead of `vol.cursor`.)
  */
-export async function writeToStore(vol: BuiltVolume, storeDir: string, name: string, signal?: AbortSignal, ring?: HashRing): Promise<{ file: string; sha256: Buffer }> {
+export async function writeToStore(
+  vol: BuiltVolume,
+  storeDir: string,
+  name: string,
+  signal?: AbortSignal,
+  ring?: HashRing,
+  onProgress?: (bytes: number) => void,
+): Promise<{ file: string; sha256: Buffer }> {
   const final = path.join(storeDir, name);
   const tmp = path.join(storeDir, `.${name}.${process.pid}.partial`);
   let sha256: Buffer;
@@ -63,7 +71,9 @@ export async function writeToStore(vol: BuiltVolume, storeDir: string, name: str
     }
     try {
       // Copied on this thread, SHA-256 on a second one (storage/iso/pump.ts).
-      const r = await copyImage(vol.cursor, out, { sha256: true, ring, signal, syncEvery: 64 << 20 });
+      let done = 0;
+      const onChunk = onProgress && ((c: Buffer) => onProgress((done += c.length)));
+      const r = await copyImage(vol.cursor, out, { sha256: true, ring, signal, syncEvery: 64 << 20, onChunk });
       if (r.bytes !== vol.size) throw new Error(`image ${name} came out at ${r.bytes} bytes, expected ${vol.size}`);
       sha256 = r.sha256!;
       await out.sync();
@@ -80,6 +90,19 @@ export async function writeToStore(vol: BuiltVolume, storeDir: string, name: str
     throw err;
   }
   return { file: final, sha256 };
+}
+
+/**
+ * Progress of one volume on the TTY bar (the line above it names the volume): bytes of the image
+ * produced so far, and how many of its files lie entirely before that point.
+ */
+function volumeProgress(bar: ProgressBar, vol: BuiltVolume, entries: VolumeEntry[]): (bytes: number) => void {
+  const ends = entries.flatMap((e, i) => (e.kind === 'file' ? [(vol.extents[i]![0]?.offset ?? 0) + e.size] : [])).sort((a, b) => a - b);
+  let filesDone = 0;
+  return (bytes) => {
+    while (filesDone < ends.length && ends[filesDone]! <= bytes) filesDone++;
+    bar.update({ label: 'iso create', doneBytes: bytes, totalBytes: vol.size, doneItems: filesDone, totalItems: ends.length }, bytes === vol.size);
+  };
 }
 
 /** Removes temp images left by a killed `iso create` (their process is gone). */
@@ -172,6 +195,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const made: { id: number; name: string; file: string; size: number; files: number; sha256: string }[] = [];
+  const bar = new ProgressBar({ json: args.json });
   // A plain image's SHA-256 runs on a worker thread; start it now, so that its ~30-50 ms boot
   // overlaps the catalog queries and stat checks below instead of delaying the copy.
   let ring: HashRing | undefined = args.encrypt ? undefined : new HashRing();
@@ -204,19 +228,21 @@ async function createVolumes(args: CreateArgs): Promise<void> {
         const entries = entriesFor(group as Candidate[], times);
         const vol = buildVolume(entries, { volumeId: name.replace(/\.iso$/i, '') });
         log.info(`creating ${name}: ${group.length} file(s), ${formatSize(vol.size)}`);
+        const progress = volumeProgress(bar, vol, entries);
         let written: { file: string | null; sha256: Buffer };
         let object = null;
         try {
           if (crypto) {
-            object = await objects!.encryptVolume(crypto, vol, abort.signal);
+            object = await objects!.encryptVolume(crypto, vol, abort.signal, progress);
             written = { file: null, sha256: object.plainSha256 };
           } else {
             // The ring started above serves the first plain volume; later ones start their own.
             const r = ring;
             ring = undefined;
-            written = await writeToStore(vol, storeDir, name, abort.signal, r);
+            written = await writeToStore(vol, storeDir, name, abort.signal, r, progress);
           }
         } catch (err) {
+          bar.done();
           if (err instanceof SourceChangedError) {
             log.warn(`${name} not created: ${err.message}; run scan, then iso create again`);
             reportExit(EXIT.PARTIAL);
@@ -224,6 +250,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           }
           throw err;
         }
+        bar.done();
         const files = entries
           .map((e, i) => ({ e, ext: vol.extents[i]! }))
           .filter(({ e }) => e.kind === 'file')

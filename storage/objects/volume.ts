@@ -29,8 +29,18 @@ export async function encryptVolume(
   c: VolumeCrypto,
   image: { stream: Readable; size: number; cursor?: { fill(buf: Buffer): Promise<number>; fillSync?(buf: Buffer): number; close(): Promise<void> } },
   signal?: AbortSignal,
+  onProgress?: (plainBytes: number) => void,
 ): Promise<ObjectRecord> {
-  const w = new ObjectWriter({ sodium: c.sodium, keys: c.keys, tier: c.tier, kind: 'volume', maxPlainSize: image.size });
+  let stored = 0;
+  const w: ObjectWriter = new ObjectWriter({
+    sodium: c.sodium,
+    keys: c.keys,
+    tier: c.tier,
+    kind: 'volume',
+    maxPlainSize: image.size,
+    // Stores may finish out of order: count them (all chunks but the last are full).
+    onChunk: onProgress && (() => onProgress(Math.min(image.size, ++stored * w.chunkPlain))),
+  });
   let rec: ObjectRecord;
   if (image.cursor) {
     const cursor = image.cursor;

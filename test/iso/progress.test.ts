@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli, tempDir } from '../support/cli.js';
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+function onTty(args: string[], env: Record<string, string> = {}): string {
+  const cmd = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, LOMO_NO_PROGRESS: '', ...env } });
+  expect(r.status, r.stdout).toBe(0);
+  return r.stdout;
+}
+
+describe('iso create progress bar', () => {
+  let dir: string;
+  let cleanup: () => void;
+  const env = { LOMOB_MASTER_KEY: 'progress test passphrase' };
+  beforeAll(() => {
+    ({ dir, cleanup } = tempDir());
+    fs.mkdirSync(path.join(dir, 'lib'));
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `lib/clip${i}.mp4`), Buffer.alloc(40 << 20, i + 1));
+  });
+  afterAll(() => cleanup());
+
+  it('draws the volume, files, bytes, rate and ETA on a TTY (plain and encrypted), nothing with --json', () => {
+    const bar = /iso create \[[=> ]+\]\s+\d+%\s+\d+\/4 files\s+[\d.]+ [KMG]?B\/16[0-9.]+ MB\s+[\d.]+ [KMG]?B\/s\s+ETA/;
+    for (const mode of ['plain', 'encrypted']) {
+      const db = path.join(dir, `${mode}.db`);
+      const store = path.join(dir, `store-${mode}`);
+      fs.mkdirSync(store);
+      expect(runCli(['--db', db, 'scan', path.join(dir, 'lib')]).code).toBe(0);
+      if (mode === 'encrypted') expect(runCli(['--db', db, 'init', '--objects-dir', path.join(dir, 'objects')], { env }).code).toBe(0);
+      const out = onTty(['--db', db, 'iso', 'create', '--partial', '-p', store, ...(mode === 'plain' ? ['--no-encrypt'] : [])], env);
+      expect(out, mode).toMatch(bar);
+      expect(out, mode).toMatch(/4 file\(s\)/); // the summary line after the bar is cleared
+    }
+    const db = path.join(dir, 'json.db');
+    expect(runCli(['--db', db, 'scan', path.join(dir, 'lib')]).code).toBe(0);
+    const json = onTty(['--db', db, 'iso', 'create', '--partial', '--no-encrypt', '-p', path.join(dir, 'store-plain'), '--json', '-s', '1G']);
+    expect(json).not.toMatch(/ETA/);
+    const clean = json.replace(/\r/g, '');
+    expect(JSON.parse(clean.slice(clean.indexOf('{'))).volumes).toHaveLength(1); // stderr's INFO line comes first on a TTY
+  });
+});
