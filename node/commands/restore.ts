@@ -6,6 +6,7 @@ import { withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { log } from '../log.js';
 import { printJson } from '../output.js';
+import { ProgressBar } from '../progress.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs, type UnlockedSite } from '../passphrase.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { ChunkError, decryptRange, type ReadContext } from '../../storage/objects/reader.js';
@@ -128,23 +129,34 @@ export const restoreFileCommand: CommandModule<GlobalArgs, RestoreFileArgs> = {
       const cleanup = prepareTarget(args.to);
       const restored: { path: string; size: number; to: string }[] = [];
       let failed = 0;
+      const bar = new ProgressBar({ json: args.json });
+      const all = plan.flatMap((x) => x.copies);
+      const total = { bytes: all.reduce((s, c) => s + c.size, 0), files: all.length };
+      let before = 0;
+      let filesDone = 0;
       try {
         for (const { copies } of plan) {
           for (const c of copies) {
             const shown = c.libraryPath.toString();
+            const onProgress = (b: number) =>
+              bar.update({ label: 'restore', doneBytes: before + b, totalBytes: total.bytes, doneItems: filesDone, totalItems: total.files });
             try {
-              const final = await placeFile(args.to, c.libraryPath, { sha256: c.sha256, size: c.size, mtimeMs: c.mtimeMs }, (write) =>
+              const final = await placeFile(args.to, c.libraryPath, { sha256: c.sha256, size: c.size, mtimeMs: c.mtimeMs, onProgress }, (write) =>
                 decryptRange(ctx, c.object, c.offset, c.size, write),
               );
+              bar.done();
               restored.push({ path: shown, size: c.size, to: final.toString() });
               log.info(`restored ${shown} -> ${final.toString()}`);
             } catch (e) {
+              bar.done();
               const ue = asUserError(e, shown);
               if (!(ue instanceof UserError)) throw e;
               log.error(ue.message);
               reportExit(ue.exitCode);
               failed++;
             }
+            before += c.size;
+            filesDone++;
           }
         }
       } finally {
@@ -174,14 +186,18 @@ export const restoreVolumeCommand: CommandModule<GlobalArgs, RestoreVolumeArgs> 
       const ctx: ReadContext = { sodium: unlocked.sodium, keys: unlocked.keys, tier: localTier(unlocked.site, args.objectsDir) };
       const cleanup = prepareTarget(args.to);
       const fileName = vol.name.endsWith('.iso') ? vol.name : `${vol.name}.iso`;
+      const bar = new ProgressBar({ json: args.json });
+      const onProgress = (b: number) => bar.update({ label: 'restore', doneBytes: b, totalBytes: object.plainSize, doneItems: b === object.plainSize ? 1 : 0, totalItems: 1 });
       try {
-        const final = await placeFile(args.to, Buffer.from(fileName), { sha256: object.plainSha256, size: object.plainSize }, (write) =>
+        const final = await placeFile(args.to, Buffer.from(fileName), { sha256: object.plainSha256, size: object.plainSize, onProgress }, (write) =>
           decryptRange(ctx, object, 0, object.plainSize, write),
         );
+        bar.done();
         if (vol.sha256 && !vol.sha256.equals(object.plainSha256)) log.warn(`volume ${vol.name}: catalog image hash differs from its object's plaintext hash`);
         if (args.json) printJson({ volume: vol.name, to: final.toString(), size: object.plainSize, sha256: object.plainSha256.toString('hex') });
         else log.info(`restored volume ${vol.name} -> ${final.toString()}`);
       } catch (e) {
+        bar.done();
         throw asUserError(e, `volume ${vol.name}`);
       } finally {
         cleanup();

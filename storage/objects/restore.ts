@@ -40,6 +40,8 @@ export interface PlaceOptions {
   sha256?: Buffer | null;
   size?: number;
   mtimeMs?: number;
+  /** Bytes written so far, after each write (for a progress bar). */
+  onProgress?: (bytes: number) => void;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function placeFile(
       size += b.length;
       let off = 0;
       while (off < b.length) off += (await handle.write(b, off, b.length - off)).bytesWritten;
+      opts.onProgress?.(size);
     });
     const sha = hash.digest();
     if (opts.size !== undefined && size !== opts.size) throw new PlaintextMismatchError(`${rel.toString()}: restored ${size} bytes, the catalog says ${opts.size}`);

@@ -12,7 +12,9 @@ function onTty(args: string[], env: Record<string, string> = {}): string {
   return r.stdout;
 }
 
-describe('iso create progress bar', () => {
+const out2name = (json: string) => (JSON.parse(json) as { name: string }[])[0]!.name;
+
+describe('iso create and restore progress bars', () => {
   let dir: string;
   let cleanup: () => void;
   const env = { LOMOB_MASTER_KEY: 'progress test passphrase' };
@@ -35,6 +37,13 @@ describe('iso create progress bar', () => {
       expect(out, mode).toMatch(bar);
       expect(out, mode).toMatch(/4 file\(s\)/); // the summary line after the bar is cleared
     }
+    // Restores draw one too.
+    const enc = path.join(dir, 'encrypted.db');
+    const name = out2name(runCli(['--db', enc, 'iso', 'list', '--json']).stdout);
+    const vol = onTty(['--db', enc, 'restore', 'volume', name, '--to', path.join(dir, 'back')], env);
+    expect(vol).toMatch(/restore \[[=> ]+\]\s+\d+%\s+[01]\/1 files\s+[\d.]+ [KMG]?B\/16[0-9.]+ MB\s+[\d.]+ [KMG]?B\/s\s+ETA/);
+    const file = onTty(['--db', enc, 'restore', 'file', path.join(dir, 'lib'), '--to', path.join(dir, 'back-files')], env);
+    expect(file).toMatch(/restore \[[=> ]+\]\s+\d+%\s+[0-4]\/4 files\s+[\d.]+ [KMG]?B\/167\.8 MB/);
     const db = path.join(dir, 'json.db');
     expect(runCli(['--db', db, 'scan', path.join(dir, 'lib')]).code).toBe(0);
     const json = onTty(['--db', db, 'iso', 'create', '--partial', '--no-encrypt', '-p', path.join(dir, 'store-plain'), '--json', '-s', '1G']);
