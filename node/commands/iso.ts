@@ -209,6 +209,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
       // a site without keys (no `init` yet) or --no-encrypt gets lomob's plain .iso files.
       let crypto: VolumeCrypto | null = null;
       let objects: typeof import('../../storage/objects/volume.js') | null = null;
+      let markPending: ((objectId: Buffer) => void) | undefined;
       if (args.encrypt && plan.volumes.length > 0) {
         const { loadSiteKeys } = await import('../../storage/objects/catalog.js');
         if (!loadSiteKeys(db)) log.warn('this site has no keys yet (run `lomo-peer init`): writing plain ISO files as with --no-encrypt');
@@ -217,10 +218,19 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           const { unlockSite } = await import('../passphrase.js');
           const unlocking = unlockSite(db, args);
           unlocking.catch(() => {}); // awaited below
-          const [{ FileTier }, volume] = await Promise.all([import('../../storage/tiers/file.js'), import('../../storage/objects/volume.js')]);
+          const [{ FileTier }, volume, pending] = await Promise.all([
+            import('../../storage/tiers/file.js'),
+            import('../../storage/objects/volume.js'),
+            import('../../storage/objects/pending.js'),
+          ]);
           objects = volume;
           const u = await unlocking;
           crypto = { sodium: u.sodium, keys: u.keys, tier: new FileTier(args.objectsDir ?? u.site.objectsUrl), siteId: u.site.siteId };
+          // What a killed iso create (or upload) left in local object stores goes first.
+          const swept = await pending.sweepPending(db, (url) => (url.startsWith('file:') ? new FileTier(url) : null));
+          if (swept > 0) log.info(`removed the leftovers of ${swept} object(s) an interrupted run had started`);
+          const tierUrl = crypto.tier.url;
+          markPending = (id) => pending.markPending(db, id, tierUrl);
         }
       }
       for (const group of plan.volumes) {
@@ -233,7 +243,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
         let object = null;
         try {
           if (crypto) {
-            object = await objects!.encryptVolume(crypto, vol, abort.signal, progress);
+            object = await objects!.encryptVolume(crypto, vol, abort.signal, progress, markPending);
             written = { file: null, sha256: object.plainSha256 };
           } else {
             // The ring started above serves the first plain volume; later ones start their own.

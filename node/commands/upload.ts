@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Db } from '../../storage/catalog/db.js';
 import { objectForFile, objectForVolume, saveObject, type StoredObject } from '../../storage/objects/catalog.js';
 import { ObjectWriter } from '../../storage/objects/writer.js';
+import { markPending, sweepPending } from '../../storage/objects/pending.js';
 import { stagingFiles } from '../../storage/catalog/library.js';
 import { uploadEstimate, usd } from '../../storage/cost/estimate.js';
 import { CatalogJournal } from '../../storage/tiers/catalog-journal.js';
@@ -204,7 +205,7 @@ const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
 async function stagingObject(db: Db, u: Awaited<ReturnType<typeof unlockSite>>, local: FileTier, f: { id: number; path: string; size: number; sha256: string | null }): Promise<StoredObject | null> {
   const have = objectForFile(db, f.id);
   if (have && f.sha256 && have.plainSha256.toString('hex') === f.sha256) return have;
-  const w = new ObjectWriter({ sodium: u.sodium, keys: u.keys, tier: local, kind: 'file', maxPlainSize: f.size, workers: f.size > 64 * 1024 * 1024 ? 2 : 0 });
+  const w = new ObjectWriter({ sodium: u.sodium, keys: u.keys, tier: local, kind: 'file', maxPlainSize: f.size, onStart: (id) => markPending(db, id, local.url), workers: f.size > 64 * 1024 * 1024 ? 2 : 0 });
   const src = fs.createReadStream(Buffer.from(f.path, 'latin1'));
   await new Promise<void>((resolve, reject) => {
     src.on('error', reject);
@@ -258,6 +259,9 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
         } else {
           const u = await unlockSite(db, args);
           const local = new FileTier(u.site.objectsUrl);
+          // What a killed run left in local object stores goes first (storage/objects/pending.ts).
+          const swept = await sweepPending(db, (url) => (url.startsWith('file:') ? new FileTier(url) : null));
+          if (swept > 0) log.info(`removed the leftovers of ${swept} object(s) an interrupted run had started`);
           const tok = nameTokenizer(u.keys);
           const bytes = files.reduce((a, f) => a + f.size, 0);
           if (gd) {

@@ -14,6 +14,7 @@
 import { foundation } from './migrations/0001-foundation.js';
 import { isoVolumes } from './migrations/0010-iso-volumes.js';
 import { objects } from './migrations/0020-objects.js';
+import { pendingObjects } from './migrations/0021-pending-objects.js';
 import { peers } from './migrations/0040-peers.js';
 import { cloud } from './migrations/0030-cloud.js';
 
@@ -24,7 +25,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, peers, cloud];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, peers, cloud];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

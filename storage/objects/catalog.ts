@@ -1,4 +1,5 @@
 import type { Db } from '../catalog/db.js';
+import { clearPending } from './pending.js';
 import type { KdfParams } from '../crypto/keys.js';
 import { LEAF_SIZE, type ObjectKind } from './format.js';
 import type { ObjectRecord } from './writer.js';
@@ -41,7 +42,7 @@ export interface ObjectLinks {
   fileId?: number | null;
 }
 
-/** Records an object and all its chunks in one transaction; returns the object's row id. */
+/** Records an object and all its chunks in one transaction (no longer pending); returns the object's row id. */
 export function saveObject(db: Db, rec: ObjectRecord, links: ObjectLinks = {}): number {
   const insObj = db.prepare(
     `INSERT INTO objects (object_id, kind, volume_id, file_id, format_version, message_size, chunk_plain, leaf_size,
@@ -55,6 +56,7 @@ export function saveObject(db: Db, rec: ObjectRecord, links: ObjectLinks = {}): 
         rec.plainSize, rec.plainSha256, rec.cipherSize, rec.cipherSha256, rec.chunks.length, Date.now()).lastInsertRowid,
     );
     for (const c of rec.chunks) insChunk.run(row, c.index, c.size, c.sha256, c.merkleRoot);
+    clearPending(db, rec.objectId);
     return row;
   })();
 }

@@ -5,6 +5,7 @@ import type { SiteKeys } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import type { Tier } from '../tiers/tier.js';
 import { saveObject } from './catalog.js';
+import { markPending } from './pending.js';
 import { ObjectWriter, type ObjectRecord } from './writer.js';
 
 /**
@@ -29,11 +30,12 @@ export interface StagingFile {
 const WORKERS_FROM = 32 * 1024 * 1024;
 
 export async function encryptStagingFile(db: Db, c: { sodium: Sodium; keys: SiteKeys; tier: Tier }, f: StagingFile): Promise<ObjectRecord> {
-  const w = new ObjectWriter({ ...c, kind: 'file', maxPlainSize: f.size, workers: f.size >= WORKERS_FROM ? 2 : 0 });
+  const w = new ObjectWriter({ ...c, kind: 'file', maxPlainSize: f.size, workers: f.size >= WORKERS_FROM ? 2 : 0, onStart: (id) => markPending(db, id, c.tier.url) });
   await pipeline(fs.createReadStream(f.path, { highWaterMark: 1 << 20 }), w);
   const rec = await w.result;
   if (rec.plainSize !== f.size || (f.sha256 && !rec.plainSha256.equals(f.sha256))) {
-    // The chunks are in the tier but unreferenced; nothing in the catalog points to them.
+    // The chunks are in the tier but unreferenced; the object stays pending and the next writer's
+    // sweep (pending.ts) removes them once this process has ended.
     throw new StagingChangedError(`${f.path.toString()} changed since it was scanned; run scan again`);
   }
   saveObject(db, rec, { fileId: f.fileId });

@@ -6,6 +6,7 @@ import type { Sodium } from '../crypto/sodium.js';
 import type { Tier } from '../tiers/tier.js';
 import { saveObject } from './catalog.js';
 import { manifestFilesFor, MANIFEST_VERSION, objectSummary, writeManifest, type VolumeManifest } from './manifest.js';
+import { markPending } from './pending.js';
 import { ObjectWriter, type ObjectRecord } from './writer.js';
 
 /**
@@ -30,6 +31,7 @@ export async function encryptVolume(
   image: { stream: Readable; size: number; cursor?: { fill(buf: Buffer): Promise<number>; fillSync?(buf: Buffer): number; close(): Promise<void> } },
   signal?: AbortSignal,
   onProgress?: (plainBytes: number) => void,
+  onStart?: (objectId: Buffer) => void,
 ): Promise<ObjectRecord> {
   let stored = 0;
   const w: ObjectWriter = new ObjectWriter({
@@ -38,6 +40,7 @@ export async function encryptVolume(
     tier: c.tier,
     kind: 'volume',
     maxPlainSize: image.size,
+    onStart,
     // Stores may finish out of order: count them (all chunks but the last are full).
     onChunk: onProgress && (() => onProgress(Math.min(image.size, ++stored * w.chunkPlain))),
   });
@@ -78,7 +81,7 @@ export async function sealEncryptedVolume(
     object: objectSummary(rec),
     files: manifestFilesFor(db, v.files),
   };
-  const m = await writeManifest({ sodium: c.sodium, keys: c.keys, tier: c.tier }, manifest);
+  const m = await writeManifest({ sodium: c.sodium, keys: c.keys, tier: c.tier, onStart: (id) => markPending(db, id, c.tier.url) }, manifest);
   return db.transaction(() => {
     const id = register(createdAt);
     saveObject(db, rec, { volumeId: id });

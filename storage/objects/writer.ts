@@ -43,8 +43,10 @@ export interface WriteObjectOptions {
   chunkPlain?: number;
   /** Encryption worker threads; 0 encrypts on the calling thread (small objects). Default: defaultWorkers(). */
   workers?: number;
-  /** Called after each chunk is stored, in order. */
+  /** Called after each chunk is stored (stores may finish out of order). */
   onChunk?: (c: ChunkRecord) => void;
+  /** Called with the new object's id before anything is stored (to record it as pending). */
+  onStart?: (objectId: Buffer) => void;
 }
 
 /**
@@ -99,6 +101,7 @@ export class ObjectWriter extends Writable {
     this.chunkPlain = o.chunkPlain ?? chooseChunkPlain(o.maxPlainSize ?? 0, this.messageSize);
     if (this.chunkPlain % this.messageSize !== 0) throw new Error('chunk plaintext size must be a multiple of the message size');
     this.objectId = Buffer.from(o.sodium.randomBytes(OBJECT_ID_BYTES));
+    o.onStart?.(this.objectId);
     this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
     const workers = o.workers ?? defaultWorkers();
     if (workers > 0) {

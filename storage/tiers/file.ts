@@ -125,6 +125,14 @@ export class FileTier implements Tier {
     await syncDir(path.dirname(dir));
   }
 
+  async purge(prefix: string): Promise<void> {
+    try {
+      await fs.promises.rm(this.file(prefix), { recursive: true, force: true });
+    } catch (e) {
+      throw mapFsError(e, `cannot remove ${this.url}/${prefix}`);
+    }
+  }
+
   async head(key: string): Promise<ObjectStat | null> {
     try {
       const st = await fs.promises.stat(this.file(key));

@@ -85,6 +85,8 @@ export interface Tier {
   reserve?(key: string): Promise<ReservedObject>;
   /** Makes the commits under `prefix` durable as a whole (e.g. fsyncs their folder); after reserve/commit. */
   syncPrefix?(prefix: string): Promise<void>;
+  /** Removes everything under `prefix`, temporaries of killed writers included (local tiers). */
+  purge?(prefix: string): Promise<void>;
 }
 
 export interface ReservedObject {
