@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { sodiumModulePaths, type Backend } from '../crypto/sodium.js';
 import { blake3, blake3ModulePaths } from '../crypto/blake3.js';
+import { sha256x2Path } from '../crypto/sha256x2.js';
 import { NODE_KEY } from './merkle.js';
 import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, chunkCipherSize, type ObjectKind } from './format.js';
 
@@ -85,14 +86,16 @@ function encryptJob(job) {
   const st = api.init(key, streamHeader);
   streamHeader.copy(header, 40);
   let pos = HEADER;
-  const chunkHash = createHash('sha256');
+  // The chunk's SHA-256 is computed here only without the two-stream addon; with it, the hash
+  // worker computes it in the same pass as the object's (see 'hash' jobs).
+  const chunkHash = workerData.x2 ? null : createHash('sha256');
   const leaves = [];
   const fd = job.fd;
   let hashed = 0;
   const hashUpTo = (end, final) => {
     while (hashed + LEAF <= end || (final && hashed < end)) {
       const leaf = out.subarray(hashed, Math.min(hashed + LEAF, end));
-      chunkHash.update(leaf);
+      if (chunkHash) chunkHash.update(leaf);
       leaves.push(b3.hash(leaf));
       // 32 KiB per write: larger writes get larger page-cache folios, which on this VM come from
       // pages handed back to the host (see storage/iso/pump.ts, writeSize).
@@ -108,19 +111,29 @@ function encryptJob(job) {
     pos += len + 17;
     hashUpTo(pos, m === n - 1);
   }
-  return { id: job.id, cipherLen: out.length, sha256: chunkHash.digest(), merkleRoot: rootOf(leaves), buf: slot };
+  return { id: job.id, cipherLen: out.length, sha256: chunkHash ? chunkHash.digest() : null, merkleRoot: rootOf(leaves), buf: slot };
 }
-// The object's ciphertext SHA-256, chunks in index order: kept by the hash worker, fed by 'hash' jobs.
-let objectHash = createHash('sha256');
+// The object's ciphertext SHA-256, chunks in index order: kept by the hash worker, fed by 'hash'
+// jobs. With the addon (storage/crypto/sha256x2.ts) each chunk goes through one interleaved pass
+// that also gives the chunk's own SHA-256: two hashes for about the price of one.
+const x2 = workerData.x2 ? require(workerData.x2) : null;
+const newState = () => { const st = Buffer.alloc(112); x2.init(st); return st; };
+let objectHash = x2 ? newState() : createHash('sha256');
 parentPort.on('message', async (job) => {
   try {
     if (job.op === 'hash') {
-      objectHash.update(new Uint8Array(job.buf, 0, job.len));
-      return parentPort.postMessage({ id: job.id, buf: job.buf }, [job.buf]);
+      const data = new Uint8Array(job.buf, 0, job.len);
+      let sha256 = null;
+      if (x2) {
+        const chunk = newState();
+        x2.update2(objectHash, data, chunk, data);
+        sha256 = x2.digest(chunk);
+      } else objectHash.update(data);
+      return parentPort.postMessage({ id: job.id, buf: job.buf, sha256 }, [job.buf]);
     }
     if (job.op === 'digest') {
-      const d = objectHash.digest();
-      objectHash = createHash('sha256');
+      const d = x2 ? x2.digest(objectHash) : objectHash.digest();
+      objectHash = x2 ? newState() : createHash('sha256');
       return parentPort.postMessage({ id: job.id, sha256: d });
     }
     api = api || (await ready);
@@ -146,7 +159,8 @@ export interface ChunkJob {
 export interface ChunkResult {
   index: number;
   cipherLen: number;
-  sha256: Buffer;
+  /** Null when the hash worker computes it (hashObject) in the same pass as the object hash. */
+  sha256: Buffer | null;
   merkleRoot: Buffer;
   buf?: ArrayBuffer;
 }
@@ -157,7 +171,7 @@ interface WorkerReply {
   /** errno code of a failed write (ENOSPC...). */
   code?: string;
   cipherLen?: number;
-  sha256?: Uint8Array;
+  sha256?: Uint8Array | null;
   merkleRoot?: Uint8Array;
   buf?: ArrayBuffer;
 }
@@ -210,6 +224,7 @@ export class EncryptPool {
       paths: sodiumModulePaths(),
       backend: backend ?? process.env.LOMO_SODIUM,
       blake3: { backend: blake3.backend, ...blake3ModulePaths(), nodeKey: Uint8Array.from(NODE_KEY) },
+      x2: sha256x2Path(),
       HEADER: HEADER_BYTES,
       LEAF: LEAF_SIZE,
       MAGIC: Uint8Array.from(MAGIC),
@@ -246,7 +261,7 @@ export class EncryptPool {
       if (w < 0) return;
       const { job, resolve, reject } = this.queue.shift()!;
       this.post(w, { index: job.index, plainLen: job.plainLen, last: job.last, buf: job.buf, fd: job.fd ?? -1 }, [job.buf]).then(
-        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: Buffer.from(m.sha256!), merkleRoot: Buffer.from(m.merkleRoot!), buf: m.buf! }),
+        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: m.sha256 ? Buffer.from(m.sha256) : null, merkleRoot: Buffer.from(m.merkleRoot!), buf: m.buf! }),
         reject,
       );
     }
@@ -259,8 +274,9 @@ export class EncryptPool {
    * main thread the pipeline's longest serial path, and on an encryption worker it delayed that
    * worker's chunks.
    */
-  async hashObject(buf: ArrayBuffer, len: number): Promise<ArrayBuffer> {
-    return (await this.post(this.encryptors, { op: 'hash', buf, len }, [buf])).buf!;
+  async hashObject(buf: ArrayBuffer, len: number): Promise<{ buf: ArrayBuffer; chunkSha256: Buffer | null }> {
+    const r = await this.post(this.encryptors, { op: 'hash', buf, len }, [buf]);
+    return { buf: r.buf!, chunkSha256: r.sha256 ? Buffer.from(r.sha256) : null };
   }
 
   /** The object's ciphertext SHA-256 over everything given to hashObject. */

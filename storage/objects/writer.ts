@@ -309,7 +309,9 @@ export class ObjectWriter extends Writable {
     for (let r = this.done.get(this.nextToStore); r && !this.failure; r = this.done.get(this.nextToStore)) {
       this.done.delete(this.nextToStore);
       this.nextToStore++;
-      const rec: ChunkRecord = { index: r.index, size: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot };
+      // The chunk's SHA-256 comes from its encryption worker, or (two-stream addon) from the hash
+      // worker's pass below; it is filled in before the chunk counts as stored.
+      const rec: ChunkRecord = { index: r.index, size: r.cipherLen, sha256: r.sha256 ?? Buffer.alloc(0), merkleRoot: r.merkleRoot };
       this.chunks.push(rec);
       this.cipherSize += r.cipherLen;
       const slot = r.slot;
@@ -319,27 +321,36 @@ export class ObjectWriter extends Writable {
       let put: Promise<unknown>;
       if (this.pool && slot >= 0) {
         // The object's SHA-256 needs the chunks in order: the hash worker gets them as their turn
-        // comes. A reserved chunk is already written: it is committed at once, and its slot is free
-        // as soon as it is hashed; otherwise the slot is put once hashed, then freed.
+        // comes. A reserved chunk is already written: it is committed once hashed, and its slot is
+        // free then; otherwise the slot is put once hashed, then freed.
         const s = this.slots[slot]!;
         const buf = s.buf!;
         s.buf = null;
         const hashed = this.pool.hashObject(buf, r.cipherLen).then((back) => {
-          s.buf = back;
-          s.plain = Buffer.from(back, back.byteLength - this.chunkPlain, this.chunkPlain);
-          return Buffer.from(back, 0, r.cipherLen);
+          s.buf = back.buf;
+          s.plain = Buffer.from(back.buf, back.buf.byteLength - this.chunkPlain, this.chunkPlain);
+          if (back.chunkSha256) rec.sha256 = back.chunkSha256;
+          return Buffer.from(back.buf, 0, r.cipherLen);
         });
         if (reservation) {
-          hashed.then(() => this.releaseSlot(slot), () => {});
-          put = Promise.all([hashed, reservation.commit({ size: r.cipherLen, sha256: r.sha256.toString('hex') })]);
+          put = hashed.then(
+            () => {
+              this.releaseSlot(slot);
+              return reservation.commit({ size: r.cipherLen, sha256: rec.sha256.toString('hex') });
+            },
+            async (e) => {
+              await reservation.abort();
+              throw e;
+            },
+          );
         } else {
           put = hashed
-            .then((cipher) => this.o.tier.put(key, cipher, { size: cipher.length, sha256: r.sha256.toString('hex') }))
+            .then((cipher) => this.o.tier.put(key, cipher, { size: cipher.length, sha256: rec.sha256.toString('hex') }))
             .then(() => this.releaseSlot(slot));
         }
       } else {
         this.cipherHash.update(r.cipher!);
-        put = this.o.tier.put(key, r.cipher!, { size: r.cipher!.length, sha256: r.sha256.toString('hex') });
+        put = this.o.tier.put(key, r.cipher!, { size: r.cipher!.length, sha256: rec.sha256.toString('hex') });
       }
       const tracked: Promise<void> = put.then(
         () => {

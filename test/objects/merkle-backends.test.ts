@@ -13,7 +13,8 @@ import { merkleRoot } from '../../storage/objects/merkle.js';
  * The encryption workers compute each chunk's SHA-256 and Merkle root with whichever BLAKE3
  * backend the process uses: with the portable one forced (LOMO_BLAKE3=js) the catalog must hold
  * exactly what the native backend computes over the stored chunk files, and the object's
- * ciphertext SHA-256 must be that of the chunks in order.
+ * ciphertext SHA-256 must be that of the chunks in order — with node:crypto's SHA-256 and with the
+ * two-stream addon (storage/crypto/sha256x2.ts).
  */
 let tmp: string;
 beforeAll(() => {
@@ -22,8 +23,10 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-for (const backend of ['js', 'native'] as const) {
-  describe(`iso create with the ${backend} BLAKE3 backend`, () => {
+// The portable BLAKE3 with node:crypto's SHA-256 (no two-stream addon), and the native BLAKE3 with
+// the addon when this machine has it (the chunk hashes then come from the hash worker's pass).
+for (const [backend, x2] of [['js', 'off'], ['native', 'on']] as const) {
+  describe(`iso create with the ${backend} BLAKE3 backend, two-stream SHA-256 ${x2}`, () => {
     it('records chunk hashes and Merkle roots that match the stored chunks', async () => {
       const dir = path.join(tmp, backend);
       const lib = path.join(dir, 'lib');
@@ -31,7 +34,7 @@ for (const backend of ['js', 'native'] as const) {
       for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(lib, `clip${i}.mp4`), randomBytes(3_500_000));
       const db = path.join(dir, 'lomob.db');
       const objects = path.join(dir, 'objects');
-      const env = { LOMOB_MASTER_KEY: PASS, LOMO_BLAKE3: backend, LOMO_ENCRYPT_WORKERS: '2' };
+      const env = { LOMOB_MASTER_KEY: PASS, LOMO_BLAKE3: backend, LOMO_ENCRYPT_WORKERS: '2', LOMO_SHA256X2: x2 };
       const cli = (...args: string[]) => run(['--db', db, ...args], { cwd: dir, env });
       expect((await cli('scan', lib)).code).toBe(0);
       expect((await cli('init', '--objects-dir', objects)).code).toBe(0);

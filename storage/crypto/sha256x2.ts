@@ -1,0 +1,42 @@
+import { createRequire } from 'node:module';
+
+/**
+ * SHA-256 with two streams interleaved on one core, through the project's own addon
+ * (native/sha256x2: the x86 SHA extensions, built by `npm ci` as an optional dependency). One
+ * SHA-256 stream is a chain of dependent instructions, so a second one costs little: measured here,
+ * one stream 1.8 GB/s (as OpenSSL), two streams 3.0-3.3 GB/s together. The encrypting pipeline
+ * feeds each chunk to its own SHA-256 and to the object's with one pass (encrypt-pool.ts).
+ *
+ * Missing addon (no compiler at install, another CPU architecture) or a CPU without SHA-NI/AVX2:
+ * `loadSha256x2()` returns null and callers use node:crypto, same bytes, one stream at a time.
+ * LOMO_SHA256X2=off forces that (tests compare both).
+ */
+export interface Sha256x2 {
+  supported(): boolean;
+  /** A state is a 112-byte Uint8Array (layout in native/sha256x2/src/binding.c); init resets it. */
+  init(state: Uint8Array): void;
+  update(state: Uint8Array, data: Uint8Array): void;
+  /** Feeds dataA to stateA and dataB to stateB, interleaved (the two may overlap or be the same bytes). */
+  update2(stateA: Uint8Array, dataA: Uint8Array, stateB: Uint8Array, dataB: Uint8Array): void;
+  digest(state: Uint8Array): Buffer;
+}
+
+export const SHA256X2_STATE_BYTES = 112;
+
+const require = createRequire(import.meta.url);
+
+/** The addon's module path when it loads and this CPU can run it, else null. */
+export function sha256x2Path(): string | null {
+  if (process.env.LOMO_SHA256X2 === 'off') return null;
+  try {
+    const path = require.resolve('lomo-sha256x2');
+    return (require(path) as Sha256x2).supported() ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+export function loadSha256x2(): Sha256x2 | null {
+  const path = sha256x2Path();
+  return path ? (require(path) as Sha256x2) : null;
+}
