@@ -53,6 +53,8 @@ export class HashRing {
   private readonly ctrl: Int32Array;
   private readonly data: SharedArrayBuffer;
   private readonly worker: Worker;
+  /** One Buffer view per slot, made once (not one per chunk). */
+  private readonly views: Buffer[];
   private readonly result: Promise<Buffer>;
   private head = 0;
   private ended = false;
@@ -64,6 +66,7 @@ export class HashRing {
     const ctrlSab = new SharedArrayBuffer((LENS + slots) * 4);
     this.ctrl = new Int32Array(ctrlSab);
     this.data = new SharedArrayBuffer(slots * slotSize);
+    this.views = Array.from({ length: slots }, (_, s) => Buffer.from(this.data, s * slotSize, slotSize));
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { ctrlSab, dataSab: this.data, slots, slotSize },
@@ -92,8 +95,7 @@ export class HashRing {
         throw new Error('hash thread stopped responding');
       }
     }
-    const s = this.head % this.slots;
-    return Buffer.from(this.data, s * this.slotSize, this.slotSize);
+    return this.views[this.head % this.slots]!;
   }
 
   /** Hands the slot returned by `next` to the hash thread, with its first `n` bytes in use. */
