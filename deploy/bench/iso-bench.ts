@@ -10,7 +10,9 @@
  *    (adds CLI start-up, pack-time stat checks, the fsync and catalog registration);
  * Every timed command starts from the same state: the previous image removed and an untimed `sync`
  * (no run pays for the writeback of the one before it). Reported per variant: wall time, CPU time
- * (user + sys, which shows what the shared cores cost; per run too) and peak RSS
+ * (user + sys, which shows what the shared cores cost; per run too), the CPU the rest of the machine
+ * used meanwhile (the cores are shared: medians over the runs that had both cores are given too)
+ * and peak RSS
  * (children's maxRSS); and peak RSS for a 1 GB volume (`iso create -s 1G`) and a 5 GB volume
  * (`iso create -s 5G` over the tree hard-linked 4 times). Options (env): BENCH_DIR (.bench), BENCH_RUNS (3),
  * BENCH_PHOTOS (500), BENCH_VIDEOS (12), BENCH_SKIP_5G=1, BENCH_SETTLE_MS (1000).
@@ -44,16 +46,33 @@ async function child(entriesFile: string, out: string, noHash: boolean): Promise
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const MB = 1e6;
 
-/** Runs a command under /usr/bin/time (peak RSS of exactly that process) and times it. */
-function timed(cmd: string, args: string[]): { seconds: number; cpuSeconds: number; rssMB: number; stdout: string; stderr: string } {
+/** CPU seconds the whole machine has been busy (all cores: user, nice, system, irq, softirq, steal). */
+function machineBusySeconds(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const hz = 100; // USER_HZ
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / hz;
+}
+
+/**
+ * Runs a command under /usr/bin/time (peak RSS of exactly that process) and times it. `otherCpuSeconds`
+ * is what the rest of the machine used meanwhile (other processes, and the kernel threads that do
+ * the writeback): the cores are shared, so a run with a large figure there had less than 2 cores.
+ */
+function timed(cmd: string, args: string[]): { seconds: number; cpuSeconds: number; otherCpuSeconds: number; rssMB: number; stdout: string; stderr: string } {
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
   const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
-  return { seconds, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
+  const cpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN;
+  return { seconds, cpuSeconds, otherCpuSeconds: Math.max(0, busy - cpuSeconds), rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A run counts as uncontended when the rest of the machine used less than this meanwhile. */
+const QUIET_OTHER_CPU = 0.25;
 
 function entriesOf(tree: string, copies: number, limitBytes = Infinity): VolumeEntry[] {
   const out: VolumeEntry[] = [];
@@ -91,16 +110,17 @@ async function main(): Promise<void> {
 
   const out = path.join(work, 'out.iso');
   type Variant = 'writer' | 'writerNoHash' | 'genisoimage' | 'genisoimageFsync' | 'isoCreateCli';
-  const m: Record<Variant, { seconds: number[]; cpu: number[]; rss: number; bytes: number }> = {
-    writer: { seconds: [], cpu: [], rss: 0, bytes: 0 },
-    writerNoHash: { seconds: [], cpu: [], rss: 0, bytes: 0 },
-    genisoimage: { seconds: [], cpu: [], rss: 0, bytes: 0 },
-    genisoimageFsync: { seconds: [], cpu: [], rss: 0, bytes: 0 },
-    isoCreateCli: { seconds: [], cpu: [], rss: 0, bytes: 0 },
+  const m: Record<Variant, { seconds: number[]; cpu: number[]; other: number[]; rss: number; bytes: number }> = {
+    writer: { seconds: [], cpu: [], other: [], rss: 0, bytes: 0 },
+    writerNoHash: { seconds: [], cpu: [], other: [], rss: 0, bytes: 0 },
+    genisoimage: { seconds: [], cpu: [], other: [], rss: 0, bytes: 0 },
+    genisoimageFsync: { seconds: [], cpu: [], other: [], rss: 0, bytes: 0 },
+    isoCreateCli: { seconds: [], cpu: [], other: [], rss: 0, bytes: 0 },
   };
-  const record = (v: Variant, t: { seconds: number; cpuSeconds: number; rssMB: number }, bytes: number) => {
+  const record = (v: Variant, t: { seconds: number; cpuSeconds: number; otherCpuSeconds: number; rssMB: number }, bytes: number) => {
     m[v].seconds.push(t.seconds);
     m[v].cpu.push(t.cpuSeconds);
+    m[v].other.push(t.otherCpuSeconds);
     m[v].rss = Math.max(m[v].rss, t.rssMB);
     m[v].bytes = bytes;
   };
@@ -176,6 +196,11 @@ async function main(): Promise<void> {
   }
   fs.rmSync(work, { recursive: true, force: true });
 
+  const quietRuns = (v: Variant) => m[v].seconds.filter((_, i) => m[v].other[i]! < QUIET_OTHER_CPU);
+  const quietMedian = (v: Variant) => {
+    const q = quietRuns(v);
+    return q.length === 0 ? null : +median(q).toFixed(3);
+  };
   const summary = (v: Variant) => ({
     medianSeconds: +median(m[v].seconds).toFixed(3),
     MBps: Math.round(m[v].bytes / median(m[v].seconds) / MB),
@@ -184,7 +209,20 @@ async function main(): Promise<void> {
     peakRssMB: Math.round(m[v].rss),
     seconds: m[v].seconds.map((x) => +x.toFixed(3)),
     cpuSeconds: m[v].cpu.map((x) => +x.toFixed(2)),
+    otherCpuSeconds: m[v].other.map((x) => +x.toFixed(2)),
+    // Median over the runs that had both cores (otherCpuSeconds < QUIET_OTHER_CPU); null if none.
+    uncontendedMedianSeconds: quietMedian(v),
+    uncontendedRuns: quietRuns(v).length,
   });
+  const uncontended = (v: Variant) => {
+    const q = quietMedian(v);
+    return q === null ? null : m[v].bytes / q;
+  };
+  const quietRatio = (a: Variant, b: Variant) => {
+    const x = uncontended(a);
+    const y = uncontended(b);
+    return x === null || y === null ? null : +(x / y).toFixed(2);
+  };
   const speed = (v: Variant) => m[v].bytes / median(m[v].seconds);
   const result = {
     tree: { files, bytes },
@@ -201,6 +239,11 @@ async function main(): Promise<void> {
       writerNoHashVsGenisoimage: +(speed('writerNoHash') / speed('genisoimage')).toFixed(2),
       isoCreateCliVsGenisoimage: +(speed('isoCreateCli') / speed('genisoimage')).toFixed(2),
       isoCreateCliVsGenisoimageFsync: +(speed('isoCreateCli') / speed('genisoimageFsync')).toFixed(2),
+      // The same from the uncontended runs only (see uncontendedMedianSeconds).
+      uncontended: {
+        writerVsGenisoimage: quietRatio('writer', 'genisoimage'),
+        isoCreateCliVsGenisoimage: quietRatio('isoCreateCli', 'genisoimage'),
+      },
     },
     peakRss: {
       volume1GB: { via: 'lomo-peer iso create -s 1G', imageBytes: oneVol?.size ?? null, MB: Math.round(one.rssMB) },
