@@ -210,33 +210,34 @@ async function createVolumes(args: CreateArgs): Promise<void> {
       let crypto: VolumeCrypto | null = null;
       let objects: typeof import('../../storage/objects/volume.js') | null = null;
       let markPending: ((objectId: Buffer) => void) | undefined;
+      let unlocking: Promise<void> | null = null;
       if (args.encrypt && plan.volumes.length > 0) {
-        const { loadSiteKeys } = await import('../../storage/objects/catalog.js');
+        const [{ loadSiteKeys }, { unlockSite }] = await Promise.all([import('../../storage/objects/catalog.js'), import('../passphrase.js')]);
         if (!loadSiteKeys(db)) log.warn('this site has no keys yet (run `lomo-peer init`): writing plain ISO files as with --no-encrypt');
         else {
-          // Argon2id runs in the thread pool while the object modules load and the first image is laid out.
-          const { unlockSite } = await import('../passphrase.js');
-          const unlocking = unlockSite(db, args);
-          unlocking.catch(() => {}); // awaited below
-          const [{ FileTier }, volume, pending] = await Promise.all([
-            import('../../storage/tiers/file.js'),
-            import('../../storage/objects/volume.js'),
-            import('../../storage/objects/pending.js'),
-          ]);
-          objects = volume;
-          const u = await unlocking;
-          crypto = { sodium: u.sodium, keys: u.keys, tier: new FileTier(args.objectsDir ?? u.site.objectsUrl), siteId: u.site.siteId };
-          // What a killed iso create (or upload) left in local object stores goes first.
-          const swept = await pending.sweepPending(db, (url) => (url.startsWith('file:') ? new FileTier(url) : null));
-          if (swept > 0) log.info(`removed the leftovers of ${swept} object(s) an interrupted run had started`);
-          const tierUrl = crypto.tier.url;
-          markPending = (id) => pending.markPending(db, id, tierUrl);
+          // Argon2id runs in the thread pool while the object modules load and the first image is
+          // laid out; nothing is written before the passphrase is checked (awaited below).
+          const modules = Promise.all([import('../../storage/tiers/file.js'), import('../../storage/objects/volume.js'), import('../../storage/objects/pending.js')]);
+          unlocking = Promise.all([unlockSite(db, args), modules]).then(async ([u, [{ FileTier }, volume, pending]]) => {
+            objects = volume;
+            crypto = { sodium: u.sodium, keys: u.keys, tier: new FileTier(args.objectsDir ?? u.site.objectsUrl), siteId: u.site.siteId };
+            // What a killed iso create (or upload) left in local object stores goes first.
+            const swept = await pending.sweepPending(db, (url) => (url.startsWith('file:') ? new FileTier(url) : null));
+            if (swept > 0) log.info(`removed the leftovers of ${swept} object(s) an interrupted run had started`);
+            const tierUrl = crypto.tier.url;
+            markPending = (id) => pending.markPending(db, id, tierUrl);
+          });
+          unlocking.catch(() => {}); // awaited in the loop
         }
       }
       for (const group of plan.volumes) {
         const name = volumeName(group, (n) => volumeNameTaken(db, n), args.name);
         const entries = entriesFor(group as Candidate[], times);
         const vol = buildVolume(entries, { volumeId: name.replace(/\.iso$/i, '') });
+        if (unlocking) {
+          await unlocking;
+          unlocking = null;
+        }
         log.info(`creating ${name}: ${group.length} file(s), ${formatSize(vol.size)}`);
         const progress = volumeProgress(bar, vol, entries);
         let written: { file: string | null; sha256: Buffer };
