@@ -146,7 +146,11 @@ parentPort.on('message', async (job) => {
 });
 `;
 
-/** Chunk `index`: `plainLen` plaintext bytes at the end of slot `slot`; the ciphertext replaces them from the slot's start. */
+/**
+ * Chunk `index`: `plainLen` plaintext bytes at the end of `buf` (its last chunkPlain bytes; `buf`
+ * is slotBytes() long); the ciphertext is written over it from offset 0 and `buf` comes back in
+ * the result.
+ */
 export interface ChunkJob {
   index: number;
   buf: ArrayBuffer;
