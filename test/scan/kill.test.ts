@@ -43,6 +43,7 @@ describe('scan survives SIGKILL at any moment', () => {
         const gone = files[Math.floor(rand() * files.length)]!;
         fs.rmSync(gone, { force: true });
         const added = path.join(lib, `d${round}`, `new-${round}.jpg`);
+        fs.mkdirSync(path.dirname(added), { recursive: true }); // rounds past 29 add new folders
         fs.writeFileSync(added, randomBytes(100_000));
         files.push(added);
       }
