@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 
 /**
  * SHA-256 with two streams interleaved on one core, through the project's own addon
- * (native/sha256x2: the x86 SHA extensions, built by `npm ci` as an optional dependency). One
+ * (storage/crypto/sha256x2-native: the x86 SHA extensions, built by `npm ci` as an optional dependency). One
  * SHA-256 stream is a chain of dependent instructions, so a second one costs little: measured here,
  * one stream 1.8 GB/s (as OpenSSL), two streams 3.0-3.3 GB/s together. The encrypting pipeline
  * feeds each chunk to its own SHA-256 and to the object's with one pass (encrypt-pool.ts).
@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
  */
 export interface Sha256x2 {
   supported(): boolean;
-  /** A state is a 112-byte Uint8Array (layout in native/sha256x2/src/binding.c); init resets it. */
+  /** A state is a 112-byte Uint8Array (layout in storage/crypto/sha256x2-native/src/binding.c); init resets it. */
   init(state: Uint8Array): void;
   update(state: Uint8Array, data: Uint8Array): void;
   /** Feeds dataA to stateA and dataB to stateB, interleaved (the two may overlap or be the same bytes). */

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { loadSha256x2, SHA256X2_STATE_BYTES, type Sha256x2 } from '../../storage/crypto/sha256x2.js';
 
 /**
- * The project's two-stream SHA-256 addon (native/sha256x2) against node:crypto (OpenSSL): FIPS
+ * The project's two-stream SHA-256 addon (storage/crypto/sha256x2-native) against node:crypto (OpenSSL): FIPS
  * 180-4 examples, and thousands of random inputs fed in random pieces through update and update2,
  * the two streams of update2 overlapping or identical. On a CPU with the SHA extensions and AVX2
  * the addon must be there (npm ci builds it); elsewhere callers fall back to node:crypto.
