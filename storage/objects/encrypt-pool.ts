@@ -76,7 +76,8 @@ function encryptJob(job) {
   const n = Math.max(1, Math.ceil(plain.length / M));
   const size = HEADER + plain.length + n * 17;
   const out = Buffer.from(slot, 0, size);
-  const key = Buffer.from(workerData.key);
+  const key = objectKey;
+  if (!key) throw new Error('encryption job before the key');
   const header = out.subarray(0, HEADER);
   Buffer.from(MAGIC).copy(header, 0);
   header.writeUInt8(VERSION, 8); header.writeUInt8(workerData.kind, 9); header.writeUInt16LE(0, 10);
@@ -116,6 +117,9 @@ function encryptJob(job) {
 // The object's ciphertext SHA-256, chunks in index order: kept by the hash worker, fed by 'hash'
 // jobs. With the addon (storage/crypto/sha256x2.ts) each chunk goes through one interleaved pass
 // that also gives the chunk's own SHA-256: two hashes for about the price of one.
+// The object key: in workerData, or (when the pool was started before the passphrase was checked)
+// in a 'key' message that comes before any encryption job.
+let objectKey = workerData.key ? Buffer.from(workerData.key) : null;
 const x2 = workerData.x2 ? require(workerData.x2) : null;
 const newState = () => { const st = Buffer.alloc(112); x2.init(st); return st; };
 let objectHash = x2 ? newState() : createHash('sha256');
@@ -130,6 +134,10 @@ parentPort.on('message', async (job) => {
         sha256 = x2.digest(chunk);
       } else objectHash.update(data);
       return parentPort.postMessage({ id: job.id, buf: job.buf, sha256 }, [job.buf]);
+    }
+    if (job.op === 'key') {
+      objectKey = Buffer.from(job.key);
+      return;
     }
     if (job.op === 'digest') {
       const d = x2 ? x2.digest(objectHash) : objectHash.digest();
@@ -190,7 +198,8 @@ export function slotBytes(chunkPlain: number, messageSize: number): number {
 }
 
 export interface PoolParams {
-  key: Uint8Array;
+  /** The object key; without it, jobs wait until setKey (the workers boot meanwhile). */
+  key?: Uint8Array;
   objectId: Uint8Array;
   kind: ObjectKind;
   messageSize: number;
@@ -209,6 +218,8 @@ export class EncryptPool {
   private readonly busy: number[];
   /** Workers 0..encryptors-1 encrypt; the last one hashes. */
   private readonly encryptors: number;
+  /** Whether the encryption workers have the key; jobs wait in the queue until then. */
+  private keyed: boolean;
   /** Encryption jobs waiting for an idle worker. */
   private readonly queue: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }[] = [];
   private nextId = 0;
@@ -220,7 +231,7 @@ export class EncryptPool {
     backend?: Backend,
   ) {
     const workerData = {
-      key: Uint8Array.from(p.key),
+      key: p.key ? Uint8Array.from(p.key) : null,
       objectId: Uint8Array.from(p.objectId),
       kind: KIND[p.kind],
       messageSize: p.messageSize,
@@ -244,6 +255,15 @@ export class EncryptPool {
     });
     this.busy = this.workers.map(() => 0);
     this.encryptors = size;
+    this.keyed = p.key !== undefined;
+  }
+
+  /** Hands the object key to the encryption workers (ahead of any job) and lets queued jobs go. */
+  setKey(key: Uint8Array): void {
+    if (this.keyed) return;
+    for (let i = 0; i < this.encryptors; i++) this.workers[i]!.postMessage({ op: 'key', key: Uint8Array.from(key) });
+    this.keyed = true;
+    this.pump();
   }
 
   /**
@@ -259,7 +279,7 @@ export class EncryptPool {
   }
 
   private pump(): void {
-    while (this.queue.length > 0) {
+    while (this.keyed && this.queue.length > 0) {
       let w = -1;
       for (let i = this.encryptors - 1; i >= 0; i--) if (this.busy[i]! < DEPTH && (w < 0 || this.busy[i]! < this.busy[w]!)) w = i;
       if (w < 0) return;

@@ -16,7 +16,8 @@ import { ObjectWriter, type ObjectRecord } from './writer.js';
  */
 export interface VolumeCrypto {
   sodium: Sodium;
-  keys: SiteKeys;
+  /** Or their promise while the passphrase is being checked: nothing is stored before it resolves. */
+  keys: SiteKeys | Promise<SiteKeys>;
   tier: Tier;
   siteId: string;
 }

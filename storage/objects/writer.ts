@@ -33,7 +33,12 @@ export interface ChunkRecord {
 
 export interface WriteObjectOptions {
   sodium: Sodium;
-  keys: SiteKeys;
+  /**
+   * The site keys, or their promise (a caller still checking the passphrase): plaintext is read and
+   * hashed meanwhile, but nothing is stored before the promise resolves, and its rejection fails
+   * the object.
+   */
+  keys: SiteKeys | Promise<SiteKeys>;
   tier: Tier;
   kind: ObjectKind;
   /** Upper bound of the plaintext size, to pick a chunk size that stays under 10,000 parts. */
@@ -45,7 +50,7 @@ export interface WriteObjectOptions {
   workers?: number;
   /** Called after each chunk is stored (stores may finish out of order). */
   onChunk?: (c: ChunkRecord) => void;
-  /** Called with the new object's id before anything is stored (to record it as pending). */
+  /** Called with the new object's id before anything is stored, once the keys are known (to record it as pending). */
   onStart?: (objectId: Buffer) => void;
 }
 
@@ -65,7 +70,11 @@ export class ObjectWriter extends Writable {
   private readonly plainHash: Hash = createHash('sha256');
   private readonly cipherHash: Hash = createHash('sha256');
   private readonly pool: EncryptPool | null;
-  private readonly key: Uint8Array;
+  /** The object key; null until the site keys are known (see WriteObjectOptions.keys). */
+  private key: Uint8Array | null;
+  private readonly keyReady: Promise<void>;
+  /** Chunks go to the pool strictly in index order, each once the key is known. */
+  private sendChain: Promise<void> = Promise.resolve();
   /**
    * Fixed buffers, allocated once: slot i holds a plaintext chunk, then (encrypted in place) its
    * ciphertext. With workers a slot's ArrayBuffer is transferred to the workers and back — moved,
@@ -101,8 +110,20 @@ export class ObjectWriter extends Writable {
     this.chunkPlain = o.chunkPlain ?? chooseChunkPlain(o.maxPlainSize ?? 0, this.messageSize);
     if (this.chunkPlain % this.messageSize !== 0) throw new Error('chunk plaintext size must be a multiple of the message size');
     this.objectId = Buffer.from(o.sodium.randomBytes(OBJECT_ID_BYTES));
-    o.onStart?.(this.objectId);
-    this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
+    const objectKey = (k: SiteKeys) => k.objectKey(domainOf(o.kind), this.objectId);
+    if (o.keys instanceof Promise) {
+      this.key = null;
+      this.keyReady = o.keys.then((k) => {
+        this.key = objectKey(k);
+        o.onStart?.(this.objectId);
+        this.pool?.setKey(this.key);
+      });
+      this.keyReady.catch(() => {}); // surfaces through the first chunk's send
+    } else {
+      this.key = objectKey(o.keys);
+      o.onStart?.(this.objectId);
+      this.keyReady = Promise.resolve();
+    }
     const workers = o.workers ?? defaultWorkers();
     if (workers > 0) {
       // Workers busy (up to 2 chunks each in flight), one filling, spares for chunks waiting for
@@ -117,7 +138,7 @@ export class ObjectWriter extends Writable {
       });
       this.pool = new EncryptPool(
         workers,
-        { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
+        { key: this.key ?? undefined, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
         o.sodium.backend,
       );
     } else {
@@ -259,34 +280,18 @@ export class ObjectWriter extends Writable {
     const plainLen = this.curLen;
     this.curLen = 0;
     if (this.pool) {
-      // A local tier lends the worker a file to write the ciphertext into as it is produced.
-      let fd = -1;
-      if (this.o.tier.reserve) {
-        const r = await this.o.tier.reserve(chunkKey(this.objectIdHex, index));
-        if (this.failure) {
-          await r.abort();
-          throw this.failure;
-        }
-        this.reserved.set(index, r);
-        this.usedReservations = true;
-        fd = r.fd;
-      }
       const s = this.slots[slot]!;
       const buf = s.buf!;
       s.buf = null;
-      this.pool.encrypt({ index, plainLen, last, buf, fd }).then(
-        (r) => {
-          s.buf = r.buf!;
-          this.done.set(r.index, { index: r.index, cipherLen: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot, slot });
-          this.storeReady();
-        },
-        (e) => this.abort(workerError(e as Error & { code?: string }, `${this.o.tier.url}/${chunkKey(this.objectIdHex, index)}`)),
-      );
+      // Reading goes on while the key is derived; the chunks leave in order once it is known.
+      this.sendChain = this.sendChain.then(() => this.keyReady).then(() => this.send(index, slot, buf, plainLen, last));
+      this.sendChain.catch((e) => this.abort(e as Error));
       if (last) return;
       while (this.freeSlots.length === 0 && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
       if (this.failure) throw this.failure;
       this.curSlot = this.freeSlots.pop()!;
     } else {
+      await this.keyReady;
       const r = this.encryptHere(index, this.cur.subarray(0, plainLen), last);
       this.done.set(index, { ...r, slot: -1 });
       this.storeReady();
@@ -295,9 +300,34 @@ export class ObjectWriter extends Writable {
     }
   }
 
+  /** Reserves the chunk's file (local tiers) and hands the chunk to the pool. */
+  private async send(index: number, slot: number, buf: ArrayBuffer, plainLen: number, last: boolean): Promise<void> {
+    if (this.failure) throw this.failure;
+    // A local tier lends the worker a file to write the ciphertext into as it is produced.
+    let fd = -1;
+    if (this.o.tier.reserve) {
+      const r = await this.o.tier.reserve(chunkKey(this.objectIdHex, index));
+      if (this.failure) {
+        await r.abort();
+        throw this.failure;
+      }
+      this.reserved.set(index, r);
+      this.usedReservations = true;
+      fd = r.fd;
+    }
+    this.pool!.encrypt({ index, plainLen, last, buf, fd }).then(
+      (r) => {
+        this.slots[slot]!.buf = r.buf!;
+        this.done.set(r.index, { index: r.index, cipherLen: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot, slot });
+        this.storeReady();
+      },
+      (e) => this.abort(workerError(e as Error & { code?: string }, `${this.o.tier.url}/${chunkKey(this.objectIdHex, index)}`)),
+    );
+  }
+
   private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult & { cipher: Buffer } {
     const p = { kind: this.o.kind, objectId: this.objectId, messageSize: this.messageSize, chunkPlain: this.chunkPlain };
-    const cipher = encryptChunk(this.o.sodium, this.key, p, index, plain, last);
+    const cipher = encryptChunk(this.o.sodium, this.key!, p, index, plain, last);
     return { index, cipherLen: cipher.length, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher) };
   }
 

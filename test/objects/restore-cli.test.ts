@@ -12,6 +12,7 @@ import { parseRecoveryKit } from '../../storage/crypto/recovery-kit.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { recoverManifests, recordFromManifest } from '../../storage/objects/manifest.js';
 import { readRange } from '../../storage/objects/reader.js';
+import { openCatalog } from '../../storage/catalog/db.js';
 
 let tmp: string;
 let site: Site;
@@ -64,6 +65,25 @@ describe('restore from encrypted volumes', () => {
       expect(r.stderr).toContain('wrong passphrase');
       expect(fs.existsSync(out)).toBe(false);
     }
+  });
+
+  it('iso create with a wrong passphrase exits 6 and writes nothing (it reads while the key is derived)', async () => {
+    fs.writeFileSync(path.join(site.lib, 'later.bin'), Buffer.alloc(12_000_000, 7));
+    expect((await site.cli('scan', site.lib)).code).toBe(0);
+    const before = filesUnder(site.objects).sort();
+    const r = await site.cli('iso', 'create', '--partial', '-k', 'not the passphrase');
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain('wrong passphrase');
+    expect(filesUnder(site.objects).sort()).toEqual(before); // no chunk, no temporary
+    const c = openCatalog(site.db);
+    try {
+      expect(c.prepare('SELECT count(*) FROM pending_objects').pluck().get()).toBe(0);
+      expect(c.prepare('SELECT count(*) FROM volumes').pluck().get()).toBe(1);
+    } finally {
+      c.close();
+    }
+    fs.rmSync(path.join(site.lib, 'later.bin'));
+    expect((await site.cli('scan', site.lib)).code).toBe(0);
   });
 
   it('deploy/decrypt-volume.js (libsodium-wrappers only, <= 60 lines) decrypts the volume; bsdtar lists it', () => {
