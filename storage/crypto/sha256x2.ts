@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 /**
@@ -39,4 +40,44 @@ export function sha256x2Path(): string | null {
 export function loadSha256x2(): Sha256x2 | null {
   const path = sha256x2Path();
   return path ? (require(path) as Sha256x2) : null;
+}
+
+/**
+ * Two SHA-256 streams, 0 and 1, fed one at a time or together (interleaved by the addon when it is
+ * there, one after the other by node:crypto otherwise). The object writer keeps the plaintext and
+ * the object-ciphertext hashes in one of these.
+ */
+export class Sha256Pair {
+  private readonly states: [Uint8Array, Uint8Array] | null;
+  private readonly hashes: [Hash, Hash] | null;
+
+  constructor(private readonly x2: Sha256x2 | null = loadSha256x2()) {
+    if (x2) {
+      this.states = [new Uint8Array(SHA256X2_STATE_BYTES), new Uint8Array(SHA256X2_STATE_BYTES)];
+      x2.init(this.states[0]);
+      x2.init(this.states[1]);
+      this.hashes = null;
+    } else {
+      this.states = null;
+      this.hashes = [createHash('sha256'), createHash('sha256')];
+    }
+  }
+
+  update(stream: 0 | 1, data: Uint8Array): void {
+    if (this.x2) this.x2.update(this.states![stream], data);
+    else this.hashes![stream].update(data);
+  }
+
+  /** data0 into stream 0 and data1 into stream 1, in one interleaved pass when possible. */
+  updateBoth(data0: Uint8Array, data1: Uint8Array): void {
+    if (this.x2) this.x2.update2(this.states![0], data0, this.states![1], data1);
+    else {
+      this.hashes![0].update(data0);
+      this.hashes![1].update(data1);
+    }
+  }
+
+  digest(stream: 0 | 1): Buffer {
+    return this.x2 ? this.x2.digest(this.states![stream]) : this.hashes![stream].digest();
+  }
 }

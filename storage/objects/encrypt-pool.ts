@@ -87,16 +87,12 @@ function encryptJob(job) {
   const st = api.init(key, streamHeader);
   streamHeader.copy(header, 40);
   let pos = HEADER;
-  // The chunk's SHA-256 is computed here only without the two-stream addon; with it, the hash
-  // worker computes it in the same pass as the object's (see 'hash' jobs).
-  const chunkHash = workerData.x2 ? null : createHash('sha256');
   const leaves = [];
   const fd = job.fd;
   let hashed = 0;
   const hashUpTo = (end, final) => {
     while (hashed + LEAF <= end || (final && hashed < end)) {
       const leaf = out.subarray(hashed, Math.min(hashed + LEAF, end));
-      if (chunkHash) chunkHash.update(leaf);
       leaves.push(b3.hash(leaf));
       // 32 KiB per write: larger writes get larger page-cache folios, which on this VM come from
       // pages handed back to the host (see storage/iso/pump.ts, writeSize).
@@ -112,37 +108,28 @@ function encryptJob(job) {
     pos += len + 17;
     hashUpTo(pos, m === n - 1);
   }
-  return { id: job.id, cipherLen: out.length, sha256: chunkHash ? chunkHash.digest() : null, merkleRoot: rootOf(leaves), buf: slot };
+  return { id: job.id, cipherLen: out.length, merkleRoot: rootOf(leaves), buf: slot };
 }
-// The object's ciphertext SHA-256, chunks in index order: kept by the hash worker, fed by 'hash'
-// jobs. With the addon (storage/crypto/sha256x2.ts) each chunk goes through one interleaved pass
-// that also gives the chunk's own SHA-256: two hashes for about the price of one.
-// The object key: in workerData, or (when the pool was started before the passphrase was checked)
-// in a 'key' message that comes before any encryption job.
+// The chunks' own SHA-256s: the hash worker's 'hash' jobs, one or two chunks each. Two chunks
+// go through one interleaved pass of the addon (storage/crypto/sha256x2.ts), about the price of one.
 let objectKey = workerData.key ? Buffer.from(workerData.key) : null;
 const x2 = workerData.x2 ? require(workerData.x2) : null;
-const newState = () => { const st = Buffer.alloc(112); x2.init(st); return st; };
-let objectHash = x2 ? newState() : createHash('sha256');
+function chunkHashes(views) {
+  if (!x2) return views.map((v) => createHash('sha256').update(v).digest());
+  const states = views.map(() => { const st = Buffer.alloc(112); x2.init(st); return st; });
+  if (views.length === 2) x2.update2(states[0], views[0], states[1], views[1]);
+  else views.forEach((v, i) => x2.update(states[i], v));
+  return states.map((st) => x2.digest(st));
+}
 parentPort.on('message', async (job) => {
   try {
     if (job.op === 'hash') {
-      const data = new Uint8Array(job.buf, 0, job.len);
-      let sha256 = null;
-      if (x2) {
-        const chunk = newState();
-        x2.update2(objectHash, data, chunk, data);
-        sha256 = x2.digest(chunk);
-      } else objectHash.update(data);
-      return parentPort.postMessage({ id: job.id, buf: job.buf, sha256 }, [job.buf]);
+      const sha256 = chunkHashes(job.bufs.map((b, i) => new Uint8Array(b, 0, job.lens[i])));
+      return parentPort.postMessage({ id: job.id, bufs: job.bufs, sha256s: sha256 }, job.bufs);
     }
     if (job.op === 'key') {
       objectKey = Buffer.from(job.key);
       return;
-    }
-    if (job.op === 'digest') {
-      const d = x2 ? x2.digest(objectHash) : objectHash.digest();
-      objectHash = x2 ? newState() : createHash('sha256');
-      return parentPort.postMessage({ id: job.id, sha256: d });
     }
     api = api || (await ready);
     b3 = b3 || (await b3ready);
@@ -171,7 +158,7 @@ export interface ChunkJob {
 export interface ChunkResult {
   index: number;
   cipherLen: number;
-  /** Null when the hash worker computes it (hashObject) in the same pass as the object hash. */
+  /** Null from the pool: its hash worker computes it (hashChunks). */
   sha256: Buffer | null;
   merkleRoot: Buffer;
   buf?: ArrayBuffer;
@@ -183,8 +170,9 @@ interface WorkerReply {
   /** errno code of a failed write (ENOSPC...). */
   code?: string;
   cipherLen?: number;
-  sha256?: Uint8Array | null;
   merkleRoot?: Uint8Array;
+  bufs?: ArrayBuffer[];
+  sha256s?: Uint8Array[];
   buf?: ArrayBuffer;
 }
 
@@ -285,27 +273,21 @@ export class EncryptPool {
       if (w < 0) return;
       const { job, resolve, reject } = this.queue.shift()!;
       this.post(w, { index: job.index, plainLen: job.plainLen, last: job.last, buf: job.buf, fd: job.fd ?? -1 }, [job.buf]).then(
-        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: m.sha256 ? Buffer.from(m.sha256) : null, merkleRoot: Buffer.from(m.merkleRoot!), buf: m.buf! }),
+        (m) => resolve({ index: job.index, cipherLen: m.cipherLen!, sha256: null, merkleRoot: Buffer.from(m.merkleRoot!), buf: m.buf! }),
         reject,
       );
     }
   }
 
   /**
-   * Adds the first `len` bytes of slot `slot` to the object's ciphertext SHA-256 on the hash
-   * worker (it handles its messages in order: call in chunk order); resolves once hashed. Its own
-   * thread: on the main thread (beside reading and the plaintext SHA-256) this ordered pass made the
-   * main thread the pipeline's longest serial path, and on an encryption worker it delayed that
-   * worker's chunks.
+   * The SHA-256 of one or two chunks (`bufs[i][0, lens[i])`) on the hash worker, two in one
+   * interleaved pass; the buffers come back with the digests. Its own thread: on an encryption
+   * worker the pass would hold up that worker's chunks, and pairing needs two chunks at hand.
    */
-  async hashObject(buf: ArrayBuffer, len: number): Promise<{ buf: ArrayBuffer; chunkSha256: Buffer | null }> {
-    const r = await this.post(this.encryptors, { op: 'hash', buf, len }, [buf]);
-    return { buf: r.buf!, chunkSha256: r.sha256 ? Buffer.from(r.sha256) : null };
-  }
-
-  /** The object's ciphertext SHA-256 over everything given to hashObject. */
-  async objectDigest(): Promise<Buffer> {
-    return Buffer.from((await this.post(this.encryptors, { op: 'digest' })).sha256!);
+  async hashChunks(items: { buf: ArrayBuffer; len: number }[]): Promise<{ buf: ArrayBuffer; sha256: Buffer }[]> {
+    const bufs = items.map((i) => i.buf);
+    const r = await this.post(this.encryptors, { op: 'hash', bufs, lens: items.map((i) => i.len) }, bufs);
+    return r.bufs!.map((buf, i) => ({ buf, sha256: Buffer.from(r.sha256s![i]!) }));
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import type { SiteKeys } from '../crypto/keys.js';
 import { OBJECT_ID_BYTES } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { TierError, type ReservedObject, type Tier } from '../tiers/tier.js';
+import { Sha256Pair } from '../crypto/sha256x2.js';
 import { domainOf, encryptChunk } from './chunk-codec.js';
 import { EncryptPool, slotBytes, type ChunkResult } from './encrypt-pool.js';
 import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkKey, type ObjectKind } from './format.js';
@@ -67,8 +68,21 @@ export class ObjectWriter extends Writable {
   readonly messageSize: number;
   readonly result: Promise<ObjectRecord>;
 
-  private readonly plainHash: Hash = createHash('sha256');
-  private readonly cipherHash: Hash = createHash('sha256');
+  /**
+   * Stream 0: the plaintext SHA-256; stream 1: the object's ciphertext SHA-256 (chunks in order).
+   * Both on this thread: each piece of plaintext just read is hashed together with the next piece
+   * of finished ciphertext, one interleaved pass for the two (storage/crypto/sha256x2.ts).
+   */
+  private readonly hashes = new Sha256Pair();
+  /** Finished chunks whose ciphertext still has to go into the object hash, in index order. */
+  private readonly objectHashQueue: { cipher: Buffer; off: number; done: () => void }[] = [];
+  /** A chunk waiting for a second one, so the hash worker can hash the two in one pass. */
+  private pendingChunkHash: Stored | null = null;
+  /** Chunk hashes asked of the hash worker and not answered yet. */
+  private chunkHashesInFlight = 0;
+  /** Chunks handed to the encryption workers and not back yet. */
+  private inWorkers = 0;
+  private lastDispatched = false;
   private readonly pool: EncryptPool | null;
   /** The object key; null until the site keys are known (see WriteObjectOptions.keys). */
   private key: Uint8Array | null;
@@ -175,7 +189,7 @@ export class ObjectWriter extends Writable {
   }
 
   private async consume(data: Buffer): Promise<void> {
-    this.plainHash.update(data);
+    this.hashPlain(data);
     this.plainSize += data.length;
     let off = 0;
     while (off < data.length) {
@@ -220,7 +234,7 @@ export class ObjectWriter extends Writable {
         const got = fill(room);
         const n = typeof got === 'number' ? got : await got;
         if (n > 0) {
-          this.plainHash.update(room.subarray(0, n));
+          this.hashPlain(room.subarray(0, n));
           this.plainSize += n;
           this.curLen += n;
         }
@@ -251,13 +265,18 @@ export class ObjectWriter extends Writable {
     await this.drain();
   }
 
-  /** Waits until every chunk is stored, then resolves `result`. */
+  /** Waits until every chunk is hashed and stored, then resolves `result`. */
   private async drain(): Promise<void> {
-    while (this.nextToStore < this.nextIndex && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
+    for (;;) {
+      if (this.failure) break;
+      this.flushPendingChunkHash();
+      this.hashQueuedCiphertext(Infinity); // no plaintext left to pair it with
+      if (this.nextToStore === this.nextIndex && this.chunkHashesInFlight === 0 && this.objectHashQueue.length === 0) break;
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
     await Promise.all(this.puts);
     if (this.failure) throw this.failure;
     if (this.usedReservations) await this.o.tier.syncPrefix?.(this.objectIdHex);
-    const cipherSha256 = this.pool ? await this.pool.objectDigest() : this.cipherHash.digest();
     await this.pool?.close();
     this.settle.resolve({
       objectId: this.objectId,
@@ -266,11 +285,37 @@ export class ObjectWriter extends Writable {
       messageSize: this.messageSize,
       chunkPlain: this.chunkPlain,
       plainSize: this.plainSize,
-      plainSha256: this.plainHash.digest(),
+      plainSha256: this.hashes.digest(0),
       cipherSize: this.cipherSize,
-      cipherSha256,
+      cipherSha256: this.hashes.digest(1),
       chunks: this.chunks,
     });
+  }
+
+  /** A piece of plaintext into stream 0, paired with queued ciphertext for stream 1 while there is some. */
+  private hashPlain(piece: Buffer): void {
+    let off = 0;
+    while (off < piece.length && this.objectHashQueue.length > 0) {
+      const head = this.objectHashQueue[0]!;
+      const k = Math.min(piece.length - off, head.cipher.length - head.off);
+      this.hashes.updateBoth(piece.subarray(off, off + k), head.cipher.subarray(head.off, head.off + k));
+      off += k;
+      head.off += k;
+      if (head.off === head.cipher.length) {
+        this.objectHashQueue.shift();
+        head.done();
+      }
+    }
+    if (off < piece.length) this.hashes.update(0, off === 0 ? piece : piece.subarray(off));
+  }
+
+  /** Queued ciphertext into stream 1 alone, up to `chunks` whole chunks (when no plaintext comes to pair it with). */
+  private hashQueuedCiphertext(chunks: number): void {
+    for (let i = 0; i < chunks && this.objectHashQueue.length > 0; i++) {
+      const head = this.objectHashQueue.shift()!;
+      this.hashes.update(1, head.cipher.subarray(head.off));
+      head.done();
+    }
   }
 
   private async dispatch(last: boolean): Promise<void> {
@@ -286,12 +331,24 @@ export class ObjectWriter extends Writable {
       // Reading goes on while the key is derived; the chunks leave in order once it is known.
       this.sendChain = this.sendChain.then(() => this.keyReady).then(() => this.send(index, slot, buf, plainLen, last));
       this.sendChain.catch((e) => this.abort(e as Error));
-      if (last) return;
-      while (this.freeSlots.length === 0 && !this.failure) await new Promise<void>((r) => this.slotWaiters.push(r));
+      if (last) {
+        this.lastDispatched = true;
+        return;
+      }
+      while (this.freeSlots.length === 0 && !this.failure) {
+        // Every slot is taken: free the oldest by hashing it alone rather than wait for plaintext.
+        if (this.objectHashQueue.length > 0) {
+          this.hashQueuedCiphertext(1);
+          continue;
+        }
+        this.flushPendingChunkHash();
+        await new Promise<void>((r) => this.slotWaiters.push(r));
+      }
       if (this.failure) throw this.failure;
       this.curSlot = this.freeSlots.pop()!;
     } else {
       await this.keyReady;
+      if (last) this.lastDispatched = true;
       const r = this.encryptHere(index, this.cur.subarray(0, plainLen), last);
       this.done.set(index, { ...r, slot: -1 });
       this.storeReady();
@@ -315,8 +372,10 @@ export class ObjectWriter extends Writable {
       this.usedReservations = true;
       fd = r.fd;
     }
+    this.inWorkers++;
     this.pool!.encrypt({ index, plainLen, last, buf, fd }).then(
       (r) => {
+        this.inWorkers--;
         this.slots[slot]!.buf = r.buf!;
         this.done.set(r.index, { index: r.index, cipherLen: r.cipherLen, sha256: r.sha256, merkleRoot: r.merkleRoot, slot });
         this.storeReady();
@@ -332,70 +391,106 @@ export class ObjectWriter extends Writable {
   }
 
   /**
-   * Takes finished chunks strictly in index order (the object hash and the chunk list need order)
-   * and starts their puts, which may overlap: a slow fsync on one chunk does not stall the workers.
+   * Takes finished chunks strictly in index order (the object hash and the chunk list need order):
+   * pool chunks go to the hash worker two at a time for their own SHA-256s, then into the queue of
+   * the object hash and to the tier; inline chunks are hashed and put at once. Puts may overlap: a
+   * slow fsync on one chunk does not stall the workers.
    */
   private storeReady(): void {
     for (let r = this.done.get(this.nextToStore); r && !this.failure; r = this.done.get(this.nextToStore)) {
       this.done.delete(this.nextToStore);
       this.nextToStore++;
-      // The chunk's SHA-256 comes from its encryption worker, or (two-stream addon) from the hash
-      // worker's pass below; it is filled in before the chunk counts as stored.
       const rec: ChunkRecord = { index: r.index, size: r.cipherLen, sha256: r.sha256 ?? Buffer.alloc(0), merkleRoot: r.merkleRoot };
       this.chunks.push(rec);
       this.cipherSize += r.cipherLen;
-      const slot = r.slot;
-      const key = chunkKey(this.objectIdHex, r.index);
-      const reservation = this.reserved.get(r.index);
-      this.reserved.delete(r.index);
-      let put: Promise<unknown>;
-      if (this.pool && slot >= 0) {
-        // The object's SHA-256 needs the chunks in order: the hash worker gets them as their turn
-        // comes. A reserved chunk is already written: it is committed once hashed, and its slot is
-        // free then; otherwise the slot is put once hashed, then freed.
-        const s = this.slots[slot]!;
-        const buf = s.buf!;
-        s.buf = null;
-        const hashed = this.pool.hashObject(buf, r.cipherLen).then((back) => {
-          s.buf = back.buf;
-          s.plain = Buffer.from(back.buf, back.buf.byteLength - this.chunkPlain, this.chunkPlain);
-          if (back.chunkSha256) rec.sha256 = back.chunkSha256;
-          return Buffer.from(back.buf, 0, r.cipherLen);
-        });
-        if (reservation) {
-          put = hashed.then(
-            () => {
-              this.releaseSlot(slot);
-              return reservation.commit({ size: r.cipherLen, sha256: rec.sha256.toString('hex') });
-            },
-            async (e) => {
-              await reservation.abort();
-              throw e;
-            },
-          );
-        } else {
-          put = hashed
-            .then((cipher) => this.o.tier.put(key, cipher, { size: cipher.length, sha256: rec.sha256.toString('hex') }))
-            .then(() => this.releaseSlot(slot));
-        }
+      // The reservation stays in `reserved` until its commit starts, so that a failure meanwhile
+      // (abort) still removes its temporary file.
+      const item: Stored = { rec, slot: r.slot, reservation: this.reserved.get(r.index) ?? null, key: chunkKey(this.objectIdHex, r.index) };
+      if (this.pool && r.slot >= 0) {
+        if (this.pendingChunkHash) {
+          const first = this.pendingChunkHash;
+          this.pendingChunkHash = null;
+          this.hashChunks([first, item]);
+        } else this.pendingChunkHash = item;
+        this.flushPendingChunkHash();
       } else {
-        this.cipherHash.update(r.cipher!);
-        put = this.o.tier.put(key, r.cipher!, { size: r.cipher!.length, sha256: rec.sha256.toString('hex') });
+        this.hashes.update(1, r.cipher!);
+        this.track(this.o.tier.put(item.key, r.cipher!, { size: r.cipher!.length, sha256: rec.sha256.toString('hex') }), rec, item.key);
       }
-      const tracked: Promise<void> = put.then(
-        () => {
-          this.puts.delete(tracked);
-          this.stored.push(key);
-          this.o.onChunk?.(rec);
-          this.slotWaiters.splice(0).forEach((w) => w());
-        },
-        (e) => {
-          this.puts.delete(tracked);
-          this.abort(e as Error);
-        },
-      );
-      this.puts.add(tracked);
     }
+  }
+
+  /**
+   * Sends a chunk that waits for a partner alone when none can come soon: at the end, or when no
+   * chunk is left in the encryption workers (this thread may be waiting for the very slot it holds).
+   */
+  private flushPendingChunkHash(): void {
+    const p = this.pendingChunkHash;
+    if (!p) return;
+    if (this.inWorkers === 0 || (this.lastDispatched && this.nextToStore === this.nextIndex)) {
+      this.pendingChunkHash = null;
+      this.hashChunks([p]);
+    }
+  }
+
+  /** The chunks' own SHA-256s on the hash worker; then each joins the object hash queue and is stored. */
+  private hashChunks(items: Stored[]): void {
+    const bufs = items.map((it) => {
+      const s = this.slots[it.slot]!;
+      const buf = s.buf!;
+      s.buf = null;
+      return { buf, len: it.rec.size };
+    });
+    this.chunkHashesInFlight++;
+    this.pool!.hashChunks(bufs).then(
+      (results) => {
+        this.chunkHashesInFlight--;
+        if (this.failure) return; // abort() removes their reservations (still in `reserved`)
+        results.forEach((res, i) => {
+          const it = items[i]!;
+          const s = this.slots[it.slot]!;
+          s.buf = res.buf;
+          s.plain = Buffer.from(res.buf, res.buf.byteLength - this.chunkPlain, this.chunkPlain);
+          it.rec.sha256 = res.sha256;
+          const cipher = Buffer.from(res.buf, 0, it.rec.size);
+          // The slot is free once the chunk is in the object hash and stored (a reserved chunk is
+          // already written: its commit needs only the file).
+          let hashed = false;
+          let kept = it.reservation !== null;
+          const release = () => {
+            if (hashed && kept) this.releaseSlot(it.slot);
+          };
+          this.objectHashQueue.push({ cipher, off: 0, done: () => ((hashed = true), release()) });
+          this.reserved.delete(it.rec.index);
+          const put = it.reservation
+            ? it.reservation.commit({ size: it.rec.size, sha256: it.rec.sha256.toString('hex') })
+            : this.o.tier.put(it.key, cipher, { size: cipher.length, sha256: it.rec.sha256.toString('hex') }).then(() => ((kept = true), release()));
+          this.track(put, it.rec, it.key);
+        });
+        this.slotWaiters.splice(0).forEach((w) => w());
+      },
+      (e) => {
+        this.chunkHashesInFlight--;
+        this.abort(e as Error); // its reservations are still in `reserved`
+      },
+    );
+  }
+
+  /** Follows one chunk's store: on success it counts as stored, on failure the object fails. */
+  private track(put: Promise<unknown>, rec: ChunkRecord, key: string): void {
+    const tracked: Promise<void> = put.then(
+      () => {
+        this.puts.delete(tracked);
+        this.stored.push(key);
+        this.o.onChunk?.(rec);
+        this.slotWaiters.splice(0).forEach((w) => w());
+      },
+      (e) => {
+        this.puts.delete(tracked);
+        this.abort(e as Error);
+      },
+    );
+    this.puts.add(tracked);
   }
 
   private releaseSlot(slot: number): void {
@@ -419,6 +514,14 @@ export class ObjectWriter extends Writable {
       await Promise.allSettled(this.stored.map((k) => this.o.tier.delete(k)));
     })();
   }
+}
+
+/** A finished chunk on its way to the object hash and the tier. */
+interface Stored {
+  rec: ChunkRecord;
+  slot: number;
+  reservation: ReservedObject | null;
+  key: string;
 }
 
 /** Plaintext bytes read per fillSync call: small enough to stay in L2 until hashed. */
