@@ -67,3 +67,23 @@ export function ensurePhotoTree(dir: string): { files: number; bytes: number } {
 export function warmPageCache(dir: string): void {
   spawnSync('bash', ['-c', 'find "$1" -type f -print0 | xargs -0 cat > /dev/null', 'bash', dir]);
 }
+
+/** CPU seconds the whole machine has spent busy since boot (/proc/stat: user, nice, system, irq, softirq, steal). */
+export function machineBusySeconds(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const hz = 100; // USER_HZ
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / hz;
+}
+
+/**
+ * Brings the machine to the same state before every timed run: an untimed `sync` (no run pays for
+ * the writeback of the one before it), then a pause of BENCH_SETTLE_MS (default 1000): this VM hands
+ * freed memory back to the host within ~0.1-3 s (free page reporting), and a page touched again
+ * after that costs a host page fault, so a run must not race the reporter (docs/iso-format.md).
+ */
+export function settle(): void {
+  spawnSync('sync');
+  const ms = Number(process.env.BENCH_SETTLE_MS ?? 1000);
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { ensurePhotoTree, warmPageCache } from './bench-tree.js';
+import { ensurePhotoTree, machineBusySeconds, settle, warmPageCache } from './bench-tree.js';
 import { loadSodium, TAG, type Sodium } from '../../storage/crypto/sodium.js';
 import { SiteKeys } from '../../storage/crypto/keys.js';
 import { ObjectWriter } from '../../storage/objects/writer.js';
@@ -29,7 +29,9 @@ const PASS = 'benchmark passphrase, not a secret';
 const MB = 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function timed(args: string[]): { seconds: number; rssMB: number; cpuSeconds: number; stdout: string } {
+/** Runs the CLI under /usr/bin/time; `otherCpuSeconds` is what the rest of the machine used meanwhile. */
+function timed(args: string[]): { seconds: number; rssMB: number; cpuSeconds: number; otherCpuSeconds: number; stdout: string } {
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', process.execPath, cli, ...args], {
     encoding: 'utf8',
@@ -37,10 +39,12 @@ function timed(args: string[]): { seconds: number; rssMB: number; cpuSeconds: nu
     env: { ...process.env, LOMOB_MASTER_KEY: PASS },
   });
   const seconds = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
   if (r.status !== 0) throw new Error(`lomo-peer ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
   const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
-  return { seconds, rssMB: kb / 1024, cpuSeconds: cpu ? +(Number(cpu[1]) + Number(cpu[2])).toFixed(2) : NaN, stdout: r.stdout };
+  const cpuSeconds = cpu ? +(Number(cpu[1]) + Number(cpu[2])).toFixed(2) : NaN;
+  return { seconds, rssMB: kb / 1024, cpuSeconds, otherCpuSeconds: +Math.max(0, busy - cpuSeconds).toFixed(2), stdout: r.stdout };
 }
 
 /** GB/s of secretstream push over 1 MiB messages for `total` bytes. */
@@ -120,15 +124,20 @@ async function main(): Promise<void> {
   const enc: ReturnType<typeof timed>[] = [];
   let imageBytes = 0;
   let cipherBytes = 0;
+  // Every timed run starts from the same state: the previous run's output removed, synced, settled
+  // (bench-tree.ts `settle`, the protocol of bench:iso).
+  const loadAtStart = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
   for (let i = 0; i < runs; i++) {
     const store = path.join(work, `store${i}`);
     fs.mkdirSync(store);
+    settle();
     const p = timed(['--db', fresh(`plain${i}.db`), 'iso', 'create', '--partial', '--no-encrypt', '-p', store, '--json']);
     plain.push(p);
     imageBytes = JSON.parse(p.stdout).volumes.reduce((s: number, v: { size: number }) => s + v.size, 0);
     fs.rmSync(store, { recursive: true, force: true });
 
     const objects = path.join(work, `objects${i}`);
+    settle();
     const e = timed(['--db', fresh(`enc${i}.db`), 'iso', 'create', '--partial', '--objects-dir', objects, '--json']);
     enc.push(e);
     cipherBytes = 0;
@@ -157,20 +166,33 @@ async function main(): Promise<void> {
     GB / (baseline.secretstreamNativeGBps ?? baseline.secretstreamWasmGBps) +
     (2 * GB) / (baseline.sha256TwoStreamsGBps ?? baseline.sha256GBps) +
     GB / baseline.blake3LeavesGBps;
+  const summary = (xs: ReturnType<typeof timed>[]) => ({
+    medianSeconds: +median(xs.map((x) => x.seconds)).toFixed(2),
+    MBps: Math.round(rate(xs)),
+    cpuSeconds: xs.map((x) => x.cpuSeconds),
+    otherCpuSeconds: xs.map((x) => x.otherCpuSeconds),
+    peakRssMB: Math.round(Math.max(...xs.map((x) => x.rssMB))),
+    seconds: xs.map((x) => +x.seconds.toFixed(2)),
+  });
+  // A round is uncontended when, during both its runs, the rest of the machine used < 0.25 CPU-s.
+  const quiet = plain.map((p, i) => [p, enc[i]!] as const).filter(([p, e]) => p.otherCpuSeconds < 0.25 && e.otherCpuSeconds < 0.25);
   const result = {
     tree: { files, bytes },
     imageBytes,
     cipherBytes,
     runs,
-    plain: { medianSeconds: +median(plain.map((x) => x.seconds)).toFixed(2), MBps: Math.round(rate(plain)), cpuSeconds: plain.map((x) => x.cpuSeconds), peakRssMB: Math.round(Math.max(...plain.map((x) => x.rssMB))), seconds: plain.map((x) => +x.seconds.toFixed(2)) },
-    encrypted: { medianSeconds: +median(enc.map((x) => x.seconds)).toFixed(2), MBps: Math.round(rate(enc)), cpuSeconds: enc.map((x) => x.cpuSeconds), peakRssMB: Math.round(Math.max(...enc.map((x) => x.rssMB))), seconds: enc.map((x) => +x.seconds.toFixed(2)) },
+    plain: summary(plain),
+    encrypted: summary(enc),
     ratio: +(rate(enc) / rate(plain)).toFixed(2),
+    // Over the rounds in which neither run shared the cores with anything else (null if none).
+    ratioUncontended: quiet.length ? +(median(quiet.map(([p, e]) => p.seconds)) / median(quiet.map(([p, e]) => e.seconds))).toFixed(2) : null,
+    uncontendedRounds: quiet.length,
     cpuSecondsMedian: { plain: median(plain.map((x) => x.cpuSeconds)), encrypted: median(enc.map((x) => x.cpuSeconds)) },
     // The least CPU the encrypted run can need: the plain run's plus the extra passes above; on 2
     // cores it cannot finish faster than half of that.
     encryptedCpuFloorSeconds: +(median(plain.map((x) => x.cpuSeconds)) + extraCpuSeconds).toFixed(2),
     baseline,
-    loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
+    loadAverage: { start: loadAtStart, end: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) },
     targets: { ratio: 0.5, peakRssMB: 200 },
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ensurePhotoTree, warmPageCache } from './bench-tree.js';
+import { ensurePhotoTree, machineBusySeconds, settle, warmPageCache } from './bench-tree.js';
 import { buildVolume, type VolumeEntry } from '../../storage/iso/writer.js';
 import { copyImage } from '../../storage/iso/pump.js';
 
@@ -47,11 +47,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const MB = 1e6;
 
 /** CPU seconds the whole machine has been busy (all cores: user, nice, system, irq, softirq, steal). */
-function machineBusySeconds(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const hz = 100; // USER_HZ
-  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / hz;
-}
 
 /**
  * Runs a command under /usr/bin/time (peak RSS of exactly that process) and times it. `otherCpuSeconds`
@@ -131,11 +126,9 @@ async function main(): Promise<void> {
   // reporting), and a page touched again after that costs a host page fault; without the pause a
   // run that starts at once (genisoimage) writes into the 1.36 GB just freed while one that starts
   // 0.2 s later (node) races the reporter for it.
-  const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 1000);
   const clean = () => {
     fs.rmSync(out, { force: true });
-    spawnSync('sync');
-    if (settleMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settleMs);
+    settle();
   };
   for (let i = 0; i < runs; i++) {
     clean(); // the previous round's store is gone; this syncs and settles after it
