@@ -210,33 +210,32 @@ async function createVolumes(args: CreateArgs): Promise<void> {
       let crypto: VolumeCrypto | null = null;
       let objects: typeof import('../../storage/objects/volume.js') | null = null;
       let markPending: ((objectId: Buffer) => void) | undefined;
-      let sweeping: Promise<void> | null = null;
+      let cryptoReady: Promise<VolumeCrypto> | null = null;
       if (args.encrypt && plan.volumes.length > 0) {
         const [{ loadSiteKeys }, { unlockSite }] = await Promise.all([import('../../storage/objects/catalog.js'), import('../passphrase.js')]);
         const site = loadSiteKeys(db);
         if (!site) log.warn('this site has no keys yet (run `lomo-peer init`): writing plain ISO files as with --no-encrypt');
         else {
-          // Argon2id runs in the thread pool while the first image is laid out and its first
-          // chunks are read and hashed. Nothing is written before the passphrase is checked: the
-          // object writer stores nothing (and records nothing) until the keys resolve, nor does
-          // the sweep below; a wrong passphrase fails the volume with exit 6.
+          // Argon2id runs in the thread pool while the object modules load and the first image is
+          // laid out. (Reading the image meanwhile measured no faster, and the KDF's 64 MiB on top
+          // of the chunk slots took peak memory past 200 MB.) Nothing is written before the
+          // passphrase is checked: a wrong one fails here with exit 6.
           const unlocked = unlockSite(db, args);
-          unlocked.catch(() => {}); // surfaces through the object writer
-          const [{ FileTier }, volume, pending, { loadSodium }] = await Promise.all([
+          unlocked.catch(() => {}); // awaited through cryptoReady
+          const [{ FileTier }, volume, pending] = await Promise.all([
             import('../../storage/tiers/file.js'),
             import('../../storage/objects/volume.js'),
             import('../../storage/objects/pending.js'),
-            import('../../storage/crypto/sodium.js'),
           ]);
           objects = volume;
           const tier = new FileTier(args.objectsDir ?? site.objectsUrl);
-          crypto = { sodium: await loadSodium(), keys: unlocked.then((u) => u.keys), tier, siteId: site.siteId };
-          // What a killed iso create (or upload) left in local object stores goes too.
-          sweeping = unlocked.then(async () => {
+          cryptoReady = unlocked.then(async (u) => {
+            // What a killed iso create (or upload) left in local object stores goes first.
             const swept = await pending.sweepPending(db, (url) => (url.startsWith('file:') ? new FileTier(url) : null));
             if (swept > 0) log.info(`removed the leftovers of ${swept} object(s) an interrupted run had started`);
+            return { sodium: u.sodium, keys: u.keys, tier, siteId: site.siteId };
           });
-          sweeping.catch(() => {}); // awaited before the volume is sealed
+          cryptoReady.catch(() => {});
           markPending = (id) => pending.markPending(db, id, tier.url);
         }
       }
@@ -244,6 +243,10 @@ async function createVolumes(args: CreateArgs): Promise<void> {
         const name = volumeName(group, (n) => volumeNameTaken(db, n), args.name);
         const entries = entriesFor(group as Candidate[], times);
         const vol = buildVolume(entries, { volumeId: name.replace(/\.iso$/i, '') });
+        if (cryptoReady) {
+          crypto = await cryptoReady;
+          cryptoReady = null;
+        }
         log.info(`creating ${name}: ${group.length} file(s), ${formatSize(vol.size)}`);
         const progress = volumeProgress(bar, vol, entries);
         let written: { file: string | null; sha256: Buffer };
@@ -272,10 +275,6 @@ async function createVolumes(args: CreateArgs): Promise<void> {
           .map((e, i) => ({ e, ext: vol.extents[i]! }))
           .filter(({ e }) => e.kind === 'file')
           .map(({ e, ext }, k) => ({ fileId: group[k]!.id, isoPath: e.path, offset: ext[0]!.offset, length: e.size }));
-        if (sweeping) {
-          await sweeping;
-          sweeping = null;
-        }
         const register = (createdAt?: number) => registerVolume(db, { name, size: vol.size, sha256: written.sha256, localPath: written.file, files, createdAt });
         const id = crypto && object ? await objects!.sealEncryptedVolume(db, crypto, object, { name, size: vol.size, files }, register) : register();
         made.push({ id, name, file: written.file ?? `${crypto!.tier.url}/${object!.objectId.toString('hex')}`, size: vol.size, files: files.length, sha256: written.sha256.toString('hex') });

@@ -76,8 +76,7 @@ function encryptJob(job) {
   const n = Math.max(1, Math.ceil(plain.length / M));
   const size = HEADER + plain.length + n * 17;
   const out = Buffer.from(slot, 0, size);
-  const key = objectKey;
-  if (!key) throw new Error('encryption job before the key');
+  const key = Buffer.from(workerData.key);
   const header = out.subarray(0, HEADER);
   Buffer.from(MAGIC).copy(header, 0);
   header.writeUInt8(VERSION, 8); header.writeUInt8(workerData.kind, 9); header.writeUInt16LE(0, 10);
@@ -112,7 +111,6 @@ function encryptJob(job) {
 }
 // The chunks' own SHA-256s: the hash worker's 'hash' jobs, one or two chunks each. Two chunks
 // go through one interleaved pass of the addon (storage/crypto/sha256x2.ts), about the price of one.
-let objectKey = workerData.key ? Buffer.from(workerData.key) : null;
 const x2 = workerData.x2 ? require(workerData.x2) : null;
 function chunkHashes(views) {
   if (!x2) return views.map((v) => createHash('sha256').update(v).digest());
@@ -126,10 +124,6 @@ parentPort.on('message', async (job) => {
     if (job.op === 'hash') {
       const sha256 = chunkHashes(job.bufs.map((b, i) => new Uint8Array(b, 0, job.lens[i])));
       return parentPort.postMessage({ id: job.id, bufs: job.bufs, sha256s: sha256 }, job.bufs);
-    }
-    if (job.op === 'key') {
-      objectKey = Buffer.from(job.key);
-      return;
     }
     api = api || (await ready);
     b3 = b3 || (await b3ready);
@@ -186,8 +180,7 @@ export function slotBytes(chunkPlain: number, messageSize: number): number {
 }
 
 export interface PoolParams {
-  /** The object key; without it, jobs wait until setKey (the workers boot meanwhile). */
-  key?: Uint8Array;
+  key: Uint8Array;
   objectId: Uint8Array;
   kind: ObjectKind;
   messageSize: number;
@@ -206,8 +199,6 @@ export class EncryptPool {
   private readonly busy: number[];
   /** Workers 0..encryptors-1 encrypt; the last one hashes. */
   private readonly encryptors: number;
-  /** Whether the encryption workers have the key; jobs wait in the queue until then. */
-  private keyed: boolean;
   /** Encryption jobs waiting for an idle worker. */
   private readonly queue: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }[] = [];
   private nextId = 0;
@@ -219,7 +210,7 @@ export class EncryptPool {
     backend?: Backend,
   ) {
     const workerData = {
-      key: p.key ? Uint8Array.from(p.key) : null,
+      key: Uint8Array.from(p.key),
       objectId: Uint8Array.from(p.objectId),
       kind: KIND[p.kind],
       messageSize: p.messageSize,
@@ -243,15 +234,6 @@ export class EncryptPool {
     });
     this.busy = this.workers.map(() => 0);
     this.encryptors = size;
-    this.keyed = p.key !== undefined;
-  }
-
-  /** Hands the object key to the encryption workers (ahead of any job) and lets queued jobs go. */
-  setKey(key: Uint8Array): void {
-    if (this.keyed) return;
-    for (let i = 0; i < this.encryptors; i++) this.workers[i]!.postMessage({ op: 'key', key: Uint8Array.from(key) });
-    this.keyed = true;
-    this.pump();
   }
 
   /**
@@ -267,7 +249,7 @@ export class EncryptPool {
   }
 
   private pump(): void {
-    while (this.keyed && this.queue.length > 0) {
+    while (this.queue.length > 0) {
       let w = -1;
       for (let i = this.encryptors - 1; i >= 0; i--) if (this.busy[i]! < DEPTH && (w < 0 || this.busy[i]! < this.busy[w]!)) w = i;
       if (w < 0) return;

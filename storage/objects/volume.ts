@@ -16,8 +16,7 @@ import { ObjectWriter, type ObjectRecord } from './writer.js';
  */
 export interface VolumeCrypto {
   sodium: Sodium;
-  /** Or their promise while the passphrase is being checked: nothing is stored before it resolves. */
-  keys: SiteKeys | Promise<SiteKeys>;
+  keys: SiteKeys;
   tier: Tier;
   siteId: string;
 }

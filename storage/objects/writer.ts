@@ -34,12 +34,7 @@ export interface ChunkRecord {
 
 export interface WriteObjectOptions {
   sodium: Sodium;
-  /**
-   * The site keys, or their promise (a caller still checking the passphrase): plaintext is read and
-   * hashed meanwhile, but nothing is stored before the promise resolves, and its rejection fails
-   * the object.
-   */
-  keys: SiteKeys | Promise<SiteKeys>;
+  keys: SiteKeys;
   tier: Tier;
   kind: ObjectKind;
   /** Upper bound of the plaintext size, to pick a chunk size that stays under 10,000 parts. */
@@ -51,7 +46,7 @@ export interface WriteObjectOptions {
   workers?: number;
   /** Called after each chunk is stored (stores may finish out of order). */
   onChunk?: (c: ChunkRecord) => void;
-  /** Called with the new object's id before anything is stored, once the keys are known (to record it as pending). */
+  /** Called with the new object's id before anything is stored (to record it as pending). */
   onStart?: (objectId: Buffer) => void;
 }
 
@@ -84,11 +79,7 @@ export class ObjectWriter extends Writable {
   private inWorkers = 0;
   private lastDispatched = false;
   private readonly pool: EncryptPool | null;
-  /** The object key; null until the site keys are known (see WriteObjectOptions.keys). */
-  private key: Uint8Array | null;
-  private readonly keyReady: Promise<void>;
-  /** Chunks go to the pool strictly in index order, each once the key is known. */
-  private sendChain: Promise<void> = Promise.resolve();
+  private readonly key: Uint8Array;
   /**
    * Fixed buffers, allocated once: slot i holds a plaintext chunk, then (encrypted in place) its
    * ciphertext. With workers a slot's ArrayBuffer is transferred to the workers and back — moved,
@@ -124,20 +115,8 @@ export class ObjectWriter extends Writable {
     this.chunkPlain = o.chunkPlain ?? chooseChunkPlain(o.maxPlainSize ?? 0, this.messageSize);
     if (this.chunkPlain % this.messageSize !== 0) throw new Error('chunk plaintext size must be a multiple of the message size');
     this.objectId = Buffer.from(o.sodium.randomBytes(OBJECT_ID_BYTES));
-    const objectKey = (k: SiteKeys) => k.objectKey(domainOf(o.kind), this.objectId);
-    if (o.keys instanceof Promise) {
-      this.key = null;
-      this.keyReady = o.keys.then((k) => {
-        this.key = objectKey(k);
-        o.onStart?.(this.objectId);
-        this.pool?.setKey(this.key);
-      });
-      this.keyReady.catch(() => {}); // surfaces through the first chunk's send
-    } else {
-      this.key = objectKey(o.keys);
-      o.onStart?.(this.objectId);
-      this.keyReady = Promise.resolve();
-    }
+    this.key = o.keys.objectKey(domainOf(o.kind), this.objectId);
+    o.onStart?.(this.objectId);
     const workers = o.workers ?? defaultWorkers();
     if (workers > 0) {
       // Workers busy (up to 2 chunks each in flight), one filling, spares for chunks waiting for
@@ -152,7 +131,7 @@ export class ObjectWriter extends Writable {
       });
       this.pool = new EncryptPool(
         workers,
-        { key: this.key ?? undefined, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
+        { key: this.key, objectId: this.objectId, kind: o.kind, messageSize: this.messageSize, chunkPlain: this.chunkPlain },
         o.sodium.backend,
       );
     } else {
@@ -328,9 +307,7 @@ export class ObjectWriter extends Writable {
       const s = this.slots[slot]!;
       const buf = s.buf!;
       s.buf = null;
-      // Reading goes on while the key is derived; the chunks leave in order once it is known.
-      this.sendChain = this.sendChain.then(() => this.keyReady).then(() => this.send(index, slot, buf, plainLen, last));
-      this.sendChain.catch((e) => this.abort(e as Error));
+      await this.send(index, slot, buf, plainLen, last);
       if (last) {
         this.lastDispatched = true;
         return;
@@ -347,7 +324,6 @@ export class ObjectWriter extends Writable {
       if (this.failure) throw this.failure;
       this.curSlot = this.freeSlots.pop()!;
     } else {
-      await this.keyReady;
       if (last) this.lastDispatched = true;
       const r = this.encryptHere(index, this.cur.subarray(0, plainLen), last);
       this.done.set(index, { ...r, slot: -1 });
@@ -386,7 +362,7 @@ export class ObjectWriter extends Writable {
 
   private encryptHere(index: number, plain: Buffer, last: boolean): ChunkResult & { cipher: Buffer } {
     const p = { kind: this.o.kind, objectId: this.objectId, messageSize: this.messageSize, chunkPlain: this.chunkPlain };
-    const cipher = encryptChunk(this.o.sodium, this.key!, p, index, plain, last);
+    const cipher = encryptChunk(this.o.sodium, this.key, p, index, plain, last);
     return { index, cipherLen: cipher.length, cipher, sha256: createHash('sha256').update(cipher).digest(), merkleRoot: merkleRoot(cipher) };
   }
 

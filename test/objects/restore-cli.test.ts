@@ -67,7 +67,7 @@ describe('restore from encrypted volumes', () => {
     }
   });
 
-  it('iso create with a wrong passphrase exits 6 and writes nothing (it reads while the key is derived)', async () => {
+  it('iso create with a wrong passphrase exits 6 and writes nothing', async () => {
     fs.writeFileSync(path.join(site.lib, 'later.bin'), Buffer.alloc(12_000_000, 7));
     expect((await site.cli('scan', site.lib)).code).toBe(0);
     const before = filesUnder(site.objects).sort();
