@@ -6,12 +6,12 @@ import { NODE_KEY } from './merkle.js';
 import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, chunkCipherSize, type ObjectKind } from './format.js';
 
 /**
- * Worker threads that turn whole plaintext chunks into ciphertext chunks, with the chunk's SHA-256
- * and Merkle root. Chunks are independent streams (format.ts), so two workers encrypt two chunks
- * at once while the main thread reads the plaintext and hashes it, and one more worker keeps the
- * object's ordered ciphertext SHA-256. When the job carries a file descriptor (a local tier's
- * reservation) the worker also writes the ciphertext, one 64 KiB leaf at a time right after
- * hashing it, while it is still in this core's cache.
+ * Worker threads that turn whole plaintext chunks into ciphertext chunks with their Merkle root,
+ * and one more that computes the chunks' SHA-256s, two chunks per interleaved pass. Chunks are
+ * independent streams (format.ts), so two workers encrypt two chunks at once while the main
+ * thread reads the plaintext and keeps the object hashes. When the job carries a file descriptor
+ * (a local tier's reservation) the worker also writes the ciphertext, one 64 KiB leaf at a time
+ * right after hashing it, while it is still in this core's cache.
  *
  * Chunk slots are ArrayBuffers moved between threads by transfer (main -> encryption worker ->
  * main -> hash worker -> main), never copied. Shared memory was tried and measured worse:

@@ -1,11 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import type { SiteKeys } from '../crypto/keys.js';
 import { OBJECT_ID_BYTES } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { TierError, type ReservedObject, type Tier } from '../tiers/tier.js';
-import { Sha256Pair } from '../crypto/sha256x2.js';
+import { ObjectHashes } from './object-hashes.js';
 import { domainOf, encryptChunk } from './chunk-codec.js';
 import { EncryptPool, slotBytes, type ChunkResult } from './encrypt-pool.js';
 import { DEFAULT_MESSAGE_SIZE, chooseChunkPlain, chunkKey, type ObjectKind } from './format.js';
@@ -52,9 +52,10 @@ export interface WriteObjectOptions {
 
 /**
  * A Writable that takes plaintext and stores it as one encrypted, chunked object in a tier:
- * plaintext -> SHA-256 -> chunk slices -> (workers) encrypt + chunk SHA-256 + Merkle root (+ the
- * write itself, into a local tier's reserved file) -> (hash worker, in chunk order) object SHA-256
- * -> commit or tier.put per chunk. Nothing plaintext touches the disk. Memory is bounded by
+ * plaintext (SHA-256) -> chunk slots -> (encryption workers) encrypt + Merkle root (+ the write
+ * itself, into a local tier's reserved file) -> (hash worker, two chunks per pass) chunk SHA-256s
+ * -> commit or tier.put, and the object's ciphertext SHA-256 on this thread, paired with the
+ * plaintext hash (object-hashes.ts). Nothing plaintext touches the disk. Memory is bounded by
  * 2 x workers + 3 chunk slots; `result` resolves once every chunk is stored and verified by the tier.
  */
 export class ObjectWriter extends Writable {
@@ -63,14 +64,8 @@ export class ObjectWriter extends Writable {
   readonly messageSize: number;
   readonly result: Promise<ObjectRecord>;
 
-  /**
-   * Stream 0: the plaintext SHA-256; stream 1: the object's ciphertext SHA-256 (chunks in order).
-   * Both on this thread: each piece of plaintext just read is hashed together with the next piece
-   * of finished ciphertext, one interleaved pass for the two (storage/crypto/sha256x2.ts).
-   */
-  private readonly hashes = new Sha256Pair();
-  /** Finished chunks whose ciphertext still has to go into the object hash, in index order. */
-  private readonly objectHashQueue: { cipher: Buffer; off: number; done: () => void }[] = [];
+  /** Plaintext and object-ciphertext SHA-256s, paired (object-hashes.ts). */
+  private readonly hashes = new ObjectHashes();
   /** A chunk waiting for a second one, so the hash worker can hash the two in one pass. */
   private pendingChunkHash: Stored | null = null;
   /** Chunk hashes asked of the hash worker and not answered yet. */
@@ -168,7 +163,7 @@ export class ObjectWriter extends Writable {
   }
 
   private async consume(data: Buffer): Promise<void> {
-    this.hashPlain(data);
+    this.hashes.addPlaintext(data);
     this.plainSize += data.length;
     let off = 0;
     while (off < data.length) {
@@ -213,7 +208,7 @@ export class ObjectWriter extends Writable {
         const got = fill(room);
         const n = typeof got === 'number' ? got : await got;
         if (n > 0) {
-          this.hashPlain(room.subarray(0, n));
+          this.hashes.addPlaintext(room.subarray(0, n));
           this.plainSize += n;
           this.curLen += n;
         }
@@ -249,14 +244,15 @@ export class ObjectWriter extends Writable {
     for (;;) {
       if (this.failure) break;
       this.flushPendingChunkHash();
-      this.hashQueuedCiphertext(Infinity); // no plaintext left to pair it with
-      if (this.nextToStore === this.nextIndex && this.chunkHashesInFlight === 0 && this.objectHashQueue.length === 0) break;
+      this.hashes.flushCiphertext(); // no plaintext left to pair it with
+      if (this.nextToStore === this.nextIndex && this.chunkHashesInFlight === 0 && this.hashes.waiting === 0) break;
       await new Promise<void>((r) => this.slotWaiters.push(r));
     }
     await Promise.all(this.puts);
     if (this.failure) throw this.failure;
     if (this.usedReservations) await this.o.tier.syncPrefix?.(this.objectIdHex);
     await this.pool?.close();
+    const { plainSha256, cipherSha256 } = this.hashes.digests();
     this.settle.resolve({
       objectId: this.objectId,
       kind: this.o.kind,
@@ -264,37 +260,11 @@ export class ObjectWriter extends Writable {
       messageSize: this.messageSize,
       chunkPlain: this.chunkPlain,
       plainSize: this.plainSize,
-      plainSha256: this.hashes.digest(0),
+      plainSha256,
       cipherSize: this.cipherSize,
-      cipherSha256: this.hashes.digest(1),
+      cipherSha256,
       chunks: this.chunks,
     });
-  }
-
-  /** A piece of plaintext into stream 0, paired with queued ciphertext for stream 1 while there is some. */
-  private hashPlain(piece: Buffer): void {
-    let off = 0;
-    while (off < piece.length && this.objectHashQueue.length > 0) {
-      const head = this.objectHashQueue[0]!;
-      const k = Math.min(piece.length - off, head.cipher.length - head.off);
-      this.hashes.updateBoth(piece.subarray(off, off + k), head.cipher.subarray(head.off, head.off + k));
-      off += k;
-      head.off += k;
-      if (head.off === head.cipher.length) {
-        this.objectHashQueue.shift();
-        head.done();
-      }
-    }
-    if (off < piece.length) this.hashes.update(0, off === 0 ? piece : piece.subarray(off));
-  }
-
-  /** Queued ciphertext into stream 1 alone, up to `chunks` whole chunks (when no plaintext comes to pair it with). */
-  private hashQueuedCiphertext(chunks: number): void {
-    for (let i = 0; i < chunks && this.objectHashQueue.length > 0; i++) {
-      const head = this.objectHashQueue.shift()!;
-      this.hashes.update(1, head.cipher.subarray(head.off));
-      head.done();
-    }
   }
 
   private async dispatch(last: boolean): Promise<void> {
@@ -314,8 +284,8 @@ export class ObjectWriter extends Writable {
       }
       while (this.freeSlots.length === 0 && !this.failure) {
         // Every slot is taken: free the oldest by hashing it alone rather than wait for plaintext.
-        if (this.objectHashQueue.length > 0) {
-          this.hashQueuedCiphertext(1);
+        if (this.hashes.waiting > 0) {
+          this.hashes.flushCiphertext(1);
           continue;
         }
         this.flushPendingChunkHash();
@@ -390,7 +360,7 @@ export class ObjectWriter extends Writable {
         } else this.pendingChunkHash = item;
         this.flushPendingChunkHash();
       } else {
-        this.hashes.update(1, r.cipher!);
+        this.hashes.addCiphertextNow(r.cipher!);
         this.track(this.o.tier.put(item.key, r.cipher!, { size: r.cipher!.length, sha256: rec.sha256.toString('hex') }), rec, item.key);
       }
     }
@@ -436,7 +406,7 @@ export class ObjectWriter extends Writable {
           const release = () => {
             if (hashed && kept) this.releaseSlot(it.slot);
           };
-          this.objectHashQueue.push({ cipher, off: 0, done: () => ((hashed = true), release()) });
+          this.hashes.addCiphertext(cipher, () => ((hashed = true), release()));
           this.reserved.delete(it.rec.index);
           const put = it.reservation
             ? it.reservation.commit({ size: it.rec.size, sha256: it.rec.sha256.toString('hex') })
