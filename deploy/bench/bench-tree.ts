@@ -87,3 +87,28 @@ export function settle(): void {
   if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+export interface TimedRun {
+  seconds: number;
+  /** user + sys of the command and its children. */
+  cpuSeconds: number;
+  /** What the rest of the machine used meanwhile (other processes, writeback threads): a run with a large figure had less than 2 cores. */
+  otherCpuSeconds: number;
+  /** Peak RSS of exactly that process. */
+  rssMB: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command under /usr/bin/time and times it (wall, CPU, the machine's other CPU, peak RSS). */
+export function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): TimedRun {
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env });
+  const seconds = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
+  const cpuSeconds = cpu ? +(Number(cpu[1]) + Number(cpu[2])).toFixed(2) : NaN;
+  return { seconds, cpuSeconds, otherCpuSeconds: +Math.max(0, busy - cpuSeconds).toFixed(2), rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
+}

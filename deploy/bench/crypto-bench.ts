@@ -8,14 +8,13 @@
  * native and WebAssembly secretstream, SHA-256, and the object writer fed from memory.
  * Env: BENCH_DIR (.bench), BENCH_RUNS (3), BENCH_PHOTOS (500), BENCH_VIDEOS (12).
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { ensurePhotoTree, machineBusySeconds, settle, warmPageCache } from './bench-tree.js';
+import { ensurePhotoTree, settle, timedRun, warmPageCache } from './bench-tree.js';
 import { loadSodium, TAG, type Sodium } from '../../storage/crypto/sodium.js';
 import { SiteKeys } from '../../storage/crypto/keys.js';
 import { ObjectWriter } from '../../storage/objects/writer.js';
@@ -29,23 +28,8 @@ const PASS = 'benchmark passphrase, not a secret';
 const MB = 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Runs the CLI under /usr/bin/time; `otherCpuSeconds` is what the rest of the machine used meanwhile. */
-function timed(args: string[]): { seconds: number; rssMB: number; cpuSeconds: number; otherCpuSeconds: number; stdout: string } {
-  const busy0 = machineBusySeconds();
-  const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', process.execPath, cli, ...args], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-    env: { ...process.env, LOMOB_MASTER_KEY: PASS },
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  const busy = machineBusySeconds() - busy0;
-  if (r.status !== 0) throw new Error(`lomo-peer ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
-  const cpuSeconds = cpu ? +(Number(cpu[1]) + Number(cpu[2])).toFixed(2) : NaN;
-  return { seconds, rssMB: kb / 1024, cpuSeconds, otherCpuSeconds: +Math.max(0, busy - cpuSeconds).toFixed(2), stdout: r.stdout };
-}
+/** The CLI under /usr/bin/time (bench-tree.ts timedRun), with the benchmark's passphrase. */
+const timed = (args: string[]) => timedRun(process.execPath, [cli, ...args], { ...process.env, LOMOB_MASTER_KEY: PASS });
 
 /** GB/s of secretstream push over 1 MiB messages for `total` bytes. */
 function secretstreamRate(s: Sodium, total: number): number {

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ensurePhotoTree, machineBusySeconds, settle, warmPageCache } from './bench-tree.js';
+import { ensurePhotoTree, settle, timedRun, warmPageCache } from './bench-tree.js';
 import { buildVolume, type VolumeEntry } from '../../storage/iso/writer.js';
 import { copyImage } from '../../storage/iso/pump.js';
 
@@ -48,23 +48,7 @@ const MB = 1e6;
 
 /** CPU seconds the whole machine has been busy (all cores: user, nice, system, irq, softirq, steal). */
 
-/**
- * Runs a command under /usr/bin/time (peak RSS of exactly that process) and times it. `otherCpuSeconds`
- * is what the rest of the machine used meanwhile (other processes, and the kernel threads that do
- * the writeback): the cores are shared, so a run with a large figure there had less than 2 cores.
- */
-function timed(cmd: string, args: string[]): { seconds: number; cpuSeconds: number; otherCpuSeconds: number; rssMB: number; stdout: string; stderr: string } {
-  const busy0 = machineBusySeconds();
-  const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu=%U+%S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const seconds = (performance.now() - t0) / 1000;
-  const busy = machineBusySeconds() - busy0;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
-  const cpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN;
-  return { seconds, cpuSeconds, otherCpuSeconds: Math.max(0, busy - cpuSeconds), rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
-}
+const timed = (cmd: string, args: string[]) => timedRun(cmd, args);
 
 /** A run counts as uncontended when the rest of the machine used less than this meanwhile. */
 const QUIET_OTHER_CPU = 0.25;
