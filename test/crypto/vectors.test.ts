@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadSodium, SS_ABYTES, TAG, type Backend } from '../../storage/crypto/sodium.js';
+import { loadSodium, SS_ABYTES, TAG, type Backend, type StreamState } from '../../storage/crypto/sodium.js';
+import { loadOpenSslPush } from '../../storage/crypto/secretstream-openssl.js';
 import { deriveSiteKeys } from '../../storage/crypto/keys.js';
 import { decryptChunk, ChunkError } from '../../storage/objects/chunk-codec.js';
 import { decodeHeader, encodeHeader, HEADER_BYTES } from '../../storage/objects/format.js';
@@ -32,9 +33,21 @@ for (const backend of ['native', 'wasm'] as Backend[]) {
       expect(m.toString('hex')).toBe(V.manifest.plain);
     });
 
-    it('produces the same bytes given the same stream header', () => {
-      // A secretstream push state is the pull state for the same header, so pushing from it
-      // reproduces the writer's bytes exactly: both backends must give the checked-in chunks.
+    // A secretstream push state is the pull state for the same header, so pushing from it
+    // reproduces the writer's bytes exactly: both backends must give the checked-in chunks, and so
+    // must the OpenSSL push the encryption workers use (our addon; it takes sodium-native's state).
+    const pushers: [string, (state: StreamState, msg: Uint8Array, ad: Uint8Array | null, tag: number) => Uint8Array][] = [
+      [`${backend} libsodium`, (state, msg, ad, tag) => s.push(state, msg, ad, tag)],
+    ];
+    const fast = loadOpenSslPush();
+    if (backend === 'native' && fast) {
+      pushers.push(['OpenSSL (our addon)', (state, msg, ad, tag) => {
+        const out = Buffer.alloc(msg.length + SS_ABYTES);
+        fast.push(state as unknown as Uint8Array, out, msg, ad, tag);
+        return out;
+      }]);
+    }
+    it.each(pushers)('produces the same bytes given the same stream header (%s push)', (_name, push) => {
       const key = keys.objectKey('objects', hex(V.volume.objectId));
       const plain = hex(V.volume.plain);
       V.volume.chunks.forEach((chunkHex: string, index: number) => {
@@ -49,7 +62,7 @@ for (const backend of ['native', 'wasm'] as Backend[]) {
           const msg = part.subarray(m * 128, (m + 1) * 128);
           const last = (m + 1) * 128 >= part.length;
           const tag = !last ? TAG.MESSAGE : index === V.volume.chunks.length - 1 ? TAG.FINAL : TAG.PUSH;
-          out.push(Buffer.from(s.push(state, msg, m === 0 ? header : null, tag)));
+          out.push(Buffer.from(push(state, msg, m === 0 ? header : null, tag)));
         }
         expect(Buffer.concat(out).toString('hex')).toBe(chunkHex);
         expect(want.length).toBe(HEADER_BYTES + part.length + Math.ceil(part.length / 128) * SS_ABYTES);

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "secretstream",
+      "sources": ["src/binding.c"],
+      "cflags": ["-O2"]
+    }
+  ]
+}
