@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { sodiumModulePaths, type Backend } from '../crypto/sodium.js';
 import { blake3, blake3ModulePaths } from '../crypto/blake3.js';
 import { sha256x2Path } from '../crypto/sha256x2.js';
+import { secretstreamPushPath } from '../crypto/secretstream-openssl.js';
 import { NODE_KEY } from './merkle.js';
 import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, chunkCipherSize, type ObjectKind } from './format.js';
 
@@ -29,6 +30,10 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { writeSync } = require('node:fs');
 const { HEADER, LEAF, MAGIC, VERSION } = workerData;
+// Below the thread that reads the image (everything waits for it) and below the user's other
+// programs (docs/crypto-format.md §8 has the measurements). On Linux a nice value is per thread;
+// elsewhere it would apply to the whole process, so only there.
+if (process.platform === 'linux' && workerData.nice) try { require('node:os').setPriority(0, workerData.nice); } catch {}
 const WRITE = 32 * 1024;
 let api;
 async function load() {
@@ -36,9 +41,10 @@ async function load() {
     try {
       const n = require(workerData.paths.native);
       const SB = n.crypto_secretstream_xchacha20poly1305_STATEBYTES;
+      const fast = workerData.paths.openssl ? require(workerData.paths.openssl) : null;
       return {
         init(key, header) { const st = Buffer.alloc(SB); n.crypto_secretstream_xchacha20poly1305_init_push(st, header, key); return st; },
-        push(st, out, msg, ad, tag) { n.crypto_secretstream_xchacha20poly1305_push(st, out, msg, ad, tag); },
+        push: fast ? fast.push : (st, out, msg, ad, tag) => { n.crypto_secretstream_xchacha20poly1305_push(st, out, msg, ad, tag); },
       };
     } catch (e) { if (workerData.backend === 'native') throw e; }
   }
@@ -188,6 +194,12 @@ export interface PoolParams {
   chunkPlain: number;
 }
 
+/** The workers' nice value (Linux only): 10, or LOMO_WORKER_NICE (0-19; 0 keeps the caller's priority). */
+function workerNice(): number {
+  const v = Number(process.env.LOMO_WORKER_NICE ?? 10);
+  return Number.isInteger(v) && v >= 0 && v <= 19 ? v : 10;
+}
+
 /**
  * Jobs in flight per worker: 2, so a worker never waits for the main thread (busy reading or
  * hashing) to hand it its next chunk; 1 left the workers idle a quarter of the time.
@@ -216,10 +228,11 @@ export class EncryptPool {
       kind: KIND[p.kind],
       messageSize: p.messageSize,
       chunkPlain: p.chunkPlain,
-      paths: sodiumModulePaths(),
+      paths: { ...sodiumModulePaths(), openssl: secretstreamPushPath() },
       backend: backend ?? process.env.LOMO_SODIUM,
       blake3: { backend: blake3.backend, ...blake3ModulePaths(), nodeKey: Uint8Array.from(NODE_KEY) },
       x2: sha256x2Path(),
+      nice: workerNice(),
       HEADER: HEADER_BYTES,
       LEAF: LEAF_SIZE,
       MAGIC: Uint8Array.from(MAGIC),

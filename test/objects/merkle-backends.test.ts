@@ -23,10 +23,11 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-// The portable BLAKE3 with node:crypto's SHA-256 (no two-stream addon), and the native BLAKE3 with
-// the addon when this machine has it (the chunk hashes then come from the hash worker's pass).
-for (const [backend, x2] of [['js', 'off'], ['native', 'on']] as const) {
-  describe(`iso create with the ${backend} BLAKE3 backend, two-stream SHA-256 ${x2}`, () => {
+// The portable BLAKE3 with node:crypto's SHA-256 (no two-stream addon) and libsodium's push, and
+// the native BLAKE3 with our addons when this machine has them (the chunk hashes then come from the
+// hash worker's two-stream pass, the ciphertext from OpenSSL's push).
+for (const [backend, x2, push] of [['js', 'off', 'sodium'], ['native', 'on', 'openssl']] as const) {
+  describe(`iso create with the ${backend} BLAKE3 backend, two-stream SHA-256 ${x2}, ${push} push`, () => {
     it('records chunk hashes and Merkle roots that match the stored chunks', async () => {
       const dir = path.join(tmp, backend);
       const lib = path.join(dir, 'lib');
@@ -34,7 +35,7 @@ for (const [backend, x2] of [['js', 'off'], ['native', 'on']] as const) {
       for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(lib, `clip${i}.mp4`), randomBytes(3_500_000));
       const db = path.join(dir, 'lomob.db');
       const objects = path.join(dir, 'objects');
-      const env = { LOMOB_MASTER_KEY: PASS, LOMO_BLAKE3: backend, LOMO_ENCRYPT_WORKERS: '2', LOMO_SHA256X2: x2 };
+      const env = { LOMOB_MASTER_KEY: PASS, LOMO_BLAKE3: backend, LOMO_ENCRYPT_WORKERS: '2', LOMO_SHA256X2: x2, LOMO_SECRETSTREAM: push };
       const cli = (...args: string[]) => run(['--db', db, ...args], { cwd: dir, env });
       expect((await cli('scan', lib)).code).toBe(0);
       expect((await cli('init', '--objects-dir', objects)).code).toBe(0);
