@@ -33,7 +33,13 @@ const { HEADER, LEAF, MAGIC, VERSION } = workerData;
 // Below the thread that reads the image (everything waits for it) and below the user's other
 // programs (docs/crypto-format.md §8 has the measurements). On Linux a nice value is per thread;
 // elsewhere it would apply to the whole process, so only there.
-if (process.platform === 'linux' && workerData.nice) try { require('node:os').setPriority(0, workerData.nice); } catch {}
+// Only ever lower it: a process already started nicer (nice 19 lomo-peer ...) keeps its value.
+if (process.platform === 'linux' && workerData.nice) {
+  try {
+    const os = require('node:os');
+    if (os.getPriority(0) < workerData.nice) os.setPriority(0, workerData.nice);
+  } catch {}
+}
 const WRITE = 32 * 1024;
 let api;
 async function load() {

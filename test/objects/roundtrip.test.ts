@@ -89,6 +89,27 @@ describe('object writer and reader', () => {
     }
   });
 
+  it.runIf(process.platform === 'linux')('runs its threads below the reading thread’s priority (nice 10)', async () => {
+    const tier = new FileTier(path.join(dir, 'nice'));
+    const niceOfThreads = () =>
+      fs.readdirSync('/proc/self/task').map((t) => Number(fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    const before = niceOfThreads();
+    expect(new Set(before).size).toBe(1);
+    let during: number[] = [];
+    const w = new ObjectWriter({
+      sodium, keys, tier, kind: 'volume', messageSize: 64 * 1024, chunkPlain: 256 * 1024, workers: 2,
+      onChunk: () => (during.length ? undefined : (during = niceOfThreads())),
+    });
+    await pipeline(Readable.from(splitRandomly(randomBytes(4 * MiB))), w);
+    await w.result;
+    // The pool's threads go to nice 10 unless the process already runs nicer (they never raise it).
+    const base = before[0]!;
+    if (base < 10) {
+      expect(during.filter((n) => n === 10).length).toBe(3); // two encryption workers and the hash worker
+      expect(during.filter((n) => n === base).length).toBe(during.length - 3);
+    } else expect(during.every((n) => n === base)).toBe(true);
+  });
+
   for (const workers of [0, 1]) {
     it(`pullFrom fills chunk buffers straight from a producer (workers=${workers})`, async () => {
       const tier = new FileTier(path.join(dir, `pull${workers}`));
