@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { addonPath, loadAddon } from './addons.js';
 
 /**
  * libsodium's secretstream push on OpenSSL's ChaCha20 and Poly1305, through the project's own addon
@@ -18,20 +18,11 @@ export interface OpenSslPush {
   push(state: Uint8Array, out: Uint8Array, message: Uint8Array, ad: Uint8Array | null, tag: number): void;
 }
 
-const require = createRequire(import.meta.url);
-
 /** The addon's module path when it loads and its OpenSSL has both primitives, else null. */
 export function secretstreamPushPath(): string | null {
-  if (process.env.LOMO_SECRETSTREAM === 'sodium') return null;
-  try {
-    const path = require.resolve('lomo-secretstream');
-    return (require(path) as OpenSslPush).supported() ? path : null;
-  } catch {
-    return null;
-  }
+  return addonPath('lomo-secretstream', process.env.LOMO_SECRETSTREAM === 'sodium');
 }
 
 export function loadOpenSslPush(): OpenSslPush | null {
-  const path = secretstreamPushPath();
-  return path ? (require(path) as OpenSslPush) : null;
+  return loadAddon<OpenSslPush>('lomo-secretstream', process.env.LOMO_SECRETSTREAM === 'sodium');
 }

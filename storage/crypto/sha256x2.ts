@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { addonPath, loadAddon } from './addons.js';
 
 /**
  * SHA-256 with two streams interleaved on one core, through the project's own addon
@@ -24,22 +24,13 @@ export interface Sha256x2 {
 
 export const SHA256X2_STATE_BYTES = 112;
 
-const require = createRequire(import.meta.url);
-
 /** The addon's module path when it loads and this CPU can run it, else null. */
 export function sha256x2Path(): string | null {
-  if (process.env.LOMO_SHA256X2 === 'off') return null;
-  try {
-    const path = require.resolve('lomo-sha256x2');
-    return (require(path) as Sha256x2).supported() ? path : null;
-  } catch {
-    return null;
-  }
+  return addonPath('lomo-sha256x2', process.env.LOMO_SHA256X2 === 'off');
 }
 
 export function loadSha256x2(): Sha256x2 | null {
-  const path = sha256x2Path();
-  return path ? (require(path) as Sha256x2) : null;
+  return loadAddon<Sha256x2>('lomo-sha256x2', process.env.LOMO_SHA256X2 === 'off');
 }
 
 /**
