@@ -199,7 +199,6 @@ async function createVolumes(args: CreateArgs): Promise<void> {
   // A plain image's SHA-256 runs on a worker thread; start it now, so that its ~30-50 ms boot
   // overlaps the catalog queries and stat checks below instead of delaying the copy.
   let ring: HashRing | undefined = args.encrypt ? undefined : new HashRing();
-  let prewarmed = null as typeof import('../../storage/objects/volume.js') | null;
   try {
     await withCatalog(args, async (db) => {
       const { ok, skipped } = candidates(db);
@@ -229,9 +228,6 @@ async function createVolumes(args: CreateArgs): Promise<void> {
             import('../../storage/objects/pending.js'),
           ]);
           objects = volume;
-          // The encryption threads start now, while Argon2id runs.
-          volume.prewarmEncryptPool();
-          prewarmed = volume;
           const tier = new FileTier(args.objectsDir ?? site.objectsUrl);
           cryptoReady = unlocked.then(async (u) => {
             // What a killed iso create (or upload) left in local object stores goes first.
@@ -295,7 +291,6 @@ async function createVolumes(args: CreateArgs): Promise<void> {
     throw err;
   } finally {
     await ring?.close();
-    await prewarmed?.discardPrewarmedPool(); // threads no volume took (wrong passphrase, nothing to pack)
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -82,22 +82,19 @@ function rootOf(level) {
   }
   return level[0];
 }
-// The object being written: its key, id, kind and chunking, sent once by the pool before its first
-// job (so that the workers can start while the passphrase is still being stretched).
-let P;
 function encryptJob(job) {
-  const M = P.messageSize;
+  const M = workerData.messageSize;
   const slot = job.buf;
-  const plain = Buffer.from(slot, slot.byteLength - P.chunkPlain, job.plainLen);
+  const plain = Buffer.from(slot, slot.byteLength - workerData.chunkPlain, job.plainLen);
   const n = Math.max(1, Math.ceil(plain.length / M));
   const size = HEADER + plain.length + n * 17;
   const out = Buffer.from(slot, 0, size);
-  const key = Buffer.from(P.key);
+  const key = Buffer.from(workerData.key);
   const header = out.subarray(0, HEADER);
   Buffer.from(MAGIC).copy(header, 0);
-  header.writeUInt8(VERSION, 8); header.writeUInt8(P.kind, 9); header.writeUInt16LE(0, 10);
-  header.writeUInt32LE(M, 12); header.writeUInt32LE(P.chunkPlain, 16); header.writeUInt32LE(job.index, 20);
-  Buffer.from(P.objectId).copy(header, 24);
+  header.writeUInt8(VERSION, 8); header.writeUInt8(workerData.kind, 9); header.writeUInt16LE(0, 10);
+  header.writeUInt32LE(M, 12); header.writeUInt32LE(workerData.chunkPlain, 16); header.writeUInt32LE(job.index, 20);
+  Buffer.from(workerData.objectId).copy(header, 24);
   const streamHeader = Buffer.alloc(24);
   const st = api.init(key, streamHeader);
   streamHeader.copy(header, 40);
@@ -136,7 +133,6 @@ function chunkHashes(views) {
   return states.map((st) => x2.digest(st));
 }
 parentPort.on('message', async (job) => {
-  if (job.op === 'object') return void (P = job);
   try {
     if (job.op === 'hash') {
       const sha256 = chunkHashes(job.bufs.map((b, i) => new Uint8Array(b, 0, job.lens[i])));
@@ -204,71 +200,6 @@ export interface PoolParams {
   chunkPlain: number;
 }
 
-/** Starts the threads of a pool: `size` encryption workers and the hash worker. */
-function startWorkers(size: number, backend?: Backend): Worker[] {
-  const workerData = {
-    paths: { ...sodiumModulePaths(), openssl: secretstreamPushPath() },
-    backend: backend ?? process.env.LOMO_SODIUM,
-    blake3: { backend: blake3.backend, ...blake3ModulePaths(), nodeKey: Uint8Array.from(NODE_KEY) },
-    x2: sha256x2Path(),
-    nice: workerNice(),
-    HEADER: HEADER_BYTES,
-    LEAF: LEAF_SIZE,
-    MAGIC: Uint8Array.from(MAGIC),
-    VERSION: FORMAT_VERSION,
-  };
-  // Small heaps: a worker only holds a few hash objects; V8's defaults would let each grow by tens of MB.
-  return Array.from({ length: size + 1 }, () => new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } }));
-}
-
-/** Threads started ahead of the next pool, and what they were started for. */
-let prewarmed: { workers: Worker[]; size: number; backend: Backend | undefined; broken: boolean } | null = null;
-
-/**
- * Starts the next pool's threads now, so that their start-up (a Node environment each, the
- * libsodium, BLAKE3 and SHA-256 modules: ~0.1 s) overlaps other work — `iso create` calls this
- * before stretching the passphrase. The next EncryptPool of the same size takes them; unused,
- * they do not keep the process alive (discardPrewarmedPool ends them).
- */
-export function prewarmEncryptPool(size = defaultWorkers(), backend?: Backend): void {
-  if (prewarmed || size <= 0) return;
-  const p = { workers: startWorkers(size, backend), size, backend, broken: false };
-  for (const w of p.workers) {
-    w.unref();
-    w.on('error', () => (p.broken = true));
-    w.on('exit', () => (p.broken = true));
-  }
-  prewarmed = p;
-}
-
-/** Whether threads started ahead are waiting for a pool. */
-export function hasPrewarmedPool(): boolean {
-  return prewarmed !== null;
-}
-
-export async function discardPrewarmedPool(): Promise<void> {
-  const p = prewarmed;
-  prewarmed = null;
-  if (p) await Promise.all(p.workers.map((w) => w.terminate()));
-}
-
-function takePrewarmed(size: number, backend?: Backend): Worker[] | null {
-  const p = prewarmed;
-  // Workers started without a backend pick native libsodium when it loads, as the main thread did.
-  if (!p || p.size !== size || (p.backend !== undefined && p.backend !== backend)) return null;
-  prewarmed = null;
-  if (p.broken) {
-    void Promise.all(p.workers.map((w) => w.terminate()));
-    return null;
-  }
-  for (const w of p.workers) {
-    w.removeAllListeners('error');
-    w.removeAllListeners('exit');
-    w.ref();
-  }
-  return p.workers;
-}
-
 /** The workers' nice value (Linux only): 10, or LOMO_WORKER_NICE (0-19; 0 keeps the caller's priority). */
 function workerNice(): number {
   const v = Number(process.env.LOMO_WORKER_NICE ?? 10);
@@ -297,15 +228,30 @@ export class EncryptPool {
     p: PoolParams,
     backend?: Backend,
   ) {
-    // `size` encryption workers, then one more for the chunk hashes: started now, or earlier by
-    // prewarmEncryptPool.
-    this.workers = takePrewarmed(size, backend) ?? startWorkers(size, backend);
-    const object = { op: 'object', key: Uint8Array.from(p.key), objectId: Uint8Array.from(p.objectId), kind: KIND[p.kind], messageSize: p.messageSize, chunkPlain: p.chunkPlain };
-    for (const w of this.workers) {
+    const workerData = {
+      key: Uint8Array.from(p.key),
+      objectId: Uint8Array.from(p.objectId),
+      kind: KIND[p.kind],
+      messageSize: p.messageSize,
+      chunkPlain: p.chunkPlain,
+      paths: { ...sodiumModulePaths(), openssl: secretstreamPushPath() },
+      backend: backend ?? process.env.LOMO_SODIUM,
+      blake3: { backend: blake3.backend, ...blake3ModulePaths(), nodeKey: Uint8Array.from(NODE_KEY) },
+      x2: sha256x2Path(),
+      nice: workerNice(),
+      HEADER: HEADER_BYTES,
+      LEAF: LEAF_SIZE,
+      MAGIC: Uint8Array.from(MAGIC),
+      VERSION: FORMAT_VERSION,
+    };
+    // `size` encryption workers, then one more that only keeps the object hash (see hashObject).
+    this.workers = Array.from({ length: size + 1 }, () => {
+      // Small heaps: a worker only holds a few hash objects; V8's defaults would let each grow by tens of MB.
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } });
       w.on('message', (m) => this.onMessage(m));
       w.on('error', (e) => this.failAll(e));
-      w.postMessage(object); // before any job: a port delivers in order
-    }
+      return w;
+    });
     this.busy = this.workers.map(() => 0);
     this.encryptors = size;
   }

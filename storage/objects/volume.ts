@@ -9,8 +9,6 @@ import { manifestFilesFor, MANIFEST_VERSION, objectSummary, writeManifest, type 
 import { markPending } from './pending.js';
 import { ObjectWriter, type ObjectRecord } from './writer.js';
 
-export { discardPrewarmedPool, prewarmEncryptPool } from './encrypt-pool.js';
-
 /**
  * Volumes as encrypted objects: the ISO writer's stream goes straight into an ObjectWriter (no
  * plaintext temporary file), and once the volume is registered its manifest is stored as a second,

@@ -9,7 +9,6 @@ import { loadSodium, type Sodium } from '../../storage/crypto/sodium.js';
 import { SiteKeys } from '../../storage/crypto/keys.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { ObjectWriter, writeObject } from '../../storage/objects/writer.js';
-import { discardPrewarmedPool, hasPrewarmedPool, prewarmEncryptPool } from '../../storage/objects/encrypt-pool.js';
 import { decryptObject, readRange } from '../../storage/objects/reader.js';
 import { chunkCount, objectCipherSize } from '../../storage/objects/format.js';
 import { merkleRoot } from '../../storage/objects/merkle.js';
@@ -66,28 +65,6 @@ describe('object writer and reader', () => {
       }
     });
   }
-
-  it('takes threads started ahead (prewarmEncryptPool), which then hold the new object\'s key', async () => {
-    const tier = new FileTier(path.join(dir, 'prewarmed'));
-    const messageSize = 64 * 1024;
-    const chunkPlain = 4 * messageSize;
-    for (const round of [0, 1]) {
-      // Round 0: a prewarmed pool of 2 serves the writer; round 1: one of 3 does not fit a writer
-      // of 2 (it starts its own) and is ended by discardPrewarmedPool.
-      prewarmEncryptPool(round === 0 ? 2 : 3);
-      const plain = randomBytes(3 * chunkPlain + 777);
-      expect(hasPrewarmedPool()).toBe(true);
-      const w = new ObjectWriter({ sodium, keys, tier, kind: 'volume', messageSize, chunkPlain, workers: 2 });
-      expect(hasPrewarmedPool()).toBe(round === 1);
-      await pipeline(Readable.from(splitRandomly(plain)), w);
-      const rec = await w.result;
-      const { sink, bytes } = collect();
-      await decryptObject({ sodium, keys, tier }, rec, sink);
-      expect(bytes().equals(plain), `round ${round}`).toBe(true);
-      await discardPrewarmedPool();
-      expect(hasPrewarmedPool()).toBe(false);
-    }
-  });
 
   it.runIf(process.platform === 'linux')('runs its threads below the reading thread’s priority (nice 10)', async () => {
     const tier = new FileTier(path.join(dir, 'nice'));
