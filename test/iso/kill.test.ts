@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runCli, startCli } from '../support/cli.js';
+import { killWhen, runCli, startCli } from '../support/cli.js';
 import { pseudoRandom, sha256File, tmpDir } from './helpers.js';
 
 let dir: string;
@@ -47,24 +47,11 @@ it('SIGKILL while writing leaves nothing registered; a re-run produces the same 
 
   let kills = 0;
   for (let round = 0; round < 4; round++) {
-    const child = startCli(args(0));
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     // Wait until the image is being written, then kill at a varying point of the write.
-    const seen = await new Promise<boolean>((resolve) => {
-      const t = setInterval(() => {
-        const tmp = fs.readdirSync(stores[0]!).find((n) => n.endsWith('.partial'));
-        if (tmp && fs.statSync(path.join(stores[0]!, tmp)).size > round * 20_000_000) {
-          clearInterval(t);
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      }, 2);
-      child.on('exit', () => {
-        clearInterval(t);
-        resolve(false);
-      });
+    const seen = await killWhen(startCli(args(0)), () => {
+      const tmp = fs.readdirSync(stores[0]!).find((n) => n.endsWith('.partial'));
+      return tmp !== undefined && fs.statSync(path.join(stores[0]!, tmp)).size > round * 20_000_000;
     });
-    await exited;
     if (!seen) break; // the run finished before we could kill it: nothing more to test this round
     kills++;
     expect(catalogState(dbs[0]!)).toEqual({ volumes: 0, packed: 0, rows: 0 });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { assertBuilt, ROOT, run } from '../crypto/cli.js';
 import { PASS } from './site.js';
+import { killWhen } from '../support/cli.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 
 /**
@@ -37,20 +38,7 @@ describe('a killed encrypted iso create', () => {
 
     // Kill once a few chunks are stored.
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/lomo-peer.js'), '--db', db, 'iso', 'create', '--partial'], { cwd: tmp, env: { ...process.env, ...env }, stdio: 'ignore' });
-    const killed = await new Promise<boolean>((resolve) => {
-      const t = setInterval(() => {
-        if (everything(objects).length >= 3) {
-          clearInterval(t);
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      }, 2);
-      child.on('exit', () => {
-        clearInterval(t);
-        resolve(false);
-      });
-    });
-    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r)));
+    const killed = await killWhen(child, () => everything(objects).length >= 3);
     expect(killed, 'the run finished before it could be killed').toBe(true);
     const left = everything(objects);
     expect(left.length).toBeGreaterThan(0);

@@ -55,6 +55,28 @@ export function startCli(args: string[], opts: CliOptions & SpawnOptions = {}): 
   });
 }
 
+/**
+ * SIGKILLs `child` as soon as `ready()` holds (checked every 2 ms) and waits until it is gone:
+ * true when it was killed that way, false when it exited on its own first.
+ */
+export async function killWhen(child: ChildProcess, ready: () => boolean): Promise<boolean> {
+  const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.on('exit', () => resolve())));
+  const killed = await new Promise<boolean>((resolve) => {
+    const t = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(t);
+      child.kill('SIGKILL');
+      resolve(true);
+    }, 2);
+    void exited.then(() => {
+      clearInterval(t);
+      resolve(false);
+    });
+  });
+  await exited;
+  return killed;
+}
+
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'lomo-test-'): { dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
