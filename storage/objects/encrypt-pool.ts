@@ -23,7 +23,9 @@ import { HEADER_BYTES, KIND, LEAF_SIZE, MAGIC, FORMAT_VERSION, chunkCipherSize, 
  *
  * The worker is plain JavaScript evaluated from a string so that it runs the same from dist/ and
  * from TypeScript sources under vitest; it repeats chunk-codec.ts's encryptChunk with the native
- * API (tested against it by test/objects).
+ * API (tested against it by test/objects): libsodium sets each chunk's stream up, and its
+ * messages are pushed on OpenSSL through our addon when it is there (same bytes, twice as fast:
+ * storage/crypto/secretstream-openssl.ts), else by libsodium.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -32,8 +34,8 @@ const { writeSync } = require('node:fs');
 const { HEADER, LEAF, MAGIC, VERSION } = workerData;
 // Below the thread that reads the image (everything waits for it) and below the user's other
 // programs (docs/crypto-format.md §8 has the measurements). On Linux a nice value is per thread;
-// elsewhere it would apply to the whole process, so only there.
-// Only ever lower it: a process already started nicer (nice 19 lomo-peer ...) keeps its value.
+// elsewhere it would apply to the whole process, so only there; and only ever lowered: a process
+// started nicer (nice 19 lomo-peer ...) keeps its value.
 if (process.platform === 'linux' && workerData.nice) {
   try {
     const os = require('node:os');
