@@ -45,14 +45,17 @@ typedef struct {
   EVP_MAC_CTX *mctx;
 } contexts;
 
-static const uint8_t zeros[64];
+static const uint8_t zeros[128];
 
-/* out = in xor ChaCha20-IETF keystream from block counter `ic` (in and out equal or apart). */
-static int chacha_xor(contexts *c, const uint8_t k[32], const uint8_t nonce[12], uint32_t ic, uint8_t *out, const uint8_t *in, size_t n) {
-  uint8_t iv[16]; /* OpenSSL's ChaCha20 IV: 32-bit counter (little-endian) || 96-bit nonce */
-  iv[0] = (uint8_t)ic, iv[1] = (uint8_t)(ic >> 8), iv[2] = (uint8_t)(ic >> 16), iv[3] = (uint8_t)(ic >> 24);
+/* Starts the ChaCha20-IETF keystream of (k, nonce) at block 0. */
+static int chacha_start(contexts *c, const uint8_t k[32], const uint8_t nonce[12]) {
+  uint8_t iv[16] = {0}; /* OpenSSL's ChaCha20 IV: 32-bit block counter (little-endian) || 96-bit nonce */
   memcpy(iv + 4, nonce, 12);
-  if (!EVP_EncryptInit_ex2(c->cctx, c->chacha, k, iv, NULL)) return 0;
+  return EVP_EncryptInit_ex2(c->cctx, c->chacha, k, iv, NULL);
+}
+
+/* out = in xor the keystream's next n bytes (in and out equal or apart). */
+static int chacha_next(contexts *c, uint8_t *out, const uint8_t *in, size_t n) {
   while (n > 0) {
     int step = n > (1u << 30) ? (1 << 30) : (int)n, outl;
     if (!EVP_EncryptUpdate(c->cctx, out, &outl, in, step)) return 0;
@@ -69,7 +72,7 @@ static int rekey(contexts *c, ss_state *st) {
   uint8_t buf[40];
   memcpy(buf, st->k, 32);
   memcpy(buf + 32, st->nonce + 4, 8);
-  if (!chacha_xor(c, st->k, st->nonce, 0, buf, buf, sizeof buf)) return 0;
+  if (!chacha_start(c, st->k, st->nonce) || !chacha_next(c, buf, buf, sizeof buf)) return 0;
   memcpy(st->k, buf, 32);
   memcpy(st->nonce + 4, buf + 32, 8);
   memset(st->nonce, 0, 4);
@@ -78,18 +81,20 @@ static int rekey(contexts *c, ss_state *st) {
 }
 
 static int push(contexts *c, ss_state *st, uint8_t *out, const uint8_t *m, size_t mlen, const uint8_t *ad, size_t adlen, uint8_t tag) {
-  uint8_t block[64], len[8], mac[16];
+  uint8_t ks[128], len[8], mac[16];
   size_t maclen = 0;
-  if (!chacha_xor(c, st->k, st->nonce, 0, block, zeros, 64)) return 0;
-  int ok = EVP_MAC_init(c->mctx, block, 32, NULL);
-  memset(block, 0, sizeof block);
+  /* One keystream per message: block 0 keys Poly1305, block 1 encrypts the tag block, the message
+     follows from block 2. */
+  if (!chacha_start(c, st->k, st->nonce) || !chacha_next(c, ks, zeros, sizeof ks)) return 0;
+  int ok = EVP_MAC_init(c->mctx, ks, 32, NULL);
+  uint8_t *e1 = ks + 64; /* (tag || 63 zero bytes) xor keystream block 1 */
+  e1[0] ^= tag;
+  if (ok) ok = EVP_MAC_update(c->mctx, ad ? ad : zeros, adlen) && EVP_MAC_update(c->mctx, zeros, (0x10 - adlen) & 0xf) && EVP_MAC_update(c->mctx, e1, 64);
+  out[0] = e1[0];
+  memset(ks, 0, sizeof ks);
   if (!ok) return 0;
-  if (!EVP_MAC_update(c->mctx, ad ? ad : zeros, adlen) || !EVP_MAC_update(c->mctx, zeros, (0x10 - adlen) & 0xf)) return 0;
-  block[0] = tag;
-  if (!chacha_xor(c, st->k, st->nonce, 1, block, block, 64) || !EVP_MAC_update(c->mctx, block, 64)) return 0;
-  out[0] = block[0];
   uint8_t *ct = out + 1;
-  if (!chacha_xor(c, st->k, st->nonce, 2, ct, m, mlen) || !EVP_MAC_update(c->mctx, ct, mlen)) return 0;
+  if (!chacha_next(c, ct, m, mlen) || !EVP_MAC_update(c->mctx, ct, mlen)) return 0;
   if (!EVP_MAC_update(c->mctx, zeros, (0x10 - 64 + mlen) & 0xf)) return 0;
   le64(len, adlen);
   if (!EVP_MAC_update(c->mctx, len, 8)) return 0;
