@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup-test-env.sh
+source deploy/node-env.sh   # Node 24 from .node/ where the system has an older one
 results=$(mktemp /tmp/lomo-vitest-XXXXXX.json)
 trap 'rm -f "$results"' EXIT
 status=0

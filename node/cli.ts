@@ -1,4 +1,3 @@
-import './polyfill.js';
 import { createRequire } from 'node:module';
 import type { CommandModule } from 'yargs';
 import { EXIT, EXIT_HELP, UserError, commandExitCode } from './exit-codes.js';

@@ -1,4 +1,3 @@
-import '../polyfill.js';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Connection, PeerId } from '@libp2p/interface';

@@ -1,4 +1,3 @@
-import '../../node/polyfill.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
