@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { mirrorSegments } from '../../storage/tiers/drive-names.js';
+import { mirrorSegments } from '../../storage/naming/drive-names.js';
 import type { DriveEntry } from '../../storage/tiers/gdrive.js';
 import { displayPath } from '../../storage/util/bytes-path.js';
 import { withCatalog, type GlobalArgs } from '../context.js';

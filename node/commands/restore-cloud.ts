@@ -9,7 +9,7 @@ import { restoreEstimate, usd } from '../../storage/cost/estimate.js';
 import { objectForFile, objectForVolume, type StoredObject } from '../../storage/objects/catalog.js';
 import { ChunkError, decryptObject } from '../../storage/objects/reader.js';
 import { ConcatTier } from '../../storage/tiers/object-copy.js';
-import { filePlacements, volumePlacements, type Placement } from '../../storage/tiers/placements.js';
+import { filePlacements, volumePlacements, type Placement } from '../../storage/placements/placements.js';
 import { TierError, type ByteRange, type Tier } from '../../storage/tiers/tier.js';
 import { fromBuffer } from '../../storage/util/bytes-path.js';
 import { formatSize } from '../../storage/util/units.js';

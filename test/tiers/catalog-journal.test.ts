@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openCatalog } from '../../storage/catalog/db.js';
-import { CatalogJournal } from '../../storage/tiers/catalog-journal.js';
+import { CatalogJournal } from '../../storage/placements/catalog-journal.js';
 
 describe('CatalogJournal', () => {
   it('keeps upload ids and finished parts across reopen, and forgets finished uploads', () => {

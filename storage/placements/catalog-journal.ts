@@ -3,7 +3,7 @@
  * process killed at any instant leaves exactly the parts S3 confirmed (or fewer) recorded.
  */
 import type { Db } from '../catalog/db.js';
-import type { JournalPart, JournalUpload, UploadJournal } from './upload-journal.js';
+import type { JournalPart, JournalUpload, UploadJournal } from '../tiers/upload-journal.js';
 
 export class CatalogJournal implements UploadJournal {
   constructor(private readonly db: Db) {}
