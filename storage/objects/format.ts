@@ -129,7 +129,7 @@ export function chunksFor(offset: number, length: number, chunkPlain: number): {
 }
 
 /**
- * The chunk plaintext size for an object of at most `maxPlainSize` bytes: 16 MiB, or more (whole
+ * The chunk plaintext size for an object of at most `maxPlainSize` bytes: 8 MiB (DEFAULT_CHUNK_PLAIN), or more (whole
  * MiB) so that the object stays within 10,000 chunks = S3 multipart parts.
  */
 export function chooseChunkPlain(maxPlainSize: number, messageSize = DEFAULT_MESSAGE_SIZE): number {
