@@ -66,10 +66,20 @@ export function migrate(db: Db, label = 'catalog'): void {
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of known) {
     if (done.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.version, m.name, Date.now());
-    })();
+    // PRAGMA foreign_keys is a no-op inside a transaction: switch it around the migration's own.
+    if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.rebuildsTables) {
+          const bad = db.pragma('foreign_key_check') as unknown[];
+          if (bad.length > 0) throw new CatalogError(`${label}: migration ${m.version} would break ${bad.length} foreign key(s); the catalog was not changed`);
+        }
+        record.run(m.version, m.name, Date.now());
+      })();
+    } finally {
+      if (m.rebuildsTables) db.pragma('foreign_keys = ON');
+    }
   }
 }
 

@@ -15,17 +15,26 @@ import { foundation } from './migrations/0001-foundation.js';
 import { isoVolumes } from './migrations/0010-iso-volumes.js';
 import { objects } from './migrations/0020-objects.js';
 import { pendingObjects } from './migrations/0021-pending-objects.js';
+import { objectOwners } from './migrations/0022-object-owners.js';
 import { peers } from './migrations/0040-peers.js';
 import { cloud } from './migrations/0030-cloud.js';
+import { holders } from './migrations/0031-holders.js';
 
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /**
+   * The migration rebuilds a table that other tables reference (SQLite cannot change a column's
+   * constraints in place). It then runs with foreign keys off, as SQLite's documented rebuild
+   * procedure requires, and its transaction commits only if `PRAGMA foreign_key_check` finds no
+   * violation afterwards.
+   */
+  readonly rebuildsTables?: boolean;
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, peers, cloud];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, cloud, holders];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

@@ -2,9 +2,14 @@ import type { Db } from '../catalog/db.js';
 import { clearPending } from './pending.js';
 import type { KdfParams } from '../crypto/keys.js';
 import { LEAF_SIZE, type ObjectKind } from './format.js';
-import type { ObjectRecord } from './writer.js';
+import type { ChunkRecord, ObjectRecord } from './writer.js';
+import { isSiteId } from '../naming/object-keys.js';
 
-/** Catalog rows for site keys, objects and chunks (migration 0020). */
+/**
+ * Catalog rows for site keys, objects and chunks (migrations 20 and 22). Every object names its
+ * owning site; this site's objects (saveObject) carry its own site id from site_keys, other
+ * households' objects (saveFamilyObject) only what their owner's public log says.
+ */
 
 export interface SiteKeyRow {
   siteId: string;
@@ -42,55 +47,112 @@ export interface ObjectLinks {
   fileId?: number | null;
 }
 
-/** Records an object and all its chunks in one transaction (no longer pending); returns the object's row id. */
-export function saveObject(db: Db, rec: ObjectRecord, links: ObjectLinks = {}): number {
-  const insObj = db.prepare(
-    `INSERT INTO objects (object_id, kind, volume_id, file_id, format_version, message_size, chunk_plain, leaf_size,
-       plain_size, plain_sha256, cipher_size, cipher_sha256, chunk_count, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+/** This site's id (its libp2p peer id), the owner of every object it writes; null before `init`. */
+export function localSiteId(db: Db): string | null {
+  return (db.prepare('SELECT site_id FROM site_keys WHERE id = 1').pluck().get() as string | undefined) ?? null;
+}
+
+function insertObject(db: Db, owner: string, rec: PublicObjectRecord & { plainSha256: Buffer | null }, links: ObjectLinks): number {
+  const row = Number(
+    db
+      .prepare(
+        `INSERT INTO objects (owner_site, object_id, kind, volume_id, file_id, format_version, message_size, chunk_plain, leaf_size,
+           plain_size, plain_sha256, cipher_size, cipher_sha256, chunk_count, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(owner, rec.objectId, rec.kind, links.volumeId ?? null, links.fileId ?? null, rec.formatVersion, rec.messageSize, rec.chunkPlain, LEAF_SIZE,
+        rec.plainSize, rec.plainSha256, rec.cipherSize, rec.cipherSha256, rec.chunks.length, Date.now()).lastInsertRowid,
   );
   const insChunk = db.prepare('INSERT INTO chunks (object_row, idx, size, sha256, merkle_root) VALUES (?, ?, ?, ?, ?)');
+  for (const c of rec.chunks) insChunk.run(row, c.index, c.size, c.sha256, c.merkleRoot);
+  return row;
+}
+
+/**
+ * Records one of this site's objects and all its chunks in one transaction (no longer pending);
+ * returns the object's row id. The owner is this site (site_keys, written by `init`).
+ */
+export function saveObject(db: Db, rec: ObjectRecord, links: ObjectLinks = {}): number {
   return db.transaction(() => {
-    const row = Number(
-      insObj.run(rec.objectId, rec.kind, links.volumeId ?? null, links.fileId ?? null, rec.formatVersion, rec.messageSize, rec.chunkPlain, LEAF_SIZE,
-        rec.plainSize, rec.plainSha256, rec.cipherSize, rec.cipherSha256, rec.chunks.length, Date.now()).lastInsertRowid,
-    );
-    for (const c of rec.chunks) insChunk.run(row, c.index, c.size, c.sha256, c.merkleRoot);
+    const owner = localSiteId(db);
+    if (owner === null) throw new Error('this catalog has no site keys: run `lomo-peer init` before writing objects');
+    const row = insertObject(db, owner, rec, links);
     clearPending(db, rec.objectId);
     return row;
   })();
 }
 
+/** What another site's public log tells about one of its objects: everything but the plaintext hash. */
+export type PublicObjectRecord = Omit<ObjectRecord, 'plainSha256'>;
+
+/**
+ * Records another household's object (from its public log) with its chunks, so that this site can
+ * hold, upload or check it. Idempotent: a log replayed records nothing new, but the same (owner,
+ * object id) with different ciphertext is refused. Returns the object's row id.
+ */
+export function saveFamilyObject(db: Db, ownerSiteId: string, rec: PublicObjectRecord): number {
+  if (!isSiteId(ownerSiteId)) throw new Error(`not a site id: ${JSON.stringify(ownerSiteId.slice(0, 140))}`);
+  return db.transaction(() => {
+    if (ownerSiteId === localSiteId(db)) throw new Error('saveFamilyObject records other sites\' objects; this site\'s own go through saveObject');
+    const have = db.prepare('SELECT id, cipher_sha256, chunk_count FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, rec.objectId) as
+      | { id: number; cipher_sha256: Buffer; chunk_count: number }
+      | undefined;
+    if (have) {
+      if (!have.cipher_sha256.equals(rec.cipherSha256) || have.chunk_count !== rec.chunks.length) {
+        throw new Error(`object ${rec.objectId.toString('hex')} of ${ownerSiteId} is already recorded with other contents`);
+      }
+      return have.id;
+    }
+    return insertObject(db, ownerSiteId, { ...rec, plainSha256: null }, {});
+  })();
+}
+
 interface ObjectRow {
   id: number;
+  owner_site: string;
   object_id: Buffer;
   kind: ObjectKind;
   format_version: number;
   message_size: number;
   chunk_plain: number;
   plain_size: number;
-  plain_sha256: Buffer;
+  plain_sha256: Buffer | null;
   cipher_size: number;
   cipher_sha256: Buffer;
   volume_id: number | null;
   file_id: number | null;
 }
 
-export interface StoredObject extends ObjectRecord {
+/** An object of any site, as recorded here: the plaintext hash only for this site's own. */
+export interface FamilyObject extends PublicObjectRecord {
   row: number;
+  ownerSite: string;
+  plainSha256: Buffer | null;
   volumeId: number | null;
   fileId: number | null;
 }
 
-function toRecord(db: Db, r: ObjectRow): StoredObject {
-  const chunks = (db.prepare('SELECT idx, size, sha256, merkle_root FROM chunks WHERE object_row = ? ORDER BY idx').all(r.id) as {
+/** One of this site's objects (its plaintext hash is known). */
+export interface StoredObject extends ObjectRecord {
+  row: number;
+  ownerSite: string;
+  volumeId: number | null;
+  fileId: number | null;
+}
+
+function chunksOf(db: Db, row: number): ChunkRecord[] {
+  return (db.prepare('SELECT idx, size, sha256, merkle_root FROM chunks WHERE object_row = ? ORDER BY idx').all(row) as {
     idx: number;
     size: number;
     sha256: Buffer;
     merkle_root: Buffer;
   }[]).map((c) => ({ index: c.idx, size: c.size, sha256: c.sha256, merkleRoot: c.merkle_root }));
+}
+
+function toFamilyObject(db: Db, r: ObjectRow): FamilyObject {
   return {
     row: r.id,
+    ownerSite: r.owner_site,
     volumeId: r.volume_id,
     fileId: r.file_id,
     objectId: r.object_id,
@@ -102,8 +164,14 @@ function toRecord(db: Db, r: ObjectRow): StoredObject {
     plainSha256: r.plain_sha256,
     cipherSize: r.cipher_size,
     cipherSha256: r.cipher_sha256,
-    chunks,
+    chunks: chunksOf(db, r.id),
   };
+}
+
+/** Rows read by the local-object queries below always have a plaintext hash (only other sites' lack one). */
+function toRecord(db: Db, r: ObjectRow): StoredObject {
+  if (r.plain_sha256 === null) throw new Error(`object ${r.object_id.toString('hex')} of ${r.owner_site} is not this site's`);
+  return { ...toFamilyObject(db, r), plainSha256: r.plain_sha256 };
 }
 
 /** The newest object of `kind` linked to a volume (the volume itself, or its manifest). */
@@ -118,7 +186,26 @@ export function objectForFile(db: Db, fileId: number): StoredObject | null {
   return r ? toRecord(db, r) : null;
 }
 
+/** This site's object with that id (another site's object may carry the same random id). */
 export function objectById(db: Db, objectId: Buffer): StoredObject | null {
-  const r = db.prepare('SELECT * FROM objects WHERE object_id = ?').get(objectId) as ObjectRow | undefined;
+  const r = db
+    .prepare('SELECT * FROM objects WHERE object_id = ? AND owner_site = (SELECT site_id FROM site_keys WHERE id = 1)')
+    .get(objectId) as ObjectRow | undefined;
   return r ? toRecord(db, r) : null;
+}
+
+/** The object `objectId` of site `ownerSiteId` (this site's or another's), if recorded here. */
+export function familyObject(db: Db, ownerSiteId: string, objectId: Buffer): FamilyObject | null {
+  const r = db.prepare('SELECT * FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, objectId) as ObjectRow | undefined;
+  return r ? toFamilyObject(db, r) : null;
+}
+
+/** Every object of one site recorded here, oldest first. */
+export function objectsByOwner(db: Db, ownerSiteId: string): FamilyObject[] {
+  return (db.prepare('SELECT * FROM objects WHERE owner_site = ? ORDER BY id').all(ownerSiteId) as ObjectRow[]).map((r) => toFamilyObject(db, r));
+}
+
+/** The sites whose objects this catalog records, with how many of each (this site's included). */
+export function objectOwners(db: Db): { siteId: string; objects: number }[] {
+  return db.prepare('SELECT owner_site AS siteId, count(*) AS objects FROM objects GROUP BY owner_site ORDER BY owner_site').all() as { siteId: string; objects: number }[];
 }

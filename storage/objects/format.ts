@@ -137,7 +137,5 @@ export function chooseChunkPlain(maxPlainSize: number, messageSize = DEFAULT_MES
   return Math.max(DEFAULT_CHUNK_PLAIN, Math.ceil(needed / messageSize) * messageSize);
 }
 
-/** Tier key of chunk `index` of an object: `<object id hex>/<index, 5 digits>`. */
-export function chunkKey(objectIdHex: string, index: number): string {
-  return `${objectIdHex}/${String(index).padStart(5, '0')}`;
-}
+/** Tier key of chunk `index` of an object, defined once in storage/naming/object-keys.ts. */
+export { chunkKey } from '../naming/object-keys.js';

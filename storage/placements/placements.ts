@@ -1,6 +1,8 @@
 /**
- * Catalog rows for verified cloud copies (migration 0030). A row is written only after the tier
- * checked size and checksum; deleting a copy keeps the row with deleted_at set (history, cost).
+ * Catalog rows for verified cloud copies of this site's volumes and staging files (migrations 30
+ * and 31). A row is written only after the tier checked size and checksum; deleting a copy keeps
+ * the row with deleted_at set (history, cost). Holdings of any site's objects or chunks, by tiers
+ * or peer sites, are read and written by holdings.ts over the same table.
  */
 import type { Db } from '../catalog/db.js';
 
@@ -15,6 +17,8 @@ export interface Placement {
   sha256: Buffer | null;
   storageClass: string | null;
   createdAt: number;
+  /** The object the copy holds (null: a plain --no-encrypt image, or no matching object). */
+  objectRow: number | null;
 }
 
 interface Row {
@@ -28,6 +32,7 @@ interface Row {
   sha256: Buffer | null;
   storage_class: string | null;
   created_at: number;
+  object_row: number | null;
 }
 
 const toPlacement = (r: Row): Placement => ({
@@ -41,19 +46,50 @@ const toPlacement = (r: Row): Placement => ({
   sha256: r.sha256,
   storageClass: r.storage_class,
   createdAt: r.created_at,
+  objectRow: r.object_row,
 });
+
+/**
+ * The object a copy of a volume or staging file holds, when the caller does not say: the newest
+ * object of that volume or file with the copy's size and (when known) cipher hash. A plain image
+ * uploaded with --no-encrypt matches none. Migration 31 linked the rows of older releases the same way.
+ */
+function objectOfCopy(db: Db, p: { volumeId?: number; fileId?: number; size: number; sha256?: Buffer }): number | null {
+  return (
+    (db
+      .prepare(
+        `SELECT id FROM objects WHERE (volume_id = ? OR file_id = ?) AND cipher_size = ? AND (? IS NULL OR cipher_sha256 = ?)
+          ORDER BY id DESC LIMIT 1`,
+      )
+      .pluck()
+      .get(p.volumeId ?? null, p.fileId ?? null, p.size, p.sha256 ?? null, p.sha256 ?? null) as number | undefined) ?? null
+  );
+}
 
 export function recordPlacement(
   db: Db,
-  p: { volumeId?: number; fileId?: number; tierUrl: string; key: string; remoteId?: string; size: number; sha256?: Buffer; storageClass?: string; region?: string },
+  p: {
+    volumeId?: number;
+    fileId?: number;
+    tierUrl: string;
+    key: string;
+    remoteId?: string;
+    size: number;
+    sha256?: Buffer;
+    storageClass?: string;
+    region?: string;
+    /** The object held; found from the volume or file, size and hash when not given. */
+    objectRow?: number;
+  },
 ): void {
   const now = Date.now();
   db.transaction(() => {
     db.prepare('UPDATE placements SET deleted_at = ? WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').run(now, p.tierUrl, p.key);
     db.prepare(
-      `INSERT INTO placements (volume_id, file_id, tier_url, key, remote_id, size, sha256, storage_class, region, created_at, verified_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(p.volumeId ?? null, p.fileId ?? null, p.tierUrl, p.key, p.remoteId ?? null, p.size, p.sha256 ?? null, p.storageClass ?? null, p.region ?? null, now, now);
+      `INSERT INTO placements (volume_id, file_id, object_row, tier_url, key, remote_id, size, sha256, storage_class, region, created_at, verified_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(p.volumeId ?? null, p.fileId ?? null, p.objectRow ?? objectOfCopy(db, p), p.tierUrl, p.key, p.remoteId ?? null, p.size, p.sha256 ?? null,
+      p.storageClass ?? null, p.region ?? null, now, now);
   })();
 }
 

@@ -17,7 +17,7 @@ export interface ChunkedObject {
   chunks: { index: number; size: number }[];
 }
 
-const chunkKeyOf = (idHex: string, i: number) => `${idHex}/${String(i).padStart(5, '0')}`;
+import { chunkKey as chunkKeyOf } from '../naming/object-keys.js';
 
 async function readAll(r: Readable): Promise<Buffer> {
   const c: Buffer[] = [];
