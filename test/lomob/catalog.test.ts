@@ -197,7 +197,7 @@ describe('import edge cases', () => {
     expect(res.unfinishedUploads).toEqual([{ volume: '2026-12-04--2026-12-04.iso', region: 'us-east-1', bucket: 'photos', key: '2026-12-04--2026-12-04.iso', uploadId: 'UP-1' }]);
     expect(res.onDrive.map((f) => [f.path.toString(), f.cipherSha256?.toString('hex')])).toEqual([['VID_0003.mp4', 'cd'.repeat(32)]]);
     expect(listVolumes(db)[0]).toMatchObject({ status: 'uploading', region: 'us-east-1', bucket: 'photos' });
-    expect(db.prepare('SELECT part_no, size, nullif(hex(sha256), '') AS sha, etag, status FROM upload_parts ORDER BY part_no').all()).toEqual([
+    expect(db.prepare('SELECT part_no, size, nullif(hex(sha256), \'\') AS sha, etag, status FROM upload_parts ORDER BY part_no').all()).toEqual([
       { part_no: 1, size: 6291456, sha: 'AB'.repeat(32), etag: '"etag-1"', status: 'uploaded' },
       { part_no: 2, size: 1000, sha: null, etag: null, status: 'pending' },
     ]);
