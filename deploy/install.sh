@@ -36,12 +36,12 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node_api.h" ];
   export npm_config_nodedir="$prefix"
 fi
 
-# npm ci when the lockfile changed since the last install (it wipes node_modules), or when
-# node_modules was built for another Node (native addons are ABI-specific).
-abi=$(node -p process.versions.modules)
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
-   || [ "$(cat node_modules/.lomo-node-abi 2>/dev/null)" != "$abi" ]; then
+# npm ci when the lockfile's content changed since the last install (it wipes node_modules), or
+# when node_modules was built for another Node (native addons are ABI-specific). A content stamp,
+# not mtimes: a checkout or a second work tree gives the lockfile a new mtime, not new content.
+stamp="$(sha256sum package-lock.json | cut -c1-64) abi$(node -p process.versions.modules)"
+if [ ! -f node_modules/.package-lock.json ] || [ "$(cat node_modules/.lomo-install-stamp 2>/dev/null)" != "$stamp" ]; then
   npm ci --no-audit --no-fund
-  echo "$abi" > node_modules/.lomo-node-abi
+  echo "$stamp" > node_modules/.lomo-install-stamp
 fi
 npx tsc -p tsconfig.json
