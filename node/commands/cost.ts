@@ -134,7 +134,8 @@ type CostReport = {
   perFileVsPerVolume: PerFileComparison | null;
 };
 
-const gb = (bytes: number) => `${(bytes / GB).toFixed(2)} GB`;
+/** Sizes in the unit the prices are per: GiB (AWS's "GB"). */
+const gb = (bytes: number) => `${(bytes / GB).toFixed(2)} GiB`;
 
 function printCost(out: CostReport, pt: { prices: PriceTable; source: string }, args: CostArgs): void {
   const { pendingUpload: pending, restoreAll: restore, plannedStorageClass: planned } = out;
@@ -170,7 +171,7 @@ function printCost(out: CostReport, pt: { prices: PriceTable; source: string }, 
       ['Class', 'Volumes', 'Size', 'Retrieval', 'Requests', 'Restored copy'],
       [
         ...restore.groups.map((g) => [`${g.storageClass}${g.pending ? ' (not uploaded yet: as planned)' : ''}`, String(g.volumes), gb(g.bytes), usd(g.retrieval), usd(g.restoreRequestCost + g.getCost), usd(g.restoredCopy)]),
-        [`egress ${restore.egressGB.toFixed(2)} GB, first ${restore.egressFreeGB} GB free`, '', '', '', '', usd(restore.egress)],
+        [`egress ${restore.egressGB.toFixed(2)} GiB, first ${restore.egressFreeGB} GiB free`, '', '', '', '', usd(restore.egress)],
         ['total', String(restore.volumes), gb(restore.bytes), '', '', usd(restore.total)],
       ],
       [1, 2, 3, 4, 5],
