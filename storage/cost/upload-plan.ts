@@ -41,16 +41,17 @@ export function uploadPartSize(enc: CipherLayout | null, partSizeOption?: number
   return DEFAULT_PART_SIZE;
 }
 
-/** One billed line: `count` requests at `per1000` dollars per 1,000. */
+/** One billed line: `count` requests of S3 operation `op` at `per1000` dollars per 1,000. */
 export interface RequestLine {
+  op: string;
   what: string;
   count: number;
   per1000: number;
   cost: number;
 }
 
-export function line(what: string, count: number, per1000: number): RequestLine {
-  return { what, count, per1000, cost: (count / 1000) * per1000 };
+export function line(op: string, what: string, count: number, per1000: number): RequestLine {
+  return { op, what, count, per1000, cost: (count / 1000) * per1000 };
 }
 
 export interface UploadEstimate {
@@ -108,14 +109,18 @@ export function uploadPlan(p: PriceTable, storageClass: string, vols: VolumeToUp
   }
   const objects = vols.length + manifests;
   const lines = [
-    line('UploadPart (one per part)', parts, c.put),
-    line('CreateMultipartUpload + CompleteMultipartUpload', multipart * 2, c.put),
-    line('PutObject (manifests, volumes of one part)', single, c.put),
-    line('HeadObject before each put (object not there yet)', headBefore, std.get),
-    line('GetObjectAttributes after each put (the final check)', verify, c.get),
+    line('UploadPart', 'UploadPart (one per part)', parts, c.put),
+    line('CreateMultipartUpload', 'CreateMultipartUpload (one per multipart object)', multipart, c.put),
+    line('CompleteMultipartUpload', 'CompleteMultipartUpload', multipart, c.put),
+    line('PutObject', 'PutObject (manifests, objects of one part)', single, c.put),
+    line('HeadObject', 'HeadObject before each put (object not there yet)', headBefore, std.get),
+    line('GetObjectAttributes', 'GetObjectAttributes after each put (the final check)', verify, c.get),
   ];
   if (opts.perRun && vols.length) {
-    lines.push(line('HeadBucket, once per run', PER_RUN.headBucket, std.get), line('ListMultipartUploads, once per run', PER_RUN.listMultipartUploads, std.put));
+    lines.push(
+      line('HeadBucket', 'HeadBucket, once per run', PER_RUN.headBucket, std.get),
+      line('ListMultipartUploads', 'ListMultipartUploads, once per run', PER_RUN.listMultipartUploads, std.put),
+    );
   }
   const monthly = monthlyStorage(p, storageClass, bytes, objects);
   return {
