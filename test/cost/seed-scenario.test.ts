@@ -173,7 +173,6 @@ describe('cost for the seed library (250 GB, 55,000 files, 5 GB volumes, Deep Ar
     expect(human.stdout).toMatch(/egress 232\.84 GiB, first 100 GiB free.*\$11\.96/);
     expect(human.stdout).toMatch(/total\s+50\s+232\.84 GiB\s+\$13\.09/);
     expect(human.stdout).toMatch(/upload PUT requests\s+55000: \$2\.75\s+30000: \$1\.50/);
-    fs.writeFileSync(path.join(os.tmpdir(), 'lomo-cost-seed-output.txt'), human.stdout); // for the closing note
     fs.rmSync(dir, { recursive: true });
   });
 
