@@ -1,7 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
-import { catalogSummary } from '../../storage/cost/catalog-summary.js';
-import { driveMonthly, earlyDeletionFee, monthlyStorage, restoreEstimate, uploadEstimate, usd, GB } from '../../storage/cost/estimate.js';
+import { catalogSummary, fileInventory, plannedStorageClass, volumeInventory, type VolumeCostRow } from '../../storage/cost/catalog-summary.js';
+import { driveMonthly, earlyDeletionFee, monthlyStorage, usd, GB } from '../../storage/cost/estimate.js';
+import { perFileVsPerVolume, type PerFileComparison, type StrategyFigures } from '../../storage/cost/per-file.js';
+import { fullRestore, restoreGets, RESTORE_DAYS, type FullRestoreEstimate } from '../../storage/cost/restore-plan.js';
+import { PLAN_DEFAULT_CLASS } from '../../storage/cost/storage-class.js';
+import { DEFAULT_PART_SIZE, uploadPartSize, uploadPlan, type UploadEstimate, type VolumeToUpload } from '../../storage/cost/upload-plan.js';
 import { classKey, loadPrices, type PriceTable } from '../../storage/cost/prices.js';
 import { STORAGE_CLASSES } from '../../storage/tiers/s3-classes.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
@@ -10,10 +14,11 @@ import { EXIT, UserError } from '../exit-codes.js';
 import { printJson, printTable } from '../output.js';
 
 interface CostArgs extends GlobalArgs {
-  storageClass: string;
-  partSize: string;
+  storageClass?: string;
+  partSize?: string;
   prices?: string;
   restoreTier: 'Standard' | 'Bulk';
+  restoreDays: number;
 }
 
 /** The price table file: --prices, else <data-dir>/prices.json (if present), else built-in. */
@@ -31,18 +36,28 @@ export function priceBanner(p: { prices: PriceTable; source: string }): string {
 
 /**
  * `lomo-peer cost`: projected monthly and one-off costs from the catalog — storage per tier with
- * the per-object overhead, upload requests for pending volumes, the minimum-duration commitment
- * of cold classes, and what a full restore would cost.
+ * the per-object overhead, every request `upload iso` would send for pending volumes, the
+ * minimum-duration commitment of cold classes, what a full restore would cost per recorded class,
+ * and the lomob README's per-file vs per-volume comparison (docs/cost.md gives each formula).
  */
 export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
   command: 'cost',
   describe: 'Projected monthly and one-off cloud costs for what the catalog holds',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .option('storage-class', { type: 'string', default: 'DEEP_ARCHIVE', choices: [...STORAGE_CLASSES], describe: 'Class assumed for volumes not uploaded yet' })
-      .option('part-size', { alias: 'p', type: 'string', default: '6M', describe: 'Multipart part size assumed for pending uploads. KB=1000 Byte' })
+      .option('storage-class', {
+        type: 'string',
+        choices: [...STORAGE_CLASSES],
+        describe: `Class assumed for volumes not uploaded yet (default: the class the archived volumes use, else ${PLAN_DEFAULT_CLASS})`,
+      })
+      .option('part-size', {
+        alias: 'p',
+        type: 'string',
+        describe: 'Part size assumed for pending uploads, as upload iso --part-size. KB=1000 Byte (default as upload iso: each encrypted volume\'s chunk, 6M otherwise)',
+      })
       .option('prices', { type: 'string', describe: 'Price table JSON (default: <data-dir>/prices.json if present, else built-in)' })
       .option('restore-tier', { type: 'string', default: 'Bulk', choices: ['Bulk', 'Standard'] as const, describe: 'Retrieval tier for the restore estimate' })
+      .option('restore-days', { type: 'number', default: RESTORE_DAYS, describe: 'Days the restored copies stay readable (restore aws --days)' })
       .example('$0 cost', 'what the archive costs per month and what is still to pay')
       .example('$0 cost --json', 'the same as JSON') as unknown as Argv<CostArgs>,
   handler: (args) =>
@@ -51,12 +66,14 @@ export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
       (db) => {
         const pt = pricesFor(args);
         const p = pt.prices;
-        let partSize: number;
+        let partOption: number | undefined;
         try {
-          partSize = parseSize(args.partSize);
+          partOption = args.partSize === undefined ? undefined : parseSize(args.partSize);
         } catch (e) {
           throw new UserError(`--part-size: ${(e as Error).message}`, EXIT.USAGE);
         }
+        if (!(args.restoreDays >= 1)) throw new UserError('--restore-days must be at least 1', EXIT.USAGE);
+        const planned = args.storageClass ?? plannedStorageClass(db);
         const s = catalogSummary(db);
         const monthly = s.stored
           .filter((g) => g.tier === 's3')
@@ -64,45 +81,118 @@ export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
         const driveBytes = s.stored.filter((g) => g.tier === 'gdrive').reduce((a, g) => a + g.bytes, 0);
         const driveObjects = s.stored.filter((g) => g.tier === 'gdrive').reduce((a, g) => a + g.objects, 0);
         if (driveObjects) monthly.push({ tier: 'Google Drive (staging)', objects: driveObjects, bytes: driveBytes, monthly: driveMonthly(p, driveBytes) });
-        const pending = uploadEstimate(p, args.storageClass, s.pendingVolumes.map((v) => v.size), partSize);
+        const inv = volumeInventory(db);
+        const manifestPartSize = partOption ?? DEFAULT_PART_SIZE;
+        const sent = (v: VolumeCostRow): VolumeToUpload => ({
+          name: v.name,
+          bytes: v.enc ? v.enc.cipherSize : v.size,
+          partSize: uploadPartSize(v.enc, partOption),
+          ...(v.enc && v.manifestBytes !== null ? { manifestBytes: v.manifestBytes } : {}),
+        });
+        const pending = uploadPlan(p, planned, inv.filter((v) => !v.s3).map(sent), { perRun: true, manifestPartSize });
         // Copies still inside their minimum duration: deleting them now would cost this much.
         const early = s.stored
           .filter((g) => g.tier === 's3' && (p.s3[classKey(g.storageClass || 'STANDARD')]?.minDays ?? 0) > 0)
           .reduce((a, g) => a + earlyDeletionFee(p, g.storageClass, g.bytes, g.youngestDays), 0);
-        const archived = s.stored.filter((g) => g.tier === 's3');
-        const coldBytes = archived.filter((g) => p.s3[classKey(g.storageClass)]?.retrieval).reduce((a, g) => a + g.bytes, 0);
-        const coldObjects = archived.filter((g) => p.s3[classKey(g.storageClass)]?.retrieval).reduce((a, g) => a + g.objects, 0);
-        const restore = restoreEstimate(p, 'DEEP_ARCHIVE', args.restoreTier, coldBytes, coldObjects, Math.ceil(coldBytes / (16 * 1024 * 1024)));
+        const restore = fullRestore(
+          p,
+          args.restoreTier,
+          inv.map((v) => {
+            if (v.s3) return { name: v.name, storageClass: v.s3.storageClass, pending: false, bytes: v.s3.size, gets: restoreGets(v.s3.size, v.s3.encrypted ? v.enc?.chunkCount : undefined) };
+            const bytes = sent(v).bytes;
+            return { name: v.name, storageClass: planned, pending: true, bytes, gets: restoreGets(bytes, v.enc?.chunkCount) };
+          }),
+          { days: args.restoreDays },
+        );
+        const files = fileInventory(db);
+        const comparison = files.files ? perFileVsPerVolume(p, planned, args.restoreTier, files, uploadPlan(p, planned, inv.map(sent), { manifestPartSize })) : null;
         const totalMonthly = monthly.reduce((a, m) => a + m.monthly, 0) + pending.monthly;
         const out = {
           prices: { asOf: p.asOf, region: p.region, source: pt.source },
+          plannedStorageClass: planned,
           monthly: { current: monthly, afterPendingUploads: totalMonthly },
           pendingUpload: pending,
           earlyDeletionIfDeletedNow: early,
           staging: s.staging,
           restoreAll: restore,
+          perFileVsPerVolume: comparison,
         };
         if (args.json) return printJson(out);
-        console.log(priceBanner(pt));
-        console.log('\nMonthly (projected):');
-        printTable(
-          ['Tier', 'Objects', 'Size', 'Per month'],
-          [...monthly.map((m) => [m.tier, String(m.objects), formatSize(m.bytes), usd(m.monthly)]), ['after pending uploads', '', '', usd(totalMonthly)]],
-          [1, 2, 3],
-        );
-        console.log('\nOne-off:');
-        printTable(
-          ['What', 'Detail', 'Cost'],
-          [
-            [`upload ${pending.objects} pending volume(s) as ${args.storageClass}`, `${formatSize(pending.bytes)}, ${pending.requests} requests`, usd(pending.requestCost)],
-            [`minimum ${pending.minDays}-day storage of those`, 'billed even if deleted earlier', usd(pending.minimumCommitment)],
-            ['delete every archived copy now', 'early-deletion fees', usd(early)],
-            [`restore everything (${restore.tier}, ~${restore.hours} h)`, `${(restore.bytes / GB).toFixed(2)} GB retrieval + egress`, usd(restore.total)],
-          ],
-          [2],
-        );
-        console.log(`\nStaging: ${s.staging.files} files (${formatSize(s.staging.bytes)}) not in a volume, ${s.staging.onDrive} of them on Drive.`);
+        printCost(out, pt, args);
       },
       { create: false },
     ),
 };
+
+type CostReport = {
+  plannedStorageClass: string;
+  monthly: { current: { tier: string; objects: number; bytes: number; monthly: number }[]; afterPendingUploads: number };
+  pendingUpload: UploadEstimate;
+  earlyDeletionIfDeletedNow: number;
+  staging: { files: number; bytes: number; onDrive: number };
+  restoreAll: FullRestoreEstimate;
+  perFileVsPerVolume: PerFileComparison | null;
+};
+
+/** Sizes in the unit the prices are per: GiB (AWS's "GB"). */
+const gb = (bytes: number) => `${(bytes / GB).toFixed(2)} GiB`;
+
+function printCost(out: CostReport, pt: { prices: PriceTable; source: string }, args: CostArgs): void {
+  const { pendingUpload: pending, restoreAll: restore, plannedStorageClass: planned } = out;
+  console.log(priceBanner(pt));
+  console.log('\nMonthly (projected):');
+  printTable(
+    ['Tier', 'Objects', 'Size', 'Per month'],
+    [...out.monthly.current.map((m) => [m.tier, String(m.objects), formatSize(m.bytes), usd(m.monthly)]), ['after pending uploads', '', '', usd(out.monthly.afterPendingUploads)]],
+    [1, 2, 3],
+  );
+  console.log('\nOne-off:');
+  printTable(
+    ['What', 'Detail', 'Cost'],
+    [
+      [`upload ${pending.volumes} pending volume(s) as ${pending.storageClass}`, `${formatSize(pending.bytes)} in ${pending.objects} objects, ${pending.allRequests} requests`, usd(pending.allRequestCost)],
+      [`minimum ${pending.minDays}-day storage of those`, 'billed even if deleted earlier', usd(pending.minimumCommitment)],
+      ['delete every archived copy now', 'early-deletion fees', usd(out.earlyDeletionIfDeletedNow)],
+      [`restore everything (${restore.tier}, ~${restore.hours} h)`, `${gb(restore.bytes)}: retrieval, requests, ${restore.days}-day copy, egress`, usd(restore.total)],
+    ],
+    [2],
+  );
+  if (pending.volumes) {
+    console.log(`\nUpload requests (${pending.storageClass}${args.storageClass ? '' : ', the planned class'}; upload iso --storage-class ${planned} sends exactly these):`);
+    printTable(
+      ['Request', 'Count', '$ per 1,000', 'Cost'],
+      [...pending.lines.filter((l) => l.count).map((l) => [l.what, String(l.count), String(l.per1000), usd(l.cost)]), ['total', String(pending.allRequests), '', usd(pending.allRequestCost)]],
+      [1, 2, 3],
+    );
+  }
+  if (restore.volumes) {
+    console.log(`\nRestore everything (${restore.tier}, copies readable ${restore.days} days):`);
+    printTable(
+      ['Class', 'Volumes', 'Size', 'Retrieval', 'Requests', 'Restored copy'],
+      [
+        ...restore.groups.map((g) => [`${g.storageClass}${g.pending ? ' (not uploaded yet: as planned)' : ''}`, String(g.volumes), gb(g.bytes), usd(g.retrieval), usd(g.restoreRequestCost + g.getCost), usd(g.restoredCopy)]),
+        [`egress ${restore.egressGB.toFixed(2)} GiB, first ${restore.egressFreeGB} GiB free`, '', '', '', '', usd(restore.egress)],
+        ['total', String(restore.volumes), gb(restore.bytes), '', '', usd(restore.total)],
+      ],
+      [1, 2, 3, 4, 5],
+    );
+  }
+  const c = out.perFileVsPerVolume;
+  if (c) {
+    console.log(`\nPer file vs per volume (${c.storageClass}, the lomob README's comparison):`);
+    const row = (what: string, f: (s: StrategyFigures) => string) => [what, f(c.perFile), f(c.perVolume)];
+    printTable(
+      ['', `one object per file`, `volumes (lomo-peer)`],
+      [
+        row('objects', (s) => String(s.objects)),
+        row('upload PUT requests', (s) => `${s.uploadRequests}: ${usd(s.uploadCost)}`),
+        row('storage per month (with per-object overhead)', (s) => usd(s.monthly)),
+        row(`minimum storage (${pt.prices.s3[classKey(c.storageClass)]?.minDays ?? 0} days)`, (s) => usd(s.minimumCommitment)),
+        row('a check (one metadata request per object)', (s) => usd(s.checkCost)),
+        row(`restore requests (${c.tier})`, (s) => `${s.restoreRequests}: ${usd(s.restoreRequestCost)}`),
+      ],
+      [1, 2],
+    );
+  }
+  console.log(`\nStaging: ${out.staging.files} files (${formatSize(out.staging.bytes)}) not in a volume, ${out.staging.onDrive} of them on Drive.`);
+}

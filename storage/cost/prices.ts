@@ -26,8 +26,13 @@ export interface PriceTable {
   region: string;
   currency: 'USD';
   s3: Record<string, ClassPrice>;
-  /** Internet egress $ per GB (first 100 GB per month are free on AWS; not deducted here). */
+  /** Internet egress $ per GB, beyond the free allowance below. */
   egressPerGB: number;
+  /**
+   * GB of internet egress free each month (AWS: the first 100 GB per account and month, across all
+   * services). Estimates assume a restore is the account's only egress that month.
+   */
+  egressFreeGB: number;
   drive: { freeGB: number; perGBMonthBeyond: number };
 }
 
@@ -60,6 +65,7 @@ export const DEFAULT_PRICES: PriceTable = {
     },
   },
   egressPerGB: 0.09,
+  egressFreeGB: 100,
   drive: { freeGB: 15, perGBMonthBeyond: 0.0199 },
 };
 
@@ -83,4 +89,11 @@ export function loadPrices(file?: string): { prices: PriceTable; source: string 
     prices: { ...DEFAULT_PRICES, ...user, s3, drive: { ...DEFAULT_PRICES.drive, ...(user.drive ?? {}) } },
     source: file,
   };
+}
+
+/** One class's prices; a class missing from the table is an error that names the table's date. */
+export function classPrice(p: PriceTable, storageClass: string): ClassPrice {
+  const c = p.s3[classKey(storageClass)];
+  if (!c) throw new Error(`no price for storage class ${storageClass} in the price table (dated ${p.asOf})`);
+  return c;
 }
