@@ -47,8 +47,8 @@ function seedCatalog(db: Db, opts: { volumes?: number; objectsFor?: (volumeIndex
     const vol = db.prepare(`INSERT INTO volumes (id, name, size, status, files_count, created_at) VALUES (?, ?, ?, 'created', 1100, ?)`);
     const file = db.prepare(`INSERT INTO files (dir_id, name, kind, size, mtime_ms, status, first_seen_at, volume_id) VALUES (?, ?, 'file', ?, ?, 'current', ?, ?)`);
     const obj = db.prepare(
-      `INSERT INTO objects (object_id, kind, volume_id, format_version, message_size, chunk_plain, leaf_size, plain_size, plain_sha256, cipher_size, cipher_sha256, chunk_count, created_at)
-       VALUES (?, ?, ?, 1, ?, ?, 65536, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO objects (owner_site, object_id, kind, volume_id, format_version, message_size, chunk_plain, leaf_size, plain_size, plain_sha256, cipher_size, cipher_sha256, chunk_count, created_at)
+       VALUES ('12D3KooWSeedScenarioSite', ?, ?, ?, 1, ?, ?, 65536, ?, ?, ?, ?, ?, ?)`,
     );
     for (let v = 1; v <= (opts.volumes ?? VOLUMES); v++) {
       dir.run(v, Buffer.from(`v${v}`));
