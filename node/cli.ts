@@ -29,6 +29,7 @@ const commands: LazyCommand[] = [
   { command: 'join <code>', describe: 'Join a family with an invitation code from `lomo-peer invite`', load: async () => (await import('./commands/join.js')).joinCommand },
   { command: 'peers [action] [peer]', describe: 'List trusted households, revoke one (peers remove <peer>), or measure the link (peers speedtest <peer>)', load: async () => (await import('./commands/peers.js')).peersCommand },
   { command: 'status', describe: 'Show this site and each family peer: online, last seen, address, round-trip time', load: async () => (await import('./commands/status.js')).statusCommand },
+  { command: 'import <from>', describe: "Bring a lomob catalog into this one: folders, files, volumes, upload state (lomob's file is only read)", load: async () => (await import('./commands/import.js')).importCommand },
   { command: 'util <tool>', describe: 'Various tools', load: async () => (await import('./commands/util.js')).utilCommand },
 ];
 

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { allMigrations } from './migrations.js';
+import { isLomobCatalog, lomobCatalogHint } from '../lomob/catalog.js';
 
 export type Db = Database.Database;
 
@@ -26,6 +27,9 @@ export function openCatalog(file: string, opts: OpenOptions = {}): Db {
   if (!create && !fs.existsSync(file)) {
     throw new CatalogError(`no catalog at ${file}: run \`lomo-peer scan <dir>\` first, or pass --db <file>`);
   }
+  // lomob's catalog has the same default name (lomob.db). Migrating it would clash with its tables and
+  // even opening it in WAL mode would change its header: recognise it first and leave it untouched.
+  if (fs.existsSync(file) && isLomobCatalog(file)) throw new CatalogError(lomobCatalogHint(file));
   if (create) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   let db: Db;
   try {
