@@ -101,6 +101,8 @@ function reportError(err: unknown): number {
 function storageFailure(err: unknown): string | null {
   const e = err as Error & { code?: string; kind?: string; path?: string };
   if (e?.name === 'TierError') return e.kind === 'quota' && !/disk is full/.test(e.message) ? `${e.message} (out of space: free some, then run the command again)` : e.message;
+  // SQLite reports a full disk under the catalog as SQLITE_FULL; its transaction was rolled back.
+  if (e?.code === 'SQLITE_FULL') return 'the disk holding the catalog is full: free some space, then run the command again; the catalog keeps its last complete state';
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
     return `the disk is full${e.path ? ` (writing ${e.path})` : ''}: free some space, then run the command again; nothing half-written was kept`;
   }

@@ -25,7 +25,8 @@ export function safeSegments(rel: Buffer): Buffer[] {
       start = i + 1;
       if (seg.length === 0) continue; // leading '/' or '//'
       const text = seg.toString('latin1');
-      if (text === '.' || text === '..' || seg.includes(0) || text.includes('\\')) {
+      // A backslash is an ordinary character of a Linux name (no separator here): not refused.
+      if (text === '.' || text === '..' || seg.includes(0)) {
         throw new UnsafePathError(`refusing to restore "${rel.toString()}": it contains "${text}", which could reach outside the target folder`);
       }
       segs.push(Buffer.from(seg));
