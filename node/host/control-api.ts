@@ -4,7 +4,7 @@ import type { LomoNode } from './lomo-node.js';
 import { liveStatus } from './status.js';
 import { InviteCodeError } from '../../protocol/pairing/code.js';
 import { PairingError } from '../../protocol/pairing/pairing.js';
-import { findPeer } from '../../protocol/trust/store.js';
+import { findPeer } from '../../storage/trust/peers.js';
 
 /** The operations the running node offers on its control socket (see control.ts). */
 export function controlHandler(node: LomoNode): ControlHandler {

@@ -15,8 +15,8 @@ import { asError, closedByInviter, handlePairStream, joinWithCode, looksClosed, 
 import type { Member } from '../../protocol/pairing/messages.js';
 import { exchangeRoster, handleRosterStream, ROSTER_PROTOCOL, type Roster, type RosterEnv } from '../../protocol/family/roster.js';
 import { handleSpeedtestStream, runSpeedtest, SPEEDTEST_PROTOCOL, type SpeedtestResult } from '../../protocol/speedtest.js';
-import { createInvite, openInviteUntil, purgeExpiredSecrets } from '../../protocol/trust/invites.js';
-import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../protocol/trust/store.js';
+import { createInvite, openInviteUntil, purgeExpiredSecrets } from '../../storage/trust/invites.js';
+import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../storage/trust/peers.js';
 
 export interface NodeOptions {
   dbFile: string;

@@ -3,13 +3,13 @@ import type { Db } from '../../storage/catalog/db.js';
 import { decodeJsonObject, encodeJson, FramedStream, ProtocolViolation } from '../framing.js';
 import { arr, kind, optUint } from '../fields.js';
 import { decodeMember, MAX_MEMBERS, type Member } from '../pairing/messages.js';
-import { isTrusted, saveIntroducedPeer, updatePeerAddrs } from '../trust/store.js';
+import { isTrusted, saveIntroducedPeer, updatePeerAddrs } from '../../storage/trust/peers.js';
 
 /**
  * /lomo/family/1.0.0: trusted sites exchange their rosters (the sites each one trusts, with
  * addresses) whenever they connect and whenever the family changes. A site learns new
  * households from any trusted member, so one invite per new household yields a full mesh.
- * A roster never re-admits a site this one has revoked (see protocol/trust/store.ts).
+ * A roster never re-admits a site this one has revoked (see storage/trust/peers.ts).
  *
  * The sender's own entry (first) refreshes its addresses; `inviteUntil` announces that the sender
  * has an open invite, so a relay-capable member admits the unknown joiner long enough to relay it
