@@ -2,16 +2,32 @@ import type { Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from '@libp2p/utils';
 
 /**
- * Framing shared by every /lomo/* protocol: each message is an unsigned LEB128 varint length
- * followed by that many bytes. The decoder is a pure function of the bytes it is given (so the
- * fuzz test exercises exactly the code that runs on the wire) and never buffers more than
- * `maxFrame` + 10 bytes, whatever a peer sends.
+ * Framing shared by every /lomo/* protocol: each frame is an unsigned LEB128 varint length
+ * followed by that many bytes of body. The first byte of the body is the frame type:
+ *
+ *   0x01        binary payload: the rest of the body is raw bytes (chunk data, speedtest filler)
+ *   any other   control message: the whole body is one UTF-8 JSON object (so it starts with '{'
+ *               0x7b; JSON text never starts with 0x01, so every frame of the earlier, JSON-only
+ *               format is a control frame of this one: the wire stayed compatible)
+ *
+ * Each type has its own limit: control messages are small (DEFAULT_MAX_FRAME, raised per
+ * protocol), binary payloads may be larger (`maxBinary`, 0 on protocols that carry none, which
+ * then refuse a binary frame). The limits are checked on the header, before the body is
+ * buffered: a length above both limits is refused as soon as the varint ends; a length above the
+ * control limit waits for the one type byte after it and is refused unless it is binary. The
+ * decoder is a pure function of the bytes it is given (so the fuzz test exercises exactly the code
+ * that runs on the wire) and never holds more than max(maxFrame, maxBinary + 1) + 5 bytes,
+ * whatever a peer sends.
  */
 
-/** Default largest message: control messages are small; bulk data uses its own limit. */
+/** Default largest control message: control messages are small; bulk data uses binary frames. */
 export const DEFAULT_MAX_FRAME = 64 * 1024;
+/** Largest binary payload a protocol accepts unless it says otherwise (a chunk travels in pieces). */
+export const DEFAULT_MAX_BINARY = 1024 * 1024;
 /** Default time a peer gets to deliver the next message before its stream is reset. */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;
+/** Type byte of a binary frame (first byte of the body). */
+export const FRAME_BINARY = 0x01;
 /** A varint longer than this cannot encode a length below 2^35 and is junk. */
 const MAX_VARINT_BYTES = 5;
 
@@ -25,6 +41,9 @@ export class ProtocolTimeout extends Error {
   override name = 'ProtocolTimeout';
 }
 
+/** One decoded frame: a control message's JSON bytes, or a binary payload (type byte removed). */
+export type Frame = { type: 'control'; body: Uint8Array } | { type: 'binary'; payload: Uint8Array };
+
 export function encodeVarint(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode length ${n}`);
   const out: number[] = [];
@@ -37,6 +56,7 @@ export function encodeVarint(n: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** A control frame: `body` is the JSON message (see encodeJson). */
 export function encodeFrame(body: Uint8Array): Uint8Array {
   const head = encodeVarint(body.length);
   const out = new Uint8Array(head.length + body.length);
@@ -45,51 +65,140 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A binary frame: length (payload + 1) | 0x01 | payload. */
+export function encodeBinaryFrame(payload: Uint8Array): Uint8Array {
+  const head = encodeVarint(payload.length + 1);
+  const out = new Uint8Array(head.length + 1 + payload.length);
+  out.set(head, 0);
+  out[head.length] = FRAME_BINARY;
+  out.set(payload, head.length + 1);
+  return out;
+}
+
 /**
  * Incremental frame decoder. push() returns every frame completed by the new bytes and keeps the
- * remainder; it throws ProtocolViolation as soon as a length prefix is malformed or too large,
- * before buffering the oversized body.
+ * remainder; it throws ProtocolViolation as soon as a header is malformed or announces more than
+ * its type allows, before buffering the oversized body. Pieces of an unfinished frame are kept as
+ * a list (copied once, so the network's buffers are not held by reference) and joined once, when
+ * the frame is complete: a 1 MiB payload arriving in 64 KiB pieces costs two copies, not sixteen.
  */
 export class FrameDecoder {
-  private buf: Uint8Array = new Uint8Array(0);
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  /** Largest body length any frame may announce. */
+  readonly limit: number;
 
-  constructor(readonly maxFrame: number = DEFAULT_MAX_FRAME) {}
-
-  /** Bytes held waiting for the rest of a frame (bounded by maxFrame + MAX_VARINT_BYTES). */
-  get buffered(): number {
-    return this.buf.length;
+  constructor(
+    readonly maxFrame: number = DEFAULT_MAX_FRAME,
+    readonly maxBinary: number = 0,
+  ) {
+    this.limit = Math.max(maxFrame, maxBinary > 0 ? maxBinary + 1 : 0);
   }
 
-  push(chunk: Uint8Array): Uint8Array[] {
-    const frames: Uint8Array[] = [];
-    let data = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
-    let off = 0;
+  /** Bytes held waiting for the rest of a frame (bounded by limit + MAX_VARINT_BYTES). */
+  get buffered(): number {
+    return this.size;
+  }
+
+  push(chunk: Uint8Array): Frame[] {
+    if (chunk.length > 0) {
+      this.parts.push(chunk);
+      this.size += chunk.length;
+    }
+    const frames: Frame[] = [];
     for (;;) {
-      const head = readVarint(data, off, this.maxFrame);
+      const head = this.header();
       if (head === null) break;
       const [len, headLen] = head;
-      const start = off + headLen;
-      if (data.length - start < len) break;
-      frames.push(data.slice(start, start + len));
-      off = start + len;
+      if (this.size - headLen < len) break;
+      this.skip(headLen);
+      const body = this.take(len);
+      frames.push(body.length > 0 && body[0] === FRAME_BINARY ? { type: 'binary', payload: body.subarray(1) } : { type: 'control', body });
     }
-    // Keep only the unfinished tail; slice() copies so a big chunk is not retained by reference.
-    this.buf = off === data.length ? new Uint8Array(0) : data.slice(off);
-    if (this.buf.length > this.maxFrame + MAX_VARINT_BYTES) {
-      throw new ProtocolViolation(`frame buffer overflow (${this.buf.length} bytes)`);
+    // What is left of this chunk stays: copy it, so a view does not keep a big buffer alive.
+    const last = this.parts.length - 1;
+    if (last >= 0 && this.parts[last]!.buffer === chunk.buffer) this.parts[last] = this.parts[last]!.slice();
+    if (this.size > this.limit + MAX_VARINT_BYTES) {
+      throw new ProtocolViolation(`frame buffer overflow (${this.size} bytes)`);
     }
-    data = new Uint8Array(0);
     return frames;
+  }
+
+  /**
+   * [body length, header length] of the next frame, or null while more bytes are needed. Checks
+   * the length against the limits as early as the bytes allow (see the file comment).
+   */
+  private header(): [number, number] | null {
+    const peek = this.peek(MAX_VARINT_BYTES + 1);
+    const v = readVarint(peek, this.limit);
+    if (v === null) return null;
+    const [len, headLen] = v;
+    if (len > 0 && peek.length > headLen) {
+      if (peek[headLen] === FRAME_BINARY) {
+        if (this.maxBinary === 0) throw new ProtocolViolation('binary frame on a protocol that carries none');
+      } else if (len > this.maxFrame) {
+        throw new ProtocolViolation(`control message of ${len} bytes exceeds the limit of ${this.maxFrame}`);
+      }
+    } else if (len > this.maxFrame) {
+      return null; // only a binary frame may be this long: wait for its type byte
+    }
+    return v;
+  }
+
+  /** Up to n bytes from the front, without consuming them. */
+  private peek(n: number): Uint8Array {
+    const first = this.parts[0];
+    if (first && first.length >= n) return first.subarray(0, n);
+    const out = new Uint8Array(Math.min(n, this.size));
+    let off = 0;
+    for (const p of this.parts) {
+      if (off === out.length) break;
+      const k = Math.min(p.length, out.length - off);
+      out.set(p.subarray(0, k), off);
+      off += k;
+    }
+    return out;
+  }
+
+  /** Drops n bytes from the front. */
+  private skip(n: number): void {
+    this.size -= n;
+    while (n > 0) {
+      const p = this.parts[0]!;
+      if (n >= p.length) {
+        this.parts.shift();
+        n -= p.length;
+      } else {
+        this.parts[0] = p.subarray(n);
+        n = 0;
+      }
+    }
+  }
+
+  /** Removes n bytes from the front and returns them as a fresh array. */
+  private take(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const p = this.parts[0]!;
+      const k = Math.min(p.length, n - off);
+      out.set(p.subarray(0, k), off);
+      off += k;
+      if (k === p.length) this.parts.shift();
+      else this.parts[0] = p.subarray(k);
+    }
+    this.size -= n;
+    return out;
   }
 }
 
 /** [length, bytesUsed], or null if more bytes are needed. Throws on junk. */
-function readVarint(data: Uint8Array, off: number, max: number): [number, number] | null {
+function readVarint(data: Uint8Array, max: number): [number, number] | null {
   let n = 0;
   let mul = 1;
   for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-    if (off + i >= data.length) return null;
-    const b = data[off + i]!;
+    if (i >= data.length) return null;
+    const b = data[i]!;
     n += (b & 0x7f) * mul;
     mul *= 128;
     if ((b & 0x80) === 0) {
@@ -101,15 +210,11 @@ function readVarint(data: Uint8Array, off: number, max: number): [number, number
   throw new ProtocolViolation('length prefix too long');
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 export interface FramedStreamOptions {
+  /** Largest control message (default DEFAULT_MAX_FRAME). */
   maxFrame?: number;
+  /** Largest binary payload; 0 (the default): this protocol carries no binary frames. */
+  maxBinary?: number;
   readTimeoutMs?: number;
 }
 
@@ -121,21 +226,20 @@ export interface FramedStreamOptions {
 export class FramedStream {
   private readonly bytes: ByteStream<Stream>;
   private readonly decoder: FrameDecoder;
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: Frame[] = [];
   private readonly timeoutMs: number;
 
   constructor(
     readonly stream: Stream,
     opts: FramedStreamOptions = {},
   ) {
-    const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
-    this.decoder = new FrameDecoder(maxFrame);
-    this.bytes = byteStream(stream, { maxBufferSize: maxFrame + 64 * 1024 });
+    this.decoder = new FrameDecoder(opts.maxFrame ?? DEFAULT_MAX_FRAME, opts.maxBinary ?? 0);
+    this.bytes = byteStream(stream, { maxBufferSize: this.decoder.limit + 64 * 1024 });
     this.timeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   }
 
-  /** The next frame, or null if the peer closed cleanly between frames. */
-  async read(signal?: AbortSignal): Promise<Uint8Array | null> {
+  /** The next frame of either type, or null if the peer closed cleanly between frames. */
+  async readFrame(signal?: AbortSignal): Promise<Frame | null> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
     while (this.queue.length === 0) {
@@ -155,6 +259,14 @@ export class FramedStream {
     return this.queue.shift()!;
   }
 
+  /** The next control message (its JSON bytes), or null at a clean end; a binary frame is a violation. */
+  async read(signal?: AbortSignal): Promise<Uint8Array | null> {
+    const frame = await this.readFrame(signal);
+    if (frame === null) return null;
+    if (frame.type !== 'control') throw new ProtocolViolation('expected a control message, got a binary frame');
+    return frame.body;
+  }
+
   /** Like read(), but the peer must send a message: end of stream is a violation. */
   async readRequired(what: string, signal?: AbortSignal): Promise<Uint8Array> {
     const frame = await this.read(signal);
@@ -162,8 +274,14 @@ export class FramedStream {
     return frame;
   }
 
+  /** Sends one control message (JSON bytes from encodeJson). */
   async write(body: Uint8Array, signal?: AbortSignal): Promise<void> {
     await this.bytes.write(encodeFrame(body), { signal: signal ?? AbortSignal.timeout(this.timeoutMs) });
+  }
+
+  /** Sends one binary payload. */
+  async writeBinary(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+    await this.bytes.write(encodeBinaryFrame(payload), { signal: signal ?? AbortSignal.timeout(this.timeoutMs) });
   }
 
   /** Half-closes our side after everything written was sent. */

@@ -7,8 +7,7 @@ import { formatDateTime, printJson } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
 import { asUserError } from '../host/control-api.js';
 import { LomoNode } from '../host/lomo-node.js';
-import { decodeInviteCode } from '../../protocol/pairing/code.js';
-import type { JoinResult } from '../../protocol/pairing/pairing.js';
+import { decodeInviteCode, type JoinResult } from '../../protocol/pairing/index.js';
 import { parseSize } from '../../storage/util/units.js';
 
 interface JoinArgs extends GlobalArgs {

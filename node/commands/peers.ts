@@ -3,8 +3,8 @@ import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { formatDateTime, printJson, printTable } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
-import { findPeer, listPeers, revokePeer, type PeerRow } from '../../protocol/trust/store.js';
-import type { SpeedtestResult } from '../../protocol/speedtest.js';
+import { findPeer, listPeers, revokePeer, type PeerRow } from '../../storage/trust/peers.js';
+import type { SpeedtestResult } from '../../protocol/speedtest/index.js';
 import { formatSize } from '../../storage/util/units.js';
 
 interface PeersArgs extends GlobalArgs {

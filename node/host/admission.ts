@@ -1,6 +1,6 @@
 import type { Db } from '../../storage/catalog/db.js';
-import { isRevoked, isTrusted } from '../../protocol/trust/store.js';
-import { openInviteUntil } from '../../protocol/trust/invites.js';
+import { isRevoked, isTrusted } from '../../storage/trust/peers.js';
+import { openInviteUntil } from '../../storage/trust/invites.js';
 
 /**
  * Who may hold a connection to this node. Trusted (paired, not revoked) peers always; an unknown

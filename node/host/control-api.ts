@@ -2,9 +2,8 @@ import { EXIT, UserError } from '../exit-codes.js';
 import type { ControlHandler, ControlRequest } from './control.js';
 import type { LomoNode } from './lomo-node.js';
 import { liveStatus } from './status.js';
-import { InviteCodeError } from '../../protocol/pairing/code.js';
-import { PairingError } from '../../protocol/pairing/pairing.js';
-import { findPeer } from '../../protocol/trust/store.js';
+import { InviteCodeError, PairingError } from '../../protocol/pairing/index.js';
+import { findPeer } from '../../storage/trust/peers.js';
 
 /** The operations the running node offers on its control socket (see control.ts). */
 export function controlHandler(node: LomoNode): ControlHandler {

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { Connection, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -10,13 +9,12 @@ import { EXIT, UserError } from '../exit-codes.js';
 import { Admission, PROBATION_MS } from './admission.js';
 import { trustGater } from './gater.js';
 import { createHost, type Host } from './host.js';
-import { decodeInviteCode, encodeInviteCode, INVITE_ID_BYTES, SECRET_BYTES, type InviteCode } from '../../protocol/pairing/code.js';
-import { asError, closedByInviter, handlePairStream, joinWithCode, looksClosed, PAIR_PROTOCOL, type JoinOptions, type JoinResult } from '../../protocol/pairing/pairing.js';
-import type { Member } from '../../protocol/pairing/messages.js';
-import { exchangeRoster, handleRosterStream, ROSTER_PROTOCOL, type Roster, type RosterEnv } from '../../protocol/family/roster.js';
-import { handleSpeedtestStream, runSpeedtest, SPEEDTEST_PROTOCOL, type SpeedtestResult } from '../../protocol/speedtest.js';
-import { createInvite, openInviteUntil, purgeExpiredSecrets } from '../../protocol/trust/invites.js';
-import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../protocol/trust/store.js';
+import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
+import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
+import { familyService, type Family } from '../../protocol/family/index.js';
+import { speedtestService, type Speedtest, type SpeedtestResult } from '../../protocol/speedtest/index.js';
+import { purgeExpiredSecrets } from '../../storage/trust/invites.js';
+import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../storage/trust/peers.js';
 
 export interface NodeOptions {
   dbFile: string;
@@ -54,6 +52,11 @@ const RELAY_GRACE_MS = 10_000;
  */
 export class LomoNode {
   private timer: NodeJS.Timeout | null = null;
+  /** The wire protocols this node serves, registered and started together (see wire()). */
+  private services: ProtocolService[] = [];
+  private pairing!: Pairing;
+  private family!: Family;
+  private speedtester!: Speedtest;
   private readonly probation = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private relayStuckSince: number | null = null;
@@ -141,21 +144,37 @@ export class LomoNode {
     return (remote.length > 0 ? remote : all).slice(0, 16);
   }
 
+  /**
+   * Builds the protocol services from their factories, registers them (each behind the one trust
+   * wrapper, protocol/service.ts) and hooks the host's connection events.
+   */
   private async wire(): Promise<void> {
     const h = this.host;
-    await h.handle(PAIR_PROTOCOL, (stream, connection) => handlePairStream(this.inviterEnv(), stream, connection), {
-      maxInboundStreams: 4,
-      runOnLimitedConnection: true,
-    });
-    await h.handle(ROSTER_PROTOCOL, (stream, connection) => handleRosterStream(this.rosterEnv(), stream, connection), {
-      maxInboundStreams: 4,
-      runOnLimitedConnection: true,
-    });
-    await h.handle(
-      SPEEDTEST_PROTOCOL,
-      (stream, connection) => handleSpeedtestStream(stream, connection, (id) => isTrusted(this.db, id), (m) => log.warn(m)),
-      { maxInboundStreams: 8, runOnLimitedConnection: true },
-    );
+    const components: ServiceComponents = { host: h, trust: this.admission, log };
+    const self = () => ({ name: this.siteName(), addrs: this.shareableAddrs() });
+    this.pairing = pairingService({
+      db: this.db,
+      selfPeerId: this.peerId,
+      selfInfo: self,
+      members: () => this.family.roster().members,
+      onPaired: () => this.pushRoster(),
+      dial: (peerId, addrs) => this.dialPeer(peerId, addrs),
+    })(components);
+    this.family = familyService({
+      db: this.db,
+      selfPeerId: this.peerId,
+      selfInfo: self,
+      onRoster: (from, roster, added) => {
+        this.admission.setRelayWindow(from, roster.inviteUntil);
+        for (const m of added) {
+          log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
+          void this.dialPeer(m.peerId, m.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`dial ${m.peerId}: ${err.message}`));
+        }
+      },
+    })(components);
+    this.speedtester = speedtestService()(components);
+    this.services = [this.pairing, this.family, this.speedtester];
+    await Promise.all(this.services.map((s) => s.start()));
     h.addEventListener('connection:open', (evt) => this.onConnection(evt.detail));
     h.addEventListener('peer:connect', (evt) => this.onPeerConnect(evt.detail));
     h.addEventListener('peer:disconnect', (evt) => {
@@ -195,47 +214,9 @@ export class LomoNode {
     void this.syncRoster(id);
   }
 
-  private inviterEnv() {
-    return {
-      db: this.db,
-      selfPeerId: this.peerId,
-      selfInfo: () => ({ name: this.siteName(), addrs: this.shareableAddrs() }),
-      members: () => this.roster().members,
-      onPaired: () => this.pushRoster(),
-      log,
-    };
-  }
-
-  private rosterEnv(): RosterEnv {
-    return {
-      db: this.db,
-      selfPeerId: this.peerId,
-      roster: () => this.roster(),
-      onRoster: (from, roster, added) => {
-        this.admission.setRelayWindow(from, roster.inviteUntil);
-        for (const m of added) {
-          log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
-          void this.dialPeer(m.peerId, m.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`dial ${m.peerId}: ${err.message}`));
-        }
-      },
-      log,
-    };
-  }
-
-  /** Ourselves first (fresh addresses), then every trusted peer. */
-  roster(): Roster {
-    const members: Member[] = [{ peerId: this.peerId, name: this.siteName(), addrs: this.shareableAddrs() }];
-    for (const p of listPeers(this.db)) members.push({ peerId: p.peerId, name: p.siteName || p.name, addrs: p.addrs.slice(0, 16) });
-    return { members, inviteUntil: openInviteUntil(this.db) };
-  }
-
   private async syncRoster(peerId: string): Promise<void> {
     try {
-      const stream = await this.host.dialProtocol(peerIdFromString(peerId), ROSTER_PROTOCOL, {
-        signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
-        runOnLimitedConnection: true,
-      });
-      await exchangeRoster(this.rosterEnv(), stream, peerId);
+      await this.family.sync(peerId);
     } catch (err) {
       log.debug(`roster exchange with ${peerId} failed: ${(err as Error).message}`);
     }
@@ -306,16 +287,11 @@ export class LomoNode {
 
   /** Registers a new single-use invite and returns its code. */
   async invite(req: InviteRequest): Promise<{ code: string; expiresAt: number; addrs: string[] }> {
-    const inviteId = new Uint8Array(randomBytes(INVITE_ID_BYTES));
-    const secret = new Uint8Array(randomBytes(SECRET_BYTES));
-    // Whole seconds: the code stores seconds, and both sides must agree on the expiry.
-    const expiresAt = Math.floor((Date.now() + req.expiresMs) / 1000) * 1000;
     const addrs = this.shareableAddrs();
     if (addrs.length === 0) {
       throw new UserError('this node has no address another site could dial: start it with --listen (and --relay to use a family relay)', EXIT.NETWORK);
     }
-    createInvite(this.db, { id: Buffer.from(inviteId).toString('hex'), secret, label: req.label, quotaOffered: req.quota, expiresAt });
-    const code = encodeInviteCode({ inviterPeerId: this.peerId, addrs: addrs.map((a) => multiaddr(a)), inviteId, secret, expiresAt });
+    const { code, expiresAt } = this.pairing.createInvite({ ...req, addrs });
     this.pushRoster(); // relay-capable members learn the invite window
     return { code, expiresAt, addrs };
   }
@@ -331,25 +307,7 @@ export class LomoNode {
     const targets = [code.inviterPeerId, ...relayPeersOf(code.addrs)];
     for (const t of targets) this.admission.allowJoinTarget(t, until);
     try {
-      const result = await joinWithCode(
-        {
-          db: this.db,
-          selfPeerId: this.peerId,
-          selfInfo: () => ({ name: this.siteName(), addrs: this.shareableAddrs() }),
-          openPairStream: async (c) => {
-            try {
-              const connection = await this.dialPeer(c.inviterPeerId, c.addrs);
-              const stream = await connection.newStream(PAIR_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), runOnLimitedConnection: true });
-              return { stream, connection };
-            } catch (thrown) {
-              const err = asError(thrown);
-              throw looksClosed(err) ? closedByInviter() : err;
-            }
-          },
-        },
-        code,
-        opts,
-      );
+      const result = await this.pairing.join(code, opts);
       this.pushRoster();
       void this.maintain();
       return result;
@@ -360,9 +318,7 @@ export class LomoNode {
 
   /** Measures goodput to a connected (or dialable) family member. */
   async speedtest(peerId: string, opts: { durationMs: number; streams: number }): Promise<SpeedtestResult> {
-    if (!isTrusted(this.db, peerId)) throw new Error(`${peerId} is not a trusted peer`);
-    const pid = peerIdFromString(peerId);
-    return runSpeedtest(() => this.host.dialProtocol(pid, SPEEDTEST_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS), runOnLimitedConnection: true }), opts);
+    return this.speedtester.run(peerId, opts);
   }
 
   /** Revokes a peer: stored as revoked (refused from now on) and its connections dropped. */
@@ -376,6 +332,7 @@ export class LomoNode {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const t of this.probation.values()) clearTimeout(t);
+    await Promise.all(this.services.map((s) => s.stop().catch((err) => log.debug(`stopping ${s.protocol}: ${(err as Error).message}`))));
     await this.host.stop();
     this.db.close();
   }

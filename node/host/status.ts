@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Db } from '../../storage/catalog/db.js';
-import { listPeers, localSiteName, markSeen, type PeerRow } from '../../protocol/trust/store.js';
+import { listPeers, localSiteName, markSeen, type PeerRow } from '../../storage/trust/peers.js';
 import type { LomoNode } from './lomo-node.js';
 
 /** What `lomo-peer status` shows: this site, then each trusted peer. */

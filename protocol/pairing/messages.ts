@@ -2,6 +2,7 @@ import { decodeJsonObject, encodeJson, ProtocolViolation } from '../framing.js';
 import { arr, b64, bytes, kind, object, optUint, str, strList } from '../fields.js';
 import { INVITE_ID_BYTES } from './code.js';
 import { NONCE_BYTES, PROOF_BYTES } from './proof.js';
+import { MAX_ADDR_LEN, MAX_ADDRS, MAX_ERROR_MESSAGE, MAX_MEMBERS, MAX_NAME, MAX_PEER_ID } from './constants.js';
 
 /**
  * Messages of /lomo/pair/1.0.0, one JSON object per frame:
@@ -13,12 +14,7 @@ import { NONCE_BYTES, PROOF_BYTES } from './proof.js';
  * decodePairMessage() accepts exactly these shapes and nothing else.
  */
 
-export const MAX_PAIR_FRAME = 64 * 1024;
-export const MAX_NAME = 100;
-export const MAX_ADDRS = 16;
-export const MAX_ADDR_LEN = 300;
-export const MAX_MEMBERS = 200;
-const MAX_PEER_ID = 100;
+export { MAX_PAIR_FRAME, MAX_NAME, MAX_ADDRS, MAX_ADDR_LEN, MAX_MEMBERS, MAX_PEER_ID, MAX_ERROR_MESSAGE } from './constants.js';
 
 export interface SiteInfo {
   name: string;
@@ -96,7 +92,7 @@ export function decodePairMessage(frame: Uint8Array): PairMessage {
     case 'error': {
       const code = str(o, 'code', 32) as PairErrorCode;
       if (!ERROR_CODES.includes(code)) throw new ProtocolViolation(`unknown error code ${JSON.stringify(code)}`);
-      return { t, code, message: str(o, 'message', 500) };
+      return { t, code, message: str(o, 'message', MAX_ERROR_MESSAGE) };
     }
     default:
       throw new ProtocolViolation(`unknown pairing message type ${JSON.stringify(t)}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { multiaddr } from '@multiformats/multiaddr';
-import { encodeFrame, FrameDecoder, ProtocolViolation } from '../../protocol/framing.js';
+import { encodeBinaryFrame, encodeFrame, encodeVarint, FrameDecoder, ProtocolViolation, type Frame } from '../../protocol/framing.js';
 import { decodePairMessage, encodePairMessage, type PairMessage } from '../../protocol/pairing/messages.js';
 import { decodeRoster, encodeRoster } from '../../protocol/family/roster.js';
 import { decodeInviteCode, encodeInviteCode, InviteCodeError } from '../../protocol/pairing/code.js';
@@ -51,6 +51,15 @@ const samples: PairMessage[] = [
   { t: 'error', code: 'used', message: 'used' },
 ];
 
+const framesEqual = (a: Frame[], b: Frame[]) =>
+  a.length === b.length &&
+  a.every((f, i) => {
+    const g = b[i]!;
+    const x = f.type === 'binary' ? f.payload : f.body;
+    const y = g.type === 'binary' ? g.payload : g.body;
+    return f.type === g.type && Buffer.from(x).equals(Buffer.from(y));
+  });
+
 /** Only our own error types may come out of a decoder: anything else is a crash. */
 function expectClean(fn: () => unknown, allowed: (new (...a: any[]) => Error)[]): void {
   try {
@@ -98,6 +107,107 @@ describe('decoders under random and mutated input (>= 100,000 iterations each)',
     const dec = new FrameDecoder(1024);
     expect(() => dec.push(Uint8Array.of(0x80, 0x80, 0x80, 0x10))).toThrow(/exceeds the limit/);
     expect(() => new FrameDecoder(1024).push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x01))).toThrow(ProtocolViolation);
+  });
+
+  it('typed frames: JSON and binary round-trip exactly, in any split (seed 4)', () => {
+    const r = rng(4);
+    const dec = new FrameDecoder(1024, 4096);
+    let maxBuffered = 0;
+    for (let i = 0; i < N; i++) {
+      // A random sequence of 1-4 frames of both types, cut at random points.
+      const sent: Frame[] = [];
+      const wire: Uint8Array[] = [];
+      for (let k = 1 + Math.floor(r() * 4); k > 0; k--) {
+        if (r() < 0.5) {
+          const payload = randomBytes(r, r() < 0.05 ? 4097 : 600);
+          sent.push({ type: 'binary', payload });
+          wire.push(encodeBinaryFrame(payload));
+        } else {
+          const body = new TextEncoder().encode(JSON.stringify({ t: 'x', n: Math.floor(r() * 1e6), s: 'y'.repeat(Math.floor(r() * 900)) }));
+          sent.push({ type: 'control', body });
+          wire.push(encodeFrame(body));
+        }
+      }
+      const bytes = Buffer.concat(wire);
+      const got: Frame[] = [];
+      let off = 0;
+      while (off < bytes.length) {
+        const n = 1 + Math.floor(r() * (r() < 0.5 ? 8 : 2000));
+        got.push(...dec.push(bytes.subarray(off, off + n)));
+        off += n;
+        maxBuffered = Math.max(maxBuffered, dec.buffered);
+      }
+      if (dec.buffered !== 0 || !framesEqual(got, sent)) throw new Error(`iteration ${i}: frames differ after decoding`);
+    }
+    expect(maxBuffered).toBeLessThanOrEqual(4097 + 5);
+  });
+
+  it('typed frames: never crash, each type within its own limit, bounded buffer (seed 5)', () => {
+    const r = rng(5);
+    // 0xa5 has the varint continuation bit: a mutated header does not turn the payload into
+    // thousands of tiny frames.
+    const validBinary = encodeBinaryFrame(new Uint8Array(3000).fill(0xa5));
+    const validJson = encodeFrame(new TextEncoder().encode(JSON.stringify({ t: 'count', bytes: 12345 })));
+    let binary = 0;
+    let control = 0;
+    let violations = 0;
+    let maxBuffered = 0;
+    let maxPayload = 0;
+    let maxBody = 0;
+    let binaryTyped = 0;
+    let dec = new FrameDecoder(1024, 4096);
+    for (let i = 0; i < N; i++) {
+      const input = i % 3 === 0 ? randomBytes(r, 64) : mutate(r, i % 3 === 1 ? validBinary : validJson);
+      try {
+        let off = 0;
+        while (off < input.length) {
+          const n = 1 + Math.floor(r() * 700);
+          for (const f of dec.push(input.subarray(off, off + n))) {
+            if (f.type === 'binary') {
+              binary++;
+              maxPayload = Math.max(maxPayload, f.payload.length);
+            } else {
+              control++;
+              maxBody = Math.max(maxBody, f.body.length);
+              if (f.body[0] === 0x01) binaryTyped++;
+            }
+          }
+          off += n;
+          maxBuffered = Math.max(maxBuffered, dec.buffered);
+        }
+      } catch (err) {
+        if (!(err instanceof ProtocolViolation)) throw err;
+        violations++;
+        dec = new FrameDecoder(1024, 4096);
+      }
+    }
+    expect(maxBuffered).toBeLessThanOrEqual(4097 + 5);
+    expect(maxPayload).toBeLessThanOrEqual(4096);
+    expect(maxBody).toBeLessThanOrEqual(1024);
+    expect(binaryTyped).toBe(0);
+    expect(binary).toBeGreaterThan(1000);
+    expect(control).toBeGreaterThan(1000);
+    expect(violations).toBeGreaterThan(1000);
+  });
+
+  it('typed frames: each limit is checked on the header, before the body is buffered', () => {
+    // Above both limits: refused when the varint ends.
+    expect(() => new FrameDecoder(1024, 4096).push(encodeVarint(5000))).toThrow(/exceeds the limit of 4097/);
+    // Above the control limit: wait for the type byte (nothing else is held), then decide.
+    const dec = new FrameDecoder(1024, 4096);
+    expect(dec.push(encodeVarint(2000))).toEqual([]);
+    expect(dec.buffered).toBe(2);
+    expect(() => dec.push(Uint8Array.of(0x7b))).toThrow(/control message of 2000 bytes exceeds the limit of 1024/);
+    const ok = new FrameDecoder(1024, 4096);
+    expect(ok.push(Uint8Array.of(...encodeVarint(2000), 0x01))).toEqual([]);
+    expect(ok.push(new Uint8Array(1999)).map((f) => f.type)).toEqual(['binary']);
+    // A protocol without binary payloads refuses a binary frame, whatever its size.
+    expect(() => new FrameDecoder(1024).push(encodeBinaryFrame(new Uint8Array(10)))).toThrow(/binary frame on a protocol that carries none/);
+    expect(() => new FrameDecoder(1024).push(Uint8Array.of(...encodeVarint(2000), 0x01))).toThrow(/exceeds the limit of 1024/);
+    // A JSON-only frame of the earlier format is still one control message.
+    expect(new FrameDecoder(1024, 4096).push(encodeFrame(new TextEncoder().encode('{"t":"ack"}')))).toEqual([
+      { type: 'control', body: new TextEncoder().encode('{"t":"ack"}') },
+    ]);
   });
 
   it('pairing and roster message decoders: random + mutated (seed 2)', () => {

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCatalog, type Db } from '../../storage/catalog/db.js';
-import { consumeInvite, createInvite, getInvite, inviteState, MAX_FAILED_ATTEMPTS, openInviteUntil, purgeExpiredSecrets, recordFailedAttempt } from '../../protocol/trust/invites.js';
-import { findPeer, isRevoked, isTrusted, revokePeer, savePairedPeer, saveIntroducedPeer } from '../../protocol/trust/store.js';
+import { consumeInvite, createInvite, getInvite, inviteState, MAX_FAILED_ATTEMPTS, openInviteUntil, purgeExpiredSecrets, recordFailedAttempt } from '../../storage/trust/invites.js';
+import { findPeer, isRevoked, isTrusted, revokePeer, savePairedPeer, saveIntroducedPeer } from '../../storage/trust/peers.js';
 
 const P1 = '12D3KooWFDtyYDvHXJ4ZTY1GvJjfcyTdhWWo3oncFQDQYK2KPE2B';
 const P2 = '12D3KooWSp2N55gzFpy6mp7ZekbcSrw8CToqsyGpyHSMxyhrtzNA';

@@ -1,4 +1,4 @@
-import type { Db } from '../../storage/catalog/db.js';
+import type { Db } from '../catalog/db.js';
 
 /**
  * Invitations issued by this site (catalog table `invites`). An invite is usable while it is

@@ -1,8 +1,8 @@
-import type { Db } from '../../storage/catalog/db.js';
+import type { Db } from '../catalog/db.js';
 
 /**
- * The catalog side of trust: which households are paired (tables of migration 40), which
- * invitations are open, and this site's name. Every connection decision reads from here, so a
+ * The catalog side of trust: which households are paired (tables of migration 40) and this
+ * site's name (open invitations: invites.ts). Every connection decision reads from here, so a
  * revocation written by another process (the CLI) is seen by the running node at once.
  */
 
