@@ -1,8 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
 import { catalogSummary } from '../../storage/cost/catalog-summary.js';
-import { driveMonthly, earlyDeletionFee, monthlyStorage, restoreEstimate, uploadEstimate, usd, GB } from '../../storage/cost/estimate.js';
-import { classKey, loadPrices, type PriceTable } from '../../storage/cost/prices.js';
+import { usd, GB } from '../../storage/cost/estimate.js';
+import { loadPrices, type PriceTable } from '../../storage/cost/prices.js';
+import { costReport } from '../../storage/cost/report.js';
 import { STORAGE_CLASSES } from '../../storage/tiers/s3-classes.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
 import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
@@ -29,11 +30,7 @@ export function priceBanner(p: { prices: PriceTable; source: string }): string {
   return `Prices: ${p.prices.region}, as of ${p.prices.asOf} (${p.source}; put a prices.json in the data folder or pass --prices to change them)`;
 }
 
-/**
- * `lomo-peer cost`: projected monthly and one-off costs from the catalog — storage per tier with
- * the per-object overhead, upload requests for pending volumes, the minimum-duration commitment
- * of cold classes, and what a full restore would cost.
- */
+/** `lomo-peer cost`: prints the cost report (storage/cost/report.ts) as tables or JSON. */
 export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
   command: 'cost',
   describe: 'Projected monthly and one-off cloud costs for what the catalog holds',
@@ -57,31 +54,10 @@ export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
         } catch (e) {
           throw new UserError(`--part-size: ${(e as Error).message}`, EXIT.USAGE);
         }
-        const s = catalogSummary(db);
-        const monthly = s.stored
-          .filter((g) => g.tier === 's3')
-          .map((g) => ({ tier: `S3 ${g.storageClass || 'STANDARD'}`, objects: g.objects, bytes: g.bytes, monthly: monthlyStorage(p, g.storageClass || 'STANDARD', g.bytes, g.objects) }));
-        const driveBytes = s.stored.filter((g) => g.tier === 'gdrive').reduce((a, g) => a + g.bytes, 0);
-        const driveObjects = s.stored.filter((g) => g.tier === 'gdrive').reduce((a, g) => a + g.objects, 0);
-        if (driveObjects) monthly.push({ tier: 'Google Drive (staging)', objects: driveObjects, bytes: driveBytes, monthly: driveMonthly(p, driveBytes) });
-        const pending = uploadEstimate(p, args.storageClass, s.pendingVolumes.map((v) => v.size), partSize);
-        // Copies still inside their minimum duration: deleting them now would cost this much.
-        const early = s.stored
-          .filter((g) => g.tier === 's3' && (p.s3[classKey(g.storageClass || 'STANDARD')]?.minDays ?? 0) > 0)
-          .reduce((a, g) => a + earlyDeletionFee(p, g.storageClass, g.bytes, g.youngestDays), 0);
-        const archived = s.stored.filter((g) => g.tier === 's3');
-        const coldBytes = archived.filter((g) => p.s3[classKey(g.storageClass)]?.retrieval).reduce((a, g) => a + g.bytes, 0);
-        const coldObjects = archived.filter((g) => p.s3[classKey(g.storageClass)]?.retrieval).reduce((a, g) => a + g.objects, 0);
-        const restore = restoreEstimate(p, 'DEEP_ARCHIVE', args.restoreTier, coldBytes, coldObjects, Math.ceil(coldBytes / (16 * 1024 * 1024)));
-        const totalMonthly = monthly.reduce((a, m) => a + m.monthly, 0) + pending.monthly;
-        const out = {
-          prices: { asOf: p.asOf, region: p.region, source: pt.source },
-          monthly: { current: monthly, afterPendingUploads: totalMonthly },
-          pendingUpload: pending,
-          earlyDeletionIfDeletedNow: early,
-          staging: s.staging,
-          restoreAll: restore,
-        };
+        const r = costReport(catalogSummary(db), p, { storageClass: args.storageClass, partSize, restoreTier: args.restoreTier });
+        const out = { prices: { asOf: p.asOf, region: p.region, source: pt.source }, ...r };
+        const { current: monthly, afterPendingUploads: totalMonthly } = r.monthly;
+        const { pendingUpload: pending, earlyDeletionIfDeletedNow: early, restoreAll: restore } = r;
         if (args.json) return printJson(out);
         console.log(priceBanner(pt));
         console.log('\nMonthly (projected):');
@@ -101,7 +77,7 @@ export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
           ],
           [2],
         );
-        console.log(`\nStaging: ${s.staging.files} files (${formatSize(s.staging.bytes)}) not in a volume, ${s.staging.onDrive} of them on Drive.`);
+        console.log(`\nStaging: ${r.staging.files} files (${formatSize(r.staging.bytes)}) not in a volume, ${r.staging.onDrive} of them on Drive.`);
       },
       { create: false },
     ),
