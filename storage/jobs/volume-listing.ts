@@ -7,15 +7,11 @@ import path from 'node:path';
 import type { Db } from '../catalog/db.js';
 import { foldersAbove, rootFolderName } from '../iso/plan.js';
 import { dirTimes, volumeByName, volumeContents } from '../iso/volume-store.js';
-import type { ByteString } from '../util/bytes-path.js';
+import type { IsoEntry } from '../iso/reader.js';
 import { JobError } from './job.js';
 
-export interface VolumeItem {
-  path: ByteString;
-  isDir: boolean;
-  size: number;
-  mtimeMs: number;
-}
+/** A file or folder of a volume, as the image lists it (folders have size 0). */
+export type VolumeItem = Pick<IsoEntry, 'path' | 'isDir' | 'size' | 'mtimeMs'>;
 
 /**
  * Every file and folder of the volume. `catalog` runs its callback with the catalog open (it is
