@@ -9,8 +9,13 @@ const EXIT_OF: Record<JobError['kind'], ExitCode> = {
   passphrase: EXIT.WRONG_PASSPHRASE,
 };
 
+/** The documented exit code of a job's error. */
+export function exitCodeOf(e: JobError): ExitCode {
+  return EXIT_OF[e.kind];
+}
+
 /** A job's error as the CLI reports it: the same message, the documented exit code. Others pass through. */
 export function userErrorOf(e: unknown): unknown {
-  if (e instanceof JobError) return new UserError(e.message, EXIT_OF[e.kind]);
+  if (e instanceof JobError) return new UserError(e.message, exitCodeOf(e));
   return e;
 }

@@ -1,11 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
-import { catalogSummary, fileInventory, plannedStorageClass, volumeInventory, type VolumeCostRow } from '../../storage/cost/catalog-summary.js';
-import { driveMonthly, earlyDeletionFee, monthlyStorage, usd, GB } from '../../storage/cost/estimate.js';
-import { perFileVsPerVolume, type PerFileComparison, type StrategyFigures } from '../../storage/cost/per-file.js';
-import { fullRestore, restoreGets, RESTORE_DAYS, type FullRestoreEstimate } from '../../storage/cost/restore-plan.js';
+import { usd, GB } from '../../storage/cost/estimate.js';
+import type { StrategyFigures } from '../../storage/cost/per-file.js';
+import { RESTORE_DAYS } from '../../storage/cost/restore-plan.js';
+import { costReport, type CostReport } from '../../storage/cost/report.js';
 import { PLAN_DEFAULT_CLASS } from '../../storage/cost/storage-class.js';
-import { DEFAULT_PART_SIZE, uploadPartSize, uploadPlan, type UploadEstimate, type VolumeToUpload } from '../../storage/cost/upload-plan.js';
 import { classKey, loadPrices, type PriceTable } from '../../storage/cost/prices.js';
 import { STORAGE_CLASSES } from '../../storage/tiers/s3-classes.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
@@ -73,65 +72,13 @@ export const costCommand: CommandModule<GlobalArgs, CostArgs> = {
           throw new UserError(`--part-size: ${(e as Error).message}`, EXIT.USAGE);
         }
         if (!(args.restoreDays >= 1)) throw new UserError('--restore-days must be at least 1', EXIT.USAGE);
-        const planned = args.storageClass ?? plannedStorageClass(db);
-        const s = catalogSummary(db);
-        const monthly = s.stored
-          .filter((g) => g.tier === 's3')
-          .map((g) => ({ tier: `S3 ${g.storageClass || 'STANDARD'}`, objects: g.objects, bytes: g.bytes, monthly: monthlyStorage(p, g.storageClass || 'STANDARD', g.bytes, g.objects) }));
-        const driveBytes = s.stored.filter((g) => g.tier === 'gdrive').reduce((a, g) => a + g.bytes, 0);
-        const driveObjects = s.stored.filter((g) => g.tier === 'gdrive').reduce((a, g) => a + g.objects, 0);
-        if (driveObjects) monthly.push({ tier: 'Google Drive (staging)', objects: driveObjects, bytes: driveBytes, monthly: driveMonthly(p, driveBytes) });
-        const inv = volumeInventory(db);
-        const manifestPartSize = partOption ?? DEFAULT_PART_SIZE;
-        const sent = (v: VolumeCostRow): VolumeToUpload => ({
-          name: v.name,
-          bytes: v.enc ? v.enc.cipherSize : v.size,
-          partSize: uploadPartSize(v.enc, partOption),
-          ...(v.enc && v.manifestBytes !== null ? { manifestBytes: v.manifestBytes } : {}),
-        });
-        const pending = uploadPlan(p, planned, inv.filter((v) => !v.s3).map(sent), { perRun: true, manifestPartSize });
-        // Copies still inside their minimum duration: deleting them now would cost this much.
-        const early = s.stored
-          .filter((g) => g.tier === 's3' && (p.s3[classKey(g.storageClass || 'STANDARD')]?.minDays ?? 0) > 0)
-          .reduce((a, g) => a + earlyDeletionFee(p, g.storageClass, g.bytes, g.youngestDays), 0);
-        const restore = fullRestore(
-          p,
-          args.restoreTier,
-          inv.map((v) => {
-            if (v.s3) return { name: v.name, storageClass: v.s3.storageClass, pending: false, bytes: v.s3.size, gets: restoreGets(v.s3.size, v.s3.encrypted ? v.enc?.chunkCount : undefined) };
-            const bytes = sent(v).bytes;
-            return { name: v.name, storageClass: planned, pending: true, bytes, gets: restoreGets(bytes, v.enc?.chunkCount) };
-          }),
-          { days: args.restoreDays },
-        );
-        const files = fileInventory(db);
-        const comparison = files.files ? perFileVsPerVolume(p, planned, args.restoreTier, files, uploadPlan(p, planned, inv.map(sent), { manifestPartSize })) : null;
-        const totalMonthly = monthly.reduce((a, m) => a + m.monthly, 0) + pending.monthly;
-        const out = {
-          prices: { asOf: p.asOf, region: p.region, source: pt.source },
-          plannedStorageClass: planned,
-          monthly: { current: monthly, afterPendingUploads: totalMonthly },
-          pendingUpload: pending,
-          earlyDeletionIfDeletedNow: early,
-          staging: s.staging,
-          restoreAll: restore,
-          perFileVsPerVolume: comparison,
-        };
+        const report = costReport(db, p, { storageClass: args.storageClass, partSize: partOption, restoreTier: args.restoreTier, restoreDays: args.restoreDays });
+        const out = { prices: { asOf: p.asOf, region: p.region, source: pt.source }, ...report };
         if (args.json) return printJson(out);
         printCost(out, pt, args);
       },
       { create: false },
     ),
-};
-
-type CostReport = {
-  plannedStorageClass: string;
-  monthly: { current: { tier: string; objects: number; bytes: number; monthly: number }[]; afterPendingUploads: number };
-  pendingUpload: UploadEstimate;
-  earlyDeletionIfDeletedNow: number;
-  staging: { files: number; bytes: number; onDrive: number };
-  restoreAll: FullRestoreEstimate;
-  perFileVsPerVolume: PerFileComparison | null;
 };
 
 /** Sizes in the unit the prices are per: GiB (AWS's "GB"). */

@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import type { Db } from '../../storage/catalog/db.js';
-import { bigFiles, libraryDirs, stagingFiles } from '../../storage/catalog/library.js';
+import { bigFiles, filesInCloud, libraryDirs, stagingFiles } from '../../storage/catalog/library.js';
 import { displayPath } from '../../storage/util/bytes-path.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
@@ -55,16 +54,6 @@ export const listBigfilesCommand: CommandModule<GlobalArgs, BigArgs> = {
   },
 };
 
-/**
- * Which staging files already have a verified copy in a cloud tier. Filled by the tiers
- * (placements); until a tier records copies every file answers false.
- */
-export function inCloudIds(db: Db): Set<number> {
-  const hasPlacements = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'placements'`).get();
-  if (!hasPlacements) return new Set();
-  return new Set(db.prepare(`SELECT DISTINCT file_id FROM placements WHERE file_id IS NOT NULL AND verified_at IS NOT NULL`).pluck().all() as number[]);
-}
-
 export const listFilesCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'files',
   describe: 'List files not yet in any volume, and whether they are in the cloud',
@@ -74,7 +63,7 @@ export const listFilesCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       args,
       (db) => {
         const files = stagingFiles(db);
-        const cloud = inCloudIds(db);
+        const cloud = filesInCloud(db);
         if (args.json) {
           return printJson(files.map((f) => ({ id: f.id, path: displayPath(f.path), size: f.size, sha256: f.sha256, inCloud: cloud.has(f.id) })));
         }

@@ -88,3 +88,13 @@ export function libraryDirs(db: Db): LibraryDir[] {
     .all() as { id: number; root_path: Buffer; rel_path: Buffer; files: number; bytes: number }[];
   return rows.map((r) => ({ id: r.id, path: joinPath(fromBuffer(r.root_path), fromBuffer(r.rel_path)), files: r.files, bytes: r.bytes }));
 }
+
+/**
+ * Ids of the library files that have a verified copy in a cloud tier (placements). Until a tier
+ * records copies (or in a catalog without the placements table) the set is empty.
+ */
+export function filesInCloud(db: Db): Set<number> {
+  const hasPlacements = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'placements'`).get();
+  if (!hasPlacements) return new Set();
+  return new Set(db.prepare(`SELECT DISTINCT file_id FROM placements WHERE file_id IS NOT NULL AND verified_at IS NOT NULL`).pluck().all() as number[]);
+}

@@ -31,6 +31,16 @@ export function imagePath(f: { rootPath: ByteString; relPath: ByteString }): Byt
   return `${rootFolderName(f.rootPath)}/${f.relPath}`;
 }
 
+/** Every folder above the given '/'-separated paths, each once. */
+export function foldersAbove(paths: Iterable<ByteString>): Set<ByteString> {
+  const dirs = new Set<ByteString>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return dirs;
+}
+
 /** Fixed costs of an image: system area, descriptors, 4 path tables, the root's CE sector. */
 const BASE_BYTES = (19 + 4 + 1) * SECTOR;
 /**

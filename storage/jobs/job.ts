@@ -22,6 +22,8 @@ export interface JobProgress {
   totalItems?: number;
   /** The item (or the job) is finished: a bar can draw its last state. */
   final?: boolean;
+  /** The item failed and was skipped; the job goes on with the next one. */
+  error?: JobError;
 }
 
 export type ProgressFn = (p: JobProgress) => void;

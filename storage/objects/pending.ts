@@ -1,5 +1,6 @@
 import type { Db } from '../catalog/db.js';
 import type { Tier } from '../tiers/tier.js';
+import { processAlive } from '../util/process-alive.js';
 
 /**
  * Objects being written (migration 21). A writer that is killed (SIGKILL, power loss) cannot clean
@@ -17,16 +18,6 @@ export function clearPending(db: Db, objectId: Buffer): void {
   db.prepare('DELETE FROM pending_objects WHERE object_id = ?').run(objectId);
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the leftovers of writers that are gone from the tiers `open` can reach (by URL; others
  * are kept for later). Returns how many objects were removed.
@@ -35,7 +26,7 @@ export async function sweepPending(db: Db, open: (tierUrl: string) => Tier | nul
   const rows = db.prepare('SELECT object_id, tier_url, pid FROM pending_objects').all() as { object_id: Buffer; tier_url: string; pid: number }[];
   let removed = 0;
   for (const r of rows) {
-    if (alive(r.pid)) continue;
+    if (processAlive(r.pid)) continue;
     const tier = open(r.tier_url);
     if (!tier?.purge) continue;
     // Recorded objects are never purged, whatever the pending table says.

@@ -1,0 +1,21 @@
+import type { JobProgress, ProgressFn } from '../storage/jobs/job.js';
+import { log } from './log.js';
+import { ProgressBar } from './progress.js';
+
+/**
+ * A job's progress as the CLI shows it: lines with a message go to the log at their level (a failed
+ * item's error as an ERROR line), byte counts drive the TTY progress bar labelled `label`. The bar
+ * is cleared before every log line, so lines never land in the middle of it.
+ */
+export function progressPrinter(bar: ProgressBar, label: string): ProgressFn {
+  return (p: JobProgress) => {
+    if (p.error || p.message !== undefined) {
+      bar.done();
+      if (p.error) log.error(p.error.message);
+      else log[p.level ?? 'info'](p.message!);
+      return;
+    }
+    if (p.doneBytes === undefined) return;
+    bar.update({ label, doneBytes: p.doneBytes, totalBytes: p.totalBytes ?? 0, doneItems: p.doneItems ?? 0, totalItems: p.totalItems ?? 0 }, p.final);
+  };
+}
