@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { assertBuilt, ROOT } from '../crypto/cli.js';
+import { ROOT } from '../support/cli.js';
 import { makeSite, filesUnder, PASS, type Site } from './site.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
 import { deriveSiteKeys } from '../../storage/crypto/keys.js';
@@ -19,7 +19,6 @@ let site: Site;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-restore-'));
   site = await makeSite(path.join(tmp, 'site'), { 'a.bin': 3_000_000, 'sub/b.jpg': 2_000_000, 'sub/c.txt': Buffer.from('hello\n'), 'deep/x/y/z.dat': 70_000 });
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { assertBuilt, ROOT } from '../crypto/cli.js';
+import { ROOT } from '../support/cli.js';
 import { makeSite, chunkFiles, filesUnder, PASS, type Site } from './site.js';
 
 /**
@@ -19,7 +19,6 @@ let foreign: string;
 let n = 0;
 
 beforeAll(async () => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-tamper-'));
   site = await makeSite(path.join(tmp, 'site'), { 'one.bin': 7_000_000, 'two.bin': 7_000_000, 'three.bin': 6_000_000 });
   // Some other object of the same site: the volume's manifest.
