@@ -14,6 +14,7 @@ import { DriveEmulator } from '../emulators/gdrive/server.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { S3Proxy } from './s3-proxy.js';
 import { cli as runCli, startCli } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { GetObjectAttributesCommand, S3Client } from '@aws-sdk/client-s3';
 import { seeded } from '../support/random.js';
@@ -178,10 +179,10 @@ describe('lomob flow on moto and the Drive emulator', () => {
       proxy.reset();
       proxy.uploadDelayMs = 300;
       const run = startCli([...args, '--awsBucketName', bucket], { env });
-      while (proxy.count('UploadPart') < 4) {
+      await waitFor(() => {
         if (run.child.exitCode !== null) throw new Error(run.output());
-        await new Promise((r) => setTimeout(r, 20));
-      }
+        return proxy.count('UploadPart') >= 4;
+      }, 120_000, 'four uploaded parts', 20);
       run.child.kill('SIGKILL');
       await run.done;
       proxy.uploadDelayMs = 0;
