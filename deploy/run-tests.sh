@@ -10,9 +10,12 @@ results=$(mktemp /tmp/lomo-vitest-XXXXXX.json)
 trap 'rm -f "$results"' EXIT
 # The CLI tests run the built program (dist/), so build first; then the tests themselves must
 # type-check (vitest strips types without checking them).
-npx tsc -p tsconfig.json
+if ! npx tsc -p tsconfig.json; then
+  echo "0 passed, 1 failed (the build: npx tsc -p tsconfig.json)"
+  exit 1
+fi
 if ! npx tsc -p test/tsconfig.json; then
-  echo "0 passed, 0 failed: the tests do not type-check (npx tsc -p test/tsconfig.json)" >&2
+  echo "0 passed, 1 failed (the tests do not type-check: npx tsc -p test/tsconfig.json)"
   exit 1
 fi
 status=0
