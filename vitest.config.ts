@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Two projects (run both: `npx vitest run`; one: `npx vitest run --project unit`):
- * - unit: library code in this process (an ISO reader tool may check a result);
- * - e2e:  the built CLI as a user runs it, several processes, network namespaces, moto.
+ * - unit: library code in this process (an ISO reader tool may check a result), seconds each;
+ * - e2e:  the built CLI as a user runs it, several processes, network namespaces, moto, and the
+ *         4.5 GiB multi-extent ISO read by every reader tool.
  * A test file belongs to e2e when it runs the CLI (test/support/cli.ts, nodes.ts), moto or a
  * namespace: those helpers refuse to load in the unit project, so a misfiled test fails at once.
  */
@@ -12,7 +13,7 @@ const E2E = [
   'test/scan/**/*.test.ts',
   'test/network/loopback.test.ts',
   'test/network/netns-*.test.ts',
-  'test/iso/{cli,kill,progress}.test.ts',
+  'test/iso/{bigfile,cli,kill,progress}.test.ts',
   'test/crypto/init.test.ts',
   'test/objects/{disk-full,kill-pending,merkle-backends,restore-cli,staging,tamper}.test.ts',
   'test/tiers/{cost,flow,flow-file,gcloud-auth,s3}.test.ts',

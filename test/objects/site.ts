@@ -42,8 +42,4 @@ export function chunkFiles(objectDir: string): string[] {
   return fs.readdirSync(objectDir).filter((n) => /^\d{5}$/.test(n)).sort().map((n) => path.join(objectDir, n));
 }
 
-/** Every file below `dir` (to prove a failed restore left nothing). */
-export function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => path.join(e.parentPath ?? (e as any).path, e.name));
-}
+export { filesUnder } from '../support/files.js';
