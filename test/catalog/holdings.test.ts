@@ -4,7 +4,7 @@
  * and tiers, and the lomob-style placement functions unchanged beside them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,9 @@ import type { ObjectRecord } from '../../storage/objects/writer.js';
 import { familyObjectKey } from '../../storage/naming/object-keys.js';
 import { holdingsAt, holdingsOfChunk, holdingsOfObject, holdingsOfOwner, recordHolding } from '../../storage/placements/holdings.js';
 import { filePlacements, livePlacement, markDeleted, recordPlacement, tierPlacements } from '../../storage/placements/placements.js';
+import { seeded } from '../support/random.js';
+
+const rand = seeded('holdings');
 
 const ME = '12D3KooWDpqtyMaUi24ScDaebpNcepjNk2q2qJGRMCZaDJ4MNnQv';
 const SISTER = '12D3KooWSisterSiteAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -30,8 +33,8 @@ const BROTHER = '12D3KooWBrotherSiteBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const S3 = 's3://family-bucket';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest();
 
-function record(chunks = 3, objectId = randomBytes(16)): ObjectRecord {
-  const cs = Array.from({ length: chunks }, (_, index) => ({ index, size: 1000 + index, sha256: sha(Buffer.from([index])), merkleRoot: randomBytes(32) }));
+function record(chunks = 3, objectId = rand.bytes(16)): ObjectRecord {
+  const cs = Array.from({ length: chunks }, (_, index) => ({ index, size: 1000 + index, sha256: sha(Buffer.from([index])), merkleRoot: rand.bytes(32) }));
   return {
     objectId,
     kind: 'file',
@@ -39,9 +42,9 @@ function record(chunks = 3, objectId = randomBytes(16)): ObjectRecord {
     messageSize: 1 << 20,
     chunkPlain: 8 << 20,
     plainSize: 2900,
-    plainSha256: randomBytes(32),
+    plainSha256: rand.bytes(32),
     cipherSize: cs.reduce((n, c) => n + c.size, 0),
-    cipherSha256: randomBytes(32),
+    cipherSha256: rand.bytes(32),
     chunks: cs,
   };
 }
@@ -62,15 +65,15 @@ function init(): void {
   saveSiteKeys(db, {
     siteId: ME,
     formatVersion: 1,
-    kdf: { alg: 'argon2id13', opslimit: 1, memlimit: 64 << 20, salt: randomBytes(16) },
-    keyCheck: randomBytes(32),
+    kdf: { alg: 'argon2id13', opslimit: 1, memlimit: 64 << 20, salt: rand.bytes(16) },
+    keyCheck: rand.bytes(32),
     objectsUrl: `file://${dir}/objects`,
     createdAt: Date.now(),
   });
 }
 
 function stagingFile(): number {
-  const root = Number(db.prepare("INSERT INTO scan_roots (path, added_at) VALUES (?, 0)").run(Buffer.from(`/lib-${randomBytes(4).toString('hex')}`)).lastInsertRowid);
+  const root = Number(db.prepare("INSERT INTO scan_roots (path, added_at) VALUES (?, 0)").run(Buffer.from(`/lib-${rand.bytes(4).toString('hex')}`)).lastInsertRowid);
   const d = Number(db.prepare("INSERT INTO dirs (root_id, rel_path) VALUES (?, x'')").run(root).lastInsertRowid);
   return Number(
     db.prepare("INSERT INTO files (dir_id, name, kind, size, mtime_ms, status, first_seen_at) VALUES (?, ?, 'file', 2900, 0, 'current', 0)").run(d, Buffer.from('a.jpg')).lastInsertRowid,
@@ -92,7 +95,7 @@ describe('objects and their owners', () => {
     const theirs = record(2);
     const row = saveFamilyObject(db, SISTER, publicPart(theirs));
     expect(saveFamilyObject(db, SISTER, publicPart(theirs))).toBe(row); // a replayed log adds nothing
-    expect(() => saveFamilyObject(db, SISTER, { ...publicPart(theirs), cipherSha256: randomBytes(32) })).toThrow(/other contents/);
+    expect(() => saveFamilyObject(db, SISTER, { ...publicPart(theirs), cipherSha256: rand.bytes(32) })).toThrow(/other contents/);
     expect(() => saveFamilyObject(db, ME, publicPart(record()))).toThrow(/saveObject/);
     expect(() => saveFamilyObject(db, '../etc', publicPart(record()))).toThrow(/not a site id/);
 

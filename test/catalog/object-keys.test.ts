@@ -1,8 +1,10 @@
 /** The one definition of chunk keys and of family objects' cloud keys (storage/naming/object-keys.ts). */
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import { chunkKey, familyChunkKey, familyObjectKey, ObjectKeyError, parseFamilyKey } from '../../storage/naming/object-keys.js';
 import { chunkKey as formatChunkKey } from '../../storage/objects/format.js';
+import { seeded } from '../support/random.js';
+
+const rand = seeded('object-keys');
 
 const SITE = '12D3KooWDpqtyMaUi24ScDaebpNcepjNk2q2qJGRMCZaDJ4MNnQv';
 
@@ -16,7 +18,7 @@ describe('object keys', () => {
   });
 
   it("a family object's key holds nothing but the owner's site id and the object id", () => {
-    const id = randomBytes(16);
+    const id = rand.bytes(16);
     const key = familyObjectKey(SITE, id);
     expect(key.split('/')).toEqual(['family', SITE, id.toString('hex')]);
     expect(familyObjectKey(SITE, id.toString('hex'))).toBe(key); // bytes or hex: the same key
@@ -29,9 +31,9 @@ describe('object keys', () => {
   });
 
   it('refuses anything that is not a site id or an object id, so a key can never leave its folder', () => {
-    const id = randomBytes(16);
+    const id = rand.bytes(16);
     for (const bad of ['', '../x', 'a/b', 'site id with spaces', `${SITE}/..`, 'short']) expect(() => familyObjectKey(bad, id)).toThrow(ObjectKeyError);
-    for (const bad of [randomBytes(15), randomBytes(17), 'AB'.repeat(16), '../'.repeat(11)]) expect(() => familyObjectKey(SITE, bad)).toThrow(ObjectKeyError);
+    for (const bad of [rand.bytes(15), rand.bytes(17), 'AB'.repeat(16), '../'.repeat(11)]) expect(() => familyObjectKey(SITE, bad)).toThrow(ObjectKeyError);
     for (const k of ['0591e0501d65a43cc5dd3f2d5453ca/2024-05-01--2024-06-01.iso', `family/${SITE}/xyz`, `family/${SITE}/${'ab'.repeat(16)}/00001`, `family/../${'ab'.repeat(16)}`]) {
       expect(parseFamilyKey(k), k).toBeNull();
     }

@@ -6,17 +6,17 @@
  * calculation below is written out line by line from the built-in price table, and every figure
  * the CLI prints must be within 5% of it (most are exact).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openCatalog, type Db } from '../../storage/catalog/db.js';
 import { DEFAULT_PRICES } from '../../storage/cost/prices.js';
-import { ROOT, ensureBuilt } from '../tiers/build.js';
+import { runCli } from '../support/cli.js';
+import { seeded } from '../support/random.js';
 
-beforeAll(() => ensureBuilt(), 180_000);
+const rand = seeded('seed-scenario');
+
 
 /** Within 5% of the hand figure (both zero counts as equal). */
 function near(actual: number, hand: number, what: string): void {
@@ -58,14 +58,14 @@ function seedCatalog(db: Db, opts: { volumes?: number; objectsFor?: (volumeIndex
       for (let i = 0; i < 100; i++) file.run(v, Buffer.from(`v${i}.mp4`), 30e6, now, now, v);
       if (opts.objectsFor && !opts.objectsFor(v)) continue;
       // The object rows as iso create records them (sizes from the format, docs/crypto-format.md).
-      obj.run(randomBytes(16), 'volume', v, MESSAGE, CHUNK_PLAIN, VOLUME_PLAIN, randomBytes(32), 5_000_119_281, randomBytes(32), 597, now);
-      obj.run(randomBytes(16), 'manifest', v, MESSAGE, CHUNK_PLAIN, MANIFEST_PLAIN, randomBytes(32), 350_081, randomBytes(32), 1, now);
+      obj.run(rand.bytes(16), 'volume', v, MESSAGE, CHUNK_PLAIN, VOLUME_PLAIN, rand.bytes(32), 5_000_119_281, rand.bytes(32), 597, now);
+      obj.run(rand.bytes(16), 'manifest', v, MESSAGE, CHUNK_PLAIN, MANIFEST_PLAIN, rand.bytes(32), 350_081, rand.bytes(32), 1, now);
     }
   })();
 }
 
-function cost(dbFile: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync('node', ['bin/lomo-peer.js', '--db', dbFile, 'cost', ...args], { cwd: ROOT, encoding: 'utf8' });
+function cost(dbFile: string, args: string[]) {
+  return runCli(['--db', dbFile, 'cost', ...args]);
 }
 
 describe('cost for the seed library (250 GB, 55,000 files, 5 GB volumes, Deep Archive)', () => {
@@ -131,7 +131,7 @@ describe('cost for the seed library (250 GB, 55,000 files, 5 GB volumes, Deep Ar
     seedCatalog(db);
     db.close();
     const r = cost(dbFile, ['--json']);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.plannedStorageClass).toBe('DEEP_ARCHIVE'); // nothing archived yet: cost's default plan
 
@@ -167,7 +167,7 @@ describe('cost for the seed library (250 GB, 55,000 files, 5 GB volumes, Deep Ar
 
     // The table a person reads carries the same figures.
     const human = cost(dbFile, []);
-    expect(human.status, human.stderr).toBe(0);
+    expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/UploadPart \(one per part\)\s+29850\s+0\.05\s+\$1\.49/);
     expect(human.stdout).toMatch(/DEEP_ARCHIVE \(not uploaded yet: as planned\)\s+50\s+232\.84 GiB/);
     expect(human.stdout).toMatch(/egress 232\.84 GiB, first 100 GiB free.*\$11\.96/);
@@ -191,7 +191,7 @@ describe('cost for the seed library (250 GB, 55,000 files, 5 GB volumes, Deep Ar
     db.close(); // volume 3 is not uploaded yet
 
     const r = cost(dbFile, ['--json', '--storage-class', 'DEEP_ARCHIVE', '--restore-tier', 'Standard']);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const re = JSON.parse(r.stdout).restoreAll;
     // Hand calculation, Standard tier (Deep Archive $0.02/GB + $0.10/1,000, 12 h; Glacier $0.01/GB + $0.05/1,000, 5 h).
     const gb = 5_000_119_281 / GiB; //                                      4.6567 GB per encrypted volume

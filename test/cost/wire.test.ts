@@ -4,21 +4,21 @@
  * exactly the estimate's lines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMoto, type Moto } from '../support/moto.js';
-import { ensureBuilt } from '../tiers/build.js';
-import { runCli } from '../tiers/cli.js';
+import { cli as lomo } from '../support/cli.js';
+import { seeded } from '../support/random.js';
+
+const rand = seeded('cost-wire');
 
 let moto: Moto;
 let dir: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  ensureBuilt();
   moto = await startMoto();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-cost-wire-'));
   env = {
@@ -40,30 +40,30 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const cli = (db: string, args: string[]) => runCli(['--db', db, ...args], env, 180_000);
+const cli = (db: string, args: string[]) => lomo(['--db', db, ...args], { env, timeoutMs: 180_000 });
 
 describe('cost against the wire', () => {
   it('predicts every request upload iso sends for encrypted volumes and their manifests', async () => {
     const lib = path.join(dir, 'lib');
     fs.mkdirSync(lib, { recursive: true });
-    fs.writeFileSync(path.join(lib, 'a.mp4'), randomBytes(12_000_000));
-    fs.writeFileSync(path.join(lib, 'b.jpg'), randomBytes(9_000_000));
-    fs.writeFileSync(path.join(lib, 'c.jpg'), randomBytes(2_000_000));
+    fs.writeFileSync(path.join(lib, 'a.mp4'), rand.bytes(12_000_000));
+    fs.writeFileSync(path.join(lib, 'b.jpg'), rand.bytes(9_000_000));
+    fs.writeFileSync(path.join(lib, 'c.jpg'), rand.bytes(2_000_000));
     const db = path.join(dir, 'lomob.db');
-    expect((await cli(db, ['scan', lib])).status).toBe(0);
-    expect((await cli(db, ['init', '--kdf-passes', '1'])).status).toBe(0);
+    expect((await cli(db, ['scan', lib])).code).toBe(0);
+    expect((await cli(db, ['init', '--kdf-passes', '1'])).code).toBe(0);
     const iso = await cli(db, ['iso', 'create', '--partial', '-p', dir, '--iso-size', '15M']);
-    expect(iso.status, iso.stderr).toBe(0);
+    expect(iso.code, iso.stderr).toBe(0);
 
     const est = await cli(db, ['cost', '--json']);
-    expect(est.status, est.stderr).toBe(0);
+    expect(est.code, est.stderr).toBe(0);
     const plan = JSON.parse(est.stdout);
     expect(plan.plannedStorageClass).toBe('DEEP_ARCHIVE');
     expect(plan.pendingUpload.volumes).toBeGreaterThanOrEqual(2);
     const predicted = Object.fromEntries(plan.pendingUpload.lines.filter((l: { count: number }) => l.count).map((l: { op: string; count: number }) => [l.op, l.count]));
 
     const up = await cli(db, ['upload', 'iso', '--storage-class', 'DEEP_ARCHIVE', '--json']);
-    expect(up.status, up.stderr).toBe(0);
+    expect(up.code, up.stderr).toBe(0);
     expect(JSON.parse(up.stdout).requests).toEqual(predicted);
 
     // Now archived: the plan follows the archive's class, and nothing is left to upload.

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import { loadBlake3 } from '../../storage/crypto/blake3.js';
 import { merkleRoot, NODE_KEY } from '../../storage/objects/merkle.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('crypto/blake3.test.ts');
 
 /**
  * BLAKE3 is the Merkle hash of every chunk (docs/crypto-format.md §3). Both backends are checked
@@ -57,7 +59,7 @@ describe('BLAKE3 backends agree', async () => {
   const [native, js] = await Promise.all([loadBlake3('native'), loadBlake3('js')]);
   it('on random data of awkward sizes, and on Merkle roots', () => {
     for (const n of [0, 1, 1023, 1024, 1025, 65535, 65536, 65537, 300_001]) {
-      const d = randomBytes(n);
+      const d = random.bytes(n);
       expect(native.hash(d).equals(js.hash(d)), `${n} bytes`).toBe(true);
       expect(native.keyed(NODE_KEY, d).equals(js.keyed(NODE_KEY, d)), `${n} bytes keyed`).toBe(true);
       expect(merkleRoot(d, LEAF, native).equals(merkleRoot(d, LEAF, js)), `root of ${n} bytes`).toBe(true);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { run, assertBuilt } from './cli.js';
+import { cli as run } from '../support/cli.js';
 import { parseRecoveryKit } from '../../storage/crypto/recovery-kit.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
 import { deriveSiteKeys } from '../../storage/crypto/keys.js';
@@ -12,7 +12,6 @@ let tmp: string;
 const PASS = 'correct horse battery staple';
 
 beforeAll(() => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-init-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { getCiphers, randomBytes, randomInt } from 'node:crypto';
+import { getCiphers } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { loadOpenSslPush } from '../../storage/crypto/secretstream-openssl.js';
 import { loadSodium, TAG } from '../../storage/crypto/sodium.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('crypto/secretstream-openssl.test.ts');
 
 /**
  * Our secretstream push on OpenSSL's ChaCha20 and Poly1305 (storage/crypto/secretstream-native)
@@ -16,7 +19,7 @@ const sn = require('sodium-native');
 const STATEBYTES: number = sn.crypto_secretstream_xchacha20poly1305_STATEBYTES;
 
 /** A libsodium push state and its stream header, for a random key. */
-function newStream(key = randomBytes(32)): { key: Buffer; state: Buffer; header: Buffer } {
+function newStream(key = random.bytes(32)): { key: Buffer; state: Buffer; header: Buffer } {
   const state = Buffer.alloc(STATEBYTES);
   const header = Buffer.alloc(24);
   sn.crypto_secretstream_xchacha20poly1305_init_push(state, header, key);
@@ -33,12 +36,12 @@ describe('secretstream push on OpenSSL (our addon)', () => {
 
   it('gives libsodium’s bytes and state, message after message', () => {
     const lengths = [0, 1, 15, 16, 17, 31, 32, 47, 48, 63, 64, 65, 100, 255, 4096, 65535, 65536, 65537, 1 << 20, (1 << 20) + 5];
-    for (let i = 0; i < 40; i++) lengths.push(randomInt(0, 300_000));
-    const ads = [null, Buffer.alloc(0), randomBytes(1), randomBytes(15), randomBytes(16), randomBytes(64), randomBytes(1000)];
+    for (let i = 0; i < 40; i++) lengths.push(random.int(300_000));
+    const ads = [null, Buffer.alloc(0), random.bytes(1), random.bytes(15), random.bytes(16), random.bytes(64), random.bytes(1000)];
     const { state } = newStream();
     const ours = Buffer.from(state);
     lengths.forEach((len, i) => {
-      const m = randomBytes(len);
+      const m = random.bytes(len);
       const ad = ads[i % ads.length]!;
       const tag = [TAG.MESSAGE, TAG.PUSH, TAG.MESSAGE, TAG.FINAL][i % 4]!;
       const want = Buffer.alloc(len + 17);
@@ -54,7 +57,7 @@ describe('secretstream push on OpenSSL (our addon)', () => {
     const { state } = newStream();
     const ours = Buffer.from(state);
     const step = (tag: number) => {
-      const m = randomBytes(333);
+      const m = random.bytes(333);
       const want = Buffer.alloc(350);
       const got = Buffer.alloc(350);
       sn.crypto_secretstream_xchacha20poly1305_push(state, want, m, null, tag);
@@ -76,8 +79,8 @@ describe('secretstream push on OpenSSL (our addon)', () => {
   it('pushes a stream that libsodium-wrappers (WebAssembly) decrypts', async () => {
     const wasm = await loadSodium('wasm');
     const { key, state, header } = newStream();
-    const plain = [randomBytes(1 << 20), randomBytes(12345), randomBytes(0), randomBytes(77)];
-    const ad = randomBytes(64);
+    const plain = [random.bytes(1 << 20), random.bytes(12345), random.bytes(0), random.bytes(77)];
+    const ad = random.bytes(64);
     const pushed = plain.map((m, i) => {
       const out = Buffer.alloc(m.length + 17);
       fast.push(state, out, m, i === 0 ? ad : null, i === plain.length - 1 ? TAG.FINAL : TAG.MESSAGE);
@@ -93,7 +96,7 @@ describe('secretstream push on OpenSSL (our addon)', () => {
     // One flipped bit and libsodium refuses the message.
     const { key: k2, state: s2, header: h2 } = newStream();
     const out = Buffer.alloc(1017);
-    fast.push(s2, out, randomBytes(1000), null, TAG.FINAL);
+    fast.push(s2, out, random.bytes(1000), null, TAG.FINAL);
     out[500]! ^= 4;
     expect(wasm.pull(wasm.pullInit(h2, k2), out, null)).toBeNull();
   });
@@ -101,7 +104,7 @@ describe('secretstream push on OpenSSL (our addon)', () => {
   it('refuses a wrong state, a wrong output size and overlapping buffers, leaving the state as it was', () => {
     const { state } = newStream();
     const copy = Buffer.from(state);
-    const m = randomBytes(100);
+    const m = random.bytes(100);
     expect(() => fast.push(state.subarray(0, 51), Buffer.alloc(117), m, null, 0)).toThrow(/52-byte state/);
     expect(() => fast.push(state, Buffer.alloc(116), m, null, 0)).toThrow(/message length \+ 17/);
     expect(() => fast.push(state, Buffer.alloc(117), m, null, 256)).toThrow(/tag 0-255/);

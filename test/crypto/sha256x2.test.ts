@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { loadSha256x2, SHA256X2_STATE_BYTES, type Sha256x2 } from '../../storage/crypto/sha256x2.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('crypto/sha256x2.test.ts');
 
 /**
  * The project's two-stream SHA-256 addon (storage/crypto/sha256x2-native) against node:crypto (OpenSSL): FIPS
@@ -45,17 +48,17 @@ describe('two-stream SHA-256 addon', () => {
 
   it('matches node:crypto for random inputs in random pieces, through update and update2', () => {
     for (let t = 0; t < 400; t++) {
-      const da = randomBytes(Math.floor(Math.random() * 9000));
+      const da = random.bytes(Math.floor(random.next() * 9000));
       // The second stream: other bytes, or the same bytes shifted (as the object and chunk hashes are).
-      const db = t % 2 ? randomBytes(Math.floor(Math.random() * 9000)) : da.subarray(Math.floor(Math.random() * Math.min(64, da.length + 1)));
+      const db = t % 2 ? random.bytes(Math.floor(random.next() * 9000)) : da.subarray(Math.floor(random.next() * Math.min(64, da.length + 1)));
       const a = state(x2);
       const b = state(x2);
       let oa = 0;
       let ob = 0;
       while (oa < da.length || ob < db.length) {
-        const ka = Math.min(da.length - oa, Math.floor(Math.random() * 800));
-        const kb = Math.min(db.length - ob, Math.floor(Math.random() * 800));
-        if (Math.random() < 0.75) x2.update2(a, da.subarray(oa, oa + ka), b, db.subarray(ob, ob + kb));
+        const ka = Math.min(da.length - oa, Math.floor(random.next() * 800));
+        const kb = Math.min(db.length - ob, Math.floor(random.next() * 800));
+        if (random.next() < 0.75) x2.update2(a, da.subarray(oa, oa + ka), b, db.subarray(ob, ob + kb));
         else {
           x2.update(a, da.subarray(oa, oa + ka));
           x2.update(b, db.subarray(ob, ob + kb));
@@ -67,7 +70,7 @@ describe('two-stream SHA-256 addon', () => {
       expect(x2.digest(b).equals(sha(db)), `stream B, ${db.length} bytes`).toBe(true);
     }
     // Large inputs take the interleaved path for thousands of blocks.
-    const big = randomBytes(9 << 20);
+    const big = random.bytes(9 << 20);
     const a = state(x2);
     const b = state(x2);
     x2.update2(a, big, b, big.subarray(8));

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { killWhen, runCli, startCli } from '../support/cli.js';
+import { cli, killWhen, runCli, startCli } from '../support/cli.js';
 import { pseudoRandom, sha256File, tmpDir } from './helpers.js';
 
 let dir: string;
@@ -48,7 +48,7 @@ it('SIGKILL while writing leaves nothing registered; a re-run produces the same 
   let kills = 0;
   for (let round = 0; round < 4; round++) {
     // Wait until the image is being written, then kill at a varying point of the write.
-    const seen = await killWhen(startCli(args(0)), () => {
+    const seen = await killWhen(startCli(args(0)).child, () => {
       const tmp = fs.readdirSync(stores[0]!).find((n) => n.endsWith('.partial'));
       return tmp !== undefined && fs.statSync(path.join(stores[0]!, tmp)).size > round * 20_000_000;
     });
@@ -60,7 +60,7 @@ it('SIGKILL while writing leaves nothing registered; a re-run produces the same 
   expect(kills).toBeGreaterThan(0);
 
   // Ctrl-C (SIGINT) while writing: exit 130, the temp file removed, nothing registered.
-  const child = startCli(args(0));
+  const child = startCli(args(0)).child;
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => {
@@ -91,13 +91,13 @@ it('SIGKILL while writing leaves nothing registered; a re-run produces the same 
 
   // A file under the final name that the catalog does not know (killed between rename and commit).
   fs.writeFileSync(path.join(stores[0]!, 'v.iso'), 'stale');
-  const r = runCli(args(0));
+  const r = await cli(args(0));
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/replacing .*v\.iso: it is not in the catalog/);
   expect(fs.readdirSync(stores[0]!)).toEqual(['v.iso']);
   expect(catalogState(dbs[0]!)).toEqual({ volumes: 1, packed: 60, rows: 60 });
 
-  expect(runCli(args(1)).code).toBe(0);
+  expect((await cli(args(1))).code).toBe(0);
   const hash = sha256File(path.join(stores[0]!, 'v.iso'));
   expect(sha256File(path.join(stores[1]!, 'v.iso'))).toBe(hash);
   const d = new Database(dbs[0]!, { readonly: true });

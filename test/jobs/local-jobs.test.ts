@@ -3,7 +3,7 @@
  * call. A small library is scanned (by the CLI), packed into an encrypted volume and restored, file by file and
  * as a whole image; the bytes must come back identical.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,9 @@ import { FORMAT_VERSION } from '../../storage/objects/format.js';
 import type { ReadContext } from '../../storage/objects/reader.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { runCli } from '../support/cli.js';
-import { rng } from '../support/rng.js';
+import { rng, seeded } from '../support/random.js';
+
+const rand = seeded('local-jobs');
 
 const SEED = 1107;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -53,7 +55,7 @@ async function makeSite(sodium: Sodium, files: Record<string, Buffer>): Promise<
   const scanned = runCli(['--db', path.join(dir, 'lomob.db'), 'scan', lib]);
   expect(scanned.code, scanned.stderr).toBe(0);
   const db = openCatalog(path.join(dir, 'lomob.db'));
-  const keys = new SiteKeys(sodium, randomBytes(32));
+  const keys = new SiteKeys(sodium, rand.bytes(32));
   const tier = new FileTier(path.join(dir, 'objects'));
   saveSiteKeys(db, { siteId: 'site-jobs-test', formatVersion: FORMAT_VERSION, kdf: newKdfParams(sodium), keyCheck: Buffer.from(keys.checkValue), objectsUrl: tier.url, createdAt: Date.now() });
   return { dir, lib, db, keys, tier };
@@ -127,7 +129,7 @@ describe(`local jobs without the CLI (seed ${SEED})`, () => {
     try {
       const store = path.join(other.dir, 'store');
       fs.mkdirSync(store);
-      const wrong = new SiteKeys(sodium, randomBytes(32));
+      const wrong = new SiteKeys(sodium, rand.bytes(32));
       const unlock = async () => {
         wrong.verify(other.keys.checkValue);
         return { sodium, keys: wrong };

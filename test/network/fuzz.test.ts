@@ -4,7 +4,7 @@ import { encodeBinaryFrame, encodeFrame, encodeVarint, FrameDecoder, ProtocolVio
 import { decodePairMessage, encodePairMessage, type PairMessage } from '../../protocol/pairing/messages.js';
 import { decodeRoster, encodeRoster } from '../../protocol/family/roster.js';
 import { decodeInviteCode, encodeInviteCode, InviteCodeError } from '../../protocol/pairing/code.js';
-import { rng } from '../support/rng.js';
+import { rng } from '../support/random.js';
 
 
 const PEER = '12D3KooWFDtyYDvHXJ4ZTY1GvJjfcyTdhWWo3oncFQDQYK2KPE2B';

@@ -8,9 +8,9 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { multiaddr } from '@multiformats/multiaddr';
 import { decodeInviteCode } from '../../protocol/pairing/code.js';
-import { cli, NodeProc, onlinePeers, tempRoot, waitFor } from './helpers.js';
-
-const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0'];
+import { cli } from '../support/cli.js';
+import { LOOPBACK, NodeProc, onlinePeers, startFamily, type Family } from '../support/nodes.js';
+import { count, waitFor } from '../support/wait.js';
 
 const inviteIdOf = (code: string) => Buffer.from(decodeInviteCode(code).inviteId).toString('hex');
 
@@ -29,23 +29,20 @@ async function stranger(): Promise<Libp2p> {
 }
 
 describe('peer network on loopback: pairing, trust, revocation', () => {
-  const root = tempRoot();
+  let family: Family;
+  let root: string;
   let A: NodeProc, B: NodeProc, C: NodeProc, D: NodeProc;
   const strangers: Libp2p[] = [];
 
   beforeAll(async () => {
-    [A, B, C, D] = await Promise.all([
-      NodeProc.start(path.join(root, 'a'), 'Alice', LOOPBACK),
-      NodeProc.start(path.join(root, 'b'), 'Bob', LOOPBACK),
-      NodeProc.start(path.join(root, 'c'), 'Carol', LOOPBACK),
-      NodeProc.start(path.join(root, 'd'), 'Dave', LOOPBACK),
-    ]);
+    family = await startFamily(['Alice', 'Bob', 'Carol', 'Dave']);
+    root = family.root;
+    [A, B, C, D] = family.nodes as [NodeProc, NodeProc, NodeProc, NodeProc];
   });
 
   afterAll(async () => {
     await Promise.all(strangers.map((s) => s.stop()));
-    await Promise.all([A, B, C, D].filter(Boolean).map((n) => n.stop()));
-    fs.rmSync(root, { recursive: true, force: true });
+    await family?.stop();
   });
 
   let codeB = '';
@@ -112,7 +109,8 @@ describe('peer network on loopback: pairing, trust, revocation', () => {
 
   it('an expired invite is refused, by the joiner and by the inviter', async () => {
     const short = await A.invite(['--expires', '1s']);
-    await new Promise((r) => setTimeout(r, 2100));
+    const expiresAt = decodeInviteCode(short).expiresAt;
+    await waitFor(() => Date.now() > expiresAt, 10_000, 'the invite to expire');
     const local = await D.run(['join', short]);
     expect(local.code).toBe(8);
     expect(local.stderr).toMatch(/expired/);
@@ -202,8 +200,11 @@ describe('peer network on loopback: pairing, trust, revocation', () => {
     expect(r.stdout).toMatch(/revoked Bobby/);
     await waitFor(async () => !(await onlinePeers(A)).includes(B.peerId), 10_000, 'B dropped at A');
     await waitFor(async () => !(await onlinePeers(B)).includes(A.peerId), 10_000, 'A gone at B');
-    // B keeps trying (maintenance every second) and keeps being refused.
-    await new Promise((res) => setTimeout(res, 3000));
+    // B keeps trying (maintenance every second) and keeps being refused: wait for A to have
+    // refused it three more times, counted in A's log, rather than a fixed time.
+    const refusals = () => count(A.stderr, new RegExp(`refused inbound connection with untrusted peer ${B.peerId}`));
+    const before = refusals();
+    await waitFor(() => refusals() >= before + 3, 30_000, 'A to refuse three more connections from B');
     expect(await onlinePeers(B)).not.toContain(A.peerId);
     expect(A.stderr).toContain(`refused inbound connection with untrusted peer ${B.peerId}`);
     expect(await onlinePeers(A)).toContain(C.peerId);

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeProc, ROOT, onlinePeers, tempRoot, waitFor } from './helpers.js';
+import { ROOT } from '../support/cli.js';
+import { NodeProc, onlinePeers, tempRoot } from '../support/nodes.js';
+import { count, waitFor } from '../support/wait.js';
 
 const TOPO = path.join(ROOT, 'deploy/netns/topology.sh');
 const P = `lm${process.pid % 10000}`;
@@ -41,7 +43,8 @@ describe('mDNS: family nodes find each other on a LAN (two namespaces, one bridg
     // Control: without mDNS, stale addresses leave them apart.
     await Promise.all([M1.stop(), M2.stop()]);
     [M1, M2] = await Promise.all([start('m1', 'One', 'm1', false), start('m2', 'Two', 'm2', false)]);
-    await new Promise((r) => setTimeout(r, 4000));
+    // Each has tried the other's stored (stale) addresses once at start and failed: then look.
+    await waitFor(() => count(M1.stderr, new RegExp(`redial ${M2.peerId}`)) >= 1 && count(M2.stderr, new RegExp(`redial ${M1.peerId}`)) >= 1, 60_000, 'both start-up re-dials to fail');
     expect(await onlinePeers(M1)).not.toContain(M2.peerId);
 
     await Promise.all([M1.stop(), M2.stop()]);

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeProc, ROOT, tempRoot, waitFor } from './helpers.js';
+import { ROOT } from '../support/cli.js';
+import { NodeProc, tempRoot } from '../support/nodes.js';
+import { waitFor } from '../support/wait.js';
 
 const TOPO = path.join(ROOT, 'deploy/netns/topology.sh');
 const P = `lu${process.pid % 10000}`;

@@ -6,7 +6,7 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { decodeJsonObject, encodeBinaryFrame, encodeFrame, encodeJson, FramedStream } from '../../protocol/framing.js';
 import type { ServiceComponents } from '../../protocol/service.js';
 import { SPEEDTEST_PROTOCOL, speedtestService, type Speedtest } from '../../protocol/speedtest/index.js';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Protocol services on two real in-process libp2p hosts (TCP + Noise + Yamux on loopback): the

@@ -3,9 +3,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { assertBuilt, run } from '../crypto/cli.js';
+import { cli as run } from '../support/cli.js';
 import { PASS } from './site.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/disk-full.test.ts');
 
 /**
  * A full disk under `iso create`: the object folder (encrypted) or the store folder (plain) is a
@@ -17,7 +19,6 @@ import { PASS } from './site.js';
 let tmp: string;
 let small: string;
 beforeAll(() => {
-  assertBuilt();
   if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs: run it as root (the CI does)');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-full-'));
   small = path.join(tmp, 'small');
@@ -43,7 +44,7 @@ describe('iso create on a full disk', () => {
   it('encrypted and plain: a clear error, exit 9, nothing half-written, and a re-run with room succeeds', async () => {
     const lib = path.join(tmp, 'lib');
     fs.mkdirSync(lib);
-    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(lib, `video${i}.mp4`), randomBytes(5_000_000));
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(lib, `video${i}.mp4`), random.bytes(5_000_000));
     const db = path.join(tmp, 'lomob.db');
     const cli = (...args: string[]) => run(['--db', db, ...args], { cwd: tmp, env: { LOMOB_MASTER_KEY: PASS } });
     expect((await cli('scan', lib)).code).toBe(0);

@@ -2,10 +2,13 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { FileTier } from '../../storage/tiers/file.js';
 import { TierError } from '../../storage/tiers/tier.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/file-tier.test.ts');
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-filetier-'))));
@@ -22,7 +25,7 @@ describe('file:// tier', () => {
   it('stores, heads, lists, reads ranges and deletes; url round-trips', async () => {
     const t = new FileTier(path.join(tmp, 'a'));
     expect(new FileTier(t.url).root).toBe(t.root);
-    const body = randomBytes(100_000);
+    const body = random.bytes(100_000);
     const st = await t.put('obj/00000', body, { size: body.length, sha256: sha(body) });
     expect(st.size).toBe(body.length);
     const streamed = await t.put('obj/00001', Readable.from([body.subarray(0, 10), body.subarray(10)]));
@@ -56,7 +59,7 @@ describe('file:// tier', () => {
 
   it('reserve: bytes written through the descriptor appear under the key only after commit; a wrong size or an abort leaves nothing', async () => {
     const t = new FileTier(path.join(tmp, 'd'));
-    const body = randomBytes(70_000);
+    const body = random.bytes(70_000);
     const r = await t.reserve('obj/00000');
     fs.writeSync(r.fd, body, 0, body.length, 0);
     expect(await t.head('obj/00000')).toBeNull(); // not visible before the commit

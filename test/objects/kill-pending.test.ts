@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { assertBuilt, ROOT, run } from '../crypto/cli.js';
+import { cli as run, killWhen, startCli } from '../support/cli.js';
 import { PASS } from './site.js';
-import { killWhen } from '../support/cli.js';
 import { openCatalog } from '../../storage/catalog/db.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/kill-pending.test.ts');
 
 /**
  * SIGKILL during an encrypted `iso create` leaves stored chunks and temporary files in the object
@@ -16,19 +16,18 @@ import { openCatalog } from '../../storage/catalog/db.js';
  */
 let tmp: string;
 beforeAll(() => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-killpending-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const everything = (dir: string): string[] =>
-  fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name)) : [];
+  fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)) : [];
 
 describe('a killed encrypted iso create', () => {
   it('leaves leftovers that the next run removes before it makes the volume', async () => {
     const lib = path.join(tmp, 'lib');
     fs.mkdirSync(lib);
-    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(lib, `v${i}.mp4`), randomBytes(3_000_000));
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(lib, `v${i}.mp4`), random.bytes(3_000_000));
     const db = path.join(tmp, 'lomob.db');
     const objects = path.join(tmp, 'objects');
     const env = { LOMOB_MASTER_KEY: PASS };
@@ -37,7 +36,7 @@ describe('a killed encrypted iso create', () => {
     expect((await cli('init', '--objects-dir', objects)).code).toBe(0);
 
     // Kill once a few chunks are stored.
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/lomo-peer.js'), '--db', db, 'iso', 'create', '--partial'], { cwd: tmp, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = startCli(['--db', db, 'iso', 'create', '--partial'], { cwd: tmp, env }).child;
     const killed = await killWhen(child, () => everything(objects).length >= 3);
     expect(killed, 'the run finished before it could be killed').toBe(true);
     const left = everything(objects);

@@ -1,13 +1,16 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assertBuilt, run } from '../crypto/cli.js';
+import { cli as run } from '../support/cli.js';
 import { PASS } from './site.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { loadBlake3 } from '../../storage/crypto/blake3.js';
 import { merkleRoot } from '../../storage/objects/merkle.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/merkle-backends.test.ts');
 
 /**
  * The encryption workers compute each chunk's SHA-256 and Merkle root with whichever BLAKE3
@@ -18,7 +21,6 @@ import { merkleRoot } from '../../storage/objects/merkle.js';
  */
 let tmp: string;
 beforeAll(() => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-merkle-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -32,7 +34,7 @@ for (const [backend, x2, push] of [['js', 'off', 'sodium'], ['native', 'on', 'op
       const dir = path.join(tmp, backend);
       const lib = path.join(dir, 'lib');
       fs.mkdirSync(lib, { recursive: true });
-      for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(lib, `clip${i}.mp4`), randomBytes(3_500_000));
+      for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(lib, `clip${i}.mp4`), random.bytes(3_500_000));
       const db = path.join(dir, 'lomob.db');
       const objects = path.join(dir, 'objects');
       const env = { LOMOB_MASTER_KEY: PASS, LOMO_BLAKE3: backend, LOMO_ENCRYPT_WORKERS: '2', LOMO_SHA256X2: x2, LOMO_SECRETSTREAM: push };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { placeFile, PlaintextMismatchError, UnsafePathError } from '../../storage/objects/restore.js';
-import { filesUnder } from './site.js';
+import { filesUnder } from '../support/files.js';
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-place-'))));

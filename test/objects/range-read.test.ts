@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadSodium, type Sodium } from '../../storage/crypto/sodium.js';
@@ -12,6 +12,9 @@ import type { ByteRange, Tier } from '../../storage/tiers/tier.js';
 import { ObjectWriter, type ObjectRecord } from '../../storage/objects/writer.js';
 import { decryptRange } from '../../storage/objects/reader.js';
 import { placeFile } from '../../storage/objects/restore.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/range-read.test.ts');
 
 /**
  * Acceptance: restoring one 2 MB file from a 1 GB encrypted volume reads at most 2 chunks from the
@@ -19,7 +22,7 @@ import { placeFile } from '../../storage/objects/restore.js';
  */
 const GiB = 1024 ** 3;
 const BLOCK = 1 << 20;
-const fill = randomBytes(BLOCK);
+const fill = random.bytes(BLOCK);
 
 /** Deterministic 1 GiB: block i is `fill` with i stamped in its first 8 bytes. */
 function block(i: number): Buffer {
@@ -63,7 +66,7 @@ let rec: ObjectRecord;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-range-'));
   sodium = await loadSodium();
-  keys = new SiteKeys(sodium, randomBytes(32));
+  keys = new SiteKeys(sodium, random.bytes(32));
   tier = new CountingTier(new FileTier(path.join(tmp, 'objects')));
   const w = new ObjectWriter({ sodium, keys, tier, kind: 'volume', maxPlainSize: GiB });
   await pipeline(Readable.from((function* () { for (let i = 0; i < GiB / BLOCK; i++) yield block(i); })()), w);

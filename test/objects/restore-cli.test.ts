@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { assertBuilt, ROOT } from '../crypto/cli.js';
+import { execFileSync } from 'node:child_process';
+import { ROOT, runCommand } from '../support/cli.js';
 import { makeSite, filesUnder, PASS, type Site } from './site.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
 import { deriveSiteKeys } from '../../storage/crypto/keys.js';
@@ -19,7 +19,6 @@ let site: Site;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-restore-'));
   site = await makeSite(path.join(tmp, 'site'), { 'a.bin': 3_000_000, 'sub/b.jpg': 2_000_000, 'sub/c.txt': Buffer.from('hello\n'), 'deep/x/y/z.dat': 70_000 });
 });
@@ -86,23 +85,23 @@ describe('restore from encrypted volumes', () => {
     expect((await site.cli('scan', site.lib)).code).toBe(0);
   });
 
-  it('deploy/decrypt-volume.js (libsodium-wrappers only, <= 60 lines) decrypts the volume; bsdtar lists it', () => {
+  it('deploy/decrypt-volume.js (libsodium-wrappers only, <= 60 lines) decrypts the volume; bsdtar lists it', async () => {
     const script = path.join(ROOT, 'deploy/decrypt-volume.js');
     expect(fs.readFileSync(script, 'utf8').split('\n').filter((l, i, a) => i < a.length - 1 || l).length).toBeLessThanOrEqual(60);
     const out = path.join(tmp, 'indep.iso');
-    const r = spawnSync(process.execPath, [script, path.join(site.dir, 'recovery-kit.txt'), path.join(site.objects, site.volumeObject), out], {
-      env: { ...process.env, LOMOB_MASTER_KEY: PASS },
+    const r = await runCommand([process.execPath, script, path.join(site.dir, 'recovery-kit.txt'), path.join(site.objects, site.volumeObject), out], {
+      env: { LOMOB_MASTER_KEY: PASS },
     });
-    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const listing = execFileSync('bsdtar', ['-tf', out]).toString();
     expect(listing).toContain('sub/b.jpg');
     expect(sha(fs.readFileSync(out))).toBe(sha(fs.readFileSync(path.join(tmp, 'vol', site.volume))));
-    const wrong = spawnSync(process.execPath, [script, path.join(site.dir, 'recovery-kit.txt'), path.join(site.objects, site.volumeObject), out + '2'], {
-      env: { ...process.env, LOMOB_MASTER_KEY: 'nope' },
+    const wrong = await runCommand([process.execPath, script, path.join(site.dir, 'recovery-kit.txt'), path.join(site.objects, site.volumeObject), out + '2'], {
+      env: { LOMOB_MASTER_KEY: 'nope' },
     });
-    expect(wrong.status).toBe(6);
-    expect(wrong.stderr.toString()).toContain('wrong passphrase');
-    expect(wrong.stderr.toString()).not.toMatch(/\n\s+at /); // a message, no stack trace
+    expect(wrong.code).toBe(6);
+    expect(wrong.stderr).toContain('wrong passphrase');
+    expect(wrong.stderr).not.toMatch(/\n\s+at /); // a message, no stack trace
     expect(fs.existsSync(out + '2')).toBe(false);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadSodium, type Sodium } from '../../storage/crypto/sodium.js';
@@ -12,6 +12,9 @@ import { ObjectWriter, writeObject } from '../../storage/objects/writer.js';
 import { decryptObject, readRange } from '../../storage/objects/reader.js';
 import { chunkCount, objectCipherSize } from '../../storage/objects/format.js';
 import { merkleRoot } from '../../storage/objects/merkle.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/roundtrip.test.ts');
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -21,7 +24,7 @@ let keys: SiteKeys;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-obj-'));
   sodium = await loadSodium('native');
-  keys = new SiteKeys(sodium, randomBytes(32));
+  keys = new SiteKeys(sodium, random.bytes(32));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -37,7 +40,7 @@ describe('object writer and reader', () => {
       const messageSize = 64 * 1024;
       const chunkPlain = 4 * messageSize;
       for (const size of [0, 1, messageSize, chunkPlain - 1, chunkPlain, chunkPlain + 1, 3 * chunkPlain + 12345]) {
-        const plain = randomBytes(size);
+        const plain = random.bytes(size);
         const w = new ObjectWriter({ sodium, keys, tier, kind: 'volume', messageSize, chunkPlain, workers });
         await pipeline(Readable.from(splitRandomly(plain)), w);
         const rec = await w.result;
@@ -77,7 +80,7 @@ describe('object writer and reader', () => {
       sodium, keys, tier, kind: 'volume', messageSize: 64 * 1024, chunkPlain: 256 * 1024, workers: 2,
       onChunk: () => (during.length ? undefined : (during = niceOfThreads())),
     });
-    await pipeline(Readable.from(splitRandomly(randomBytes(4 * MiB))), w);
+    await pipeline(Readable.from(splitRandomly(random.bytes(4 * MiB))), w);
     await w.result;
     // The pool's threads go to nice 10 unless the process already runs nicer (they never raise it).
     const base = before[0]!;
@@ -93,7 +96,7 @@ describe('object writer and reader', () => {
       const messageSize = 64 * 1024;
       const chunkPlain = 2 * messageSize;
       for (const size of [0, 5, chunkPlain, 3 * chunkPlain + 999]) {
-        const plain = randomBytes(size);
+        const plain = random.bytes(size);
         let pos = 0;
         const w = new ObjectWriter({ sodium, keys, tier, kind: 'volume', messageSize, chunkPlain, workers });
         // As the ISO cursor: fills the whole buffer, fewer bytes only at the end.
@@ -115,14 +118,14 @@ describe('object writer and reader', () => {
   it('writes small objects from memory; the wasm backend reads what native wrote and back', async () => {
     const tier = new FileTier(path.join(dir, 'small'));
     const wasm = await loadSodium('wasm');
-    const master = randomBytes(32);
+    const master = random.bytes(32);
     const kn = new SiteKeys(sodium, master);
     const kw = new SiteKeys(wasm, master);
     const rec = await writeObject({ sodium, keys: kn, tier, kind: 'manifest' }, Buffer.from('hello manifest'));
     const a = collect();
     await decryptObject({ sodium: wasm, keys: kw, tier }, rec, a.sink);
     expect(a.bytes().toString()).toBe('hello manifest');
-    const big = randomBytes(3 * 1024 * 1024 + 5);
+    const big = random.bytes(3 * 1024 * 1024 + 5);
     const rec2 = await writeObject({ sodium: wasm, keys: kw, tier, kind: 'file', workers: 2 }, big);
     const b = collect();
     await decryptObject({ sodium, keys: kn, tier }, rec2, b.sink);
@@ -133,7 +136,7 @@ describe('object writer and reader', () => {
 function* splitRandomly(b: Buffer): Generator<Buffer> {
   let off = 0;
   while (off < b.length) {
-    const n = Math.min(b.length - off, 1 + Math.floor(Math.random() * 100_000));
+    const n = Math.min(b.length - off, 1 + Math.floor(random.next() * 100_000));
     yield b.subarray(off, off + n);
     off += n;
   }

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { run, type RunResult } from '../crypto/cli.js';
+import { cli as run, type CliResult as RunResult } from '../support/cli.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/site.ts');
 
 export const PASS = 'correct horse battery staple';
 
@@ -22,7 +24,7 @@ export async function makeSite(dir: string, files: Record<string, number | Buffe
   for (const [rel, content] of Object.entries(files)) {
     const f = path.join(lib, rel);
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, typeof content === 'number' ? randomBytes(content) : content);
+    fs.writeFileSync(f, typeof content === 'number' ? random.bytes(content) : content);
   }
   const db = path.join(dir, 'lomob.db');
   const cli = (...args: string[]) => run(['--db', db, ...args], { cwd: dir, env: { LOMOB_MASTER_KEY: PASS } });
@@ -40,8 +42,4 @@ export function chunkFiles(objectDir: string): string[] {
   return fs.readdirSync(objectDir).filter((n) => /^\d{5}$/.test(n)).sort().map((n) => path.join(objectDir, n));
 }
 
-/** Every file below `dir` (to prove a failed restore left nothing). */
-export function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => path.join(e.parentPath ?? (e as any).path, e.name));
-}
+export { filesUnder } from '../support/files.js';

@@ -2,8 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { assertBuilt, run } from '../crypto/cli.js';
+import { cli as run } from '../support/cli.js';
 import { PASS } from './site.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
@@ -11,10 +10,12 @@ import { deriveSiteKeys } from '../../storage/crypto/keys.js';
 import { loadSiteKeys, objectForFile } from '../../storage/objects/catalog.js';
 import { encryptStagingFile, StagingChangedError } from '../../storage/objects/staging.js';
 import { FileTier } from '../../storage/tiers/file.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('objects/staging.test.ts');
 
 let tmp: string;
 beforeAll(() => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-staging-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -23,9 +24,9 @@ describe('staging files as encrypted objects', () => {
   it('encrypts a scanned file not yet in a volume; restore file gets it back from that object', async () => {
     const lib = path.join(tmp, 'lib');
     fs.mkdirSync(lib);
-    const photo = randomBytes(1_500_000);
+    const photo = random.bytes(1_500_000);
     fs.writeFileSync(path.join(lib, 'photo.jpg'), photo);
-    fs.writeFileSync(path.join(lib, 'later.jpg'), randomBytes(1000));
+    fs.writeFileSync(path.join(lib, 'later.jpg'), random.bytes(1000));
     const dbFile = path.join(tmp, 'lomob.db');
     const env = { LOMOB_MASTER_KEY: PASS };
     expect((await run(['--db', dbFile, 'scan', lib], { env })).code).toBe(0);
@@ -44,7 +45,7 @@ describe('staging files as encrypted objects', () => {
 
       // A file that changed after the scan is refused and not recorded.
       const g = rows.find((r) => r.name.toString() === 'later.jpg')!;
-      fs.writeFileSync(path.join(lib, 'later.jpg'), randomBytes(1000));
+      fs.writeFileSync(path.join(lib, 'later.jpg'), random.bytes(1000));
       await expect(encryptStagingFile(db, c, { fileId: g.id, path: path.join(lib, 'later.jpg'), size: g.size, sha256: g.sha256 })).rejects.toThrow(StagingChangedError);
       expect(objectForFile(db, g.id)).toBeNull();
     } finally {

@@ -2,9 +2,8 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { assertBuilt, ROOT } from '../crypto/cli.js';
+import { ROOT, runCommand } from '../support/cli.js';
 import { makeSite, chunkFiles, filesUnder, PASS, type Site } from './site.js';
 
 /**
@@ -19,7 +18,6 @@ let foreign: string;
 let n = 0;
 
 beforeAll(async () => {
-  assertBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-tamper-'));
   site = await makeSite(path.join(tmp, 'site'), { 'one.bin': 7_000_000, 'two.bin': 7_000_000, 'three.bin': 6_000_000 });
   // Some other object of the same site: the volume's manifest.
@@ -102,12 +100,12 @@ describe('tampered objects are refused, naming object and chunk, writing nothing
 
       // The independent decryptor, with no catalog, catches it from the format alone.
       const iso = path.join(tmp, `indep${n}.iso`);
-      const r = spawnSync(process.execPath, [path.join(ROOT, 'deploy/decrypt-volume.js'), path.join(site.dir, 'recovery-kit.txt'), path.join(store, site.volumeObject), iso], {
-        env: { ...process.env, LOMOB_MASTER_KEY: PASS },
+      const r = await runCommand([process.execPath, path.join(ROOT, 'deploy/decrypt-volume.js'), path.join(site.dir, 'recovery-kit.txt'), path.join(store, site.volumeObject), iso], {
+        env: { LOMOB_MASTER_KEY: PASS },
       });
-      expect(r.status).toBe(7);
-      expect(r.stderr.toString()).toMatch(/chunk \d/);
-      expect(r.stderr.toString()).not.toMatch(/\n\s+at /); // a message, no stack trace
+      expect(r.code).toBe(7);
+      expect(r.stderr).toMatch(/chunk \d/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // a message, no stack trace
       expect(fs.existsSync(iso)).toBe(false);
       expect(fs.existsSync(iso + '.part')).toBe(false);
     });

@@ -3,18 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, runCli, startCli, tempDir } from '../support/cli.js';
+import { CLI, outputMatch, runCli, startCli, tempDir } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 
 /** Runs the CLI as user nobody, so that permission bits apply (the tests run as root). */
 const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
-
-function waitExit(child: ReturnType<typeof startCli>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 describe('scan: bad input gives a clear message, goes on where it can, loses nothing', () => {
   let dir: string;
@@ -81,18 +74,11 @@ describe('scan: bad input gives a clear message, goes on where it can, loses not
     fs.writeFileSync(big, '');
     fs.truncateSync(big, 2_000_000_000);
     fs.writeFileSync(path.join(lib, 'ok/b-doomed.jpg'), 'doomed');
-    const child = startCli(['--db', db, 'scan', lib, '--threads', '1', '--json', '-l', '5']);
-    const done = waitExit(child);
+    const scan = startCli(['--db', db, 'scan', lib, '--threads', '1', '--json', '-l', '5']);
     // Delete it once the walk has seen it, while the big file is still being hashed.
-    await new Promise<void>((resolve) => {
-      let err = '';
-      child.stderr!.on('data', (d) => {
-        err += d;
-        if (/DEBUG: walked /.test(err)) resolve();
-      });
-    });
+    await outputMatch(scan, /DEBUG: walked /);
     fs.rmSync(path.join(lib, 'ok/b-doomed.jpg'));
-    const r = await done;
+    const r = await scan.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/b-doomed\.jpg was deleted during the scan/);
     const s = JSON.parse(r.stdout);
@@ -110,8 +96,8 @@ describe('scan: bad input gives a clear message, goes on where it can, loses not
       '-e',
       `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(growing)},'a');const b=Buffer.alloc(4096,2);setInterval(()=>fs.writeSync(fd,b),1)`,
     ]);
-    await new Promise((r) => setTimeout(r, 300));
     try {
+      await waitFor(() => fs.statSync(growing).size > 64 << 20, 30_000, 'the writer to start appending');
       const r = runCli(['--db', db, 'scan', lib, '--json']);
       expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/growing\.mov kept changing while being read; skipped until the next scan/);

@@ -1,10 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempDir } from '../support/cli.js';
-import { rng } from '../support/rng.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('scan/kill.test.ts');
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -16,15 +18,14 @@ describe('scan survives SIGKILL at any moment', () => {
   afterAll(() => cleanup());
 
   it('after >= 20 kills the catalog is intact and a re-run records every file exactly once', async () => {
-    const seed = Number(process.env.KILL_SEED ?? Date.now() % 1e9);
-    const rand = rng(seed);
+    const { seed, next: rand } = random;
     const lib = path.join(dir, 'lib');
     const db = path.join(dir, 'lomob.db');
     const files: string[] = [];
     for (let i = 0; i < 600; i++) {
       const f = path.join(lib, `d${i % 30}`, `f${i}.jpg`);
       fs.mkdirSync(path.dirname(f), { recursive: true });
-      fs.writeFileSync(f, randomBytes(50_000 + Math.floor(rand() * 500_000)));
+      fs.writeFileSync(f, random.bytes(50_000 + Math.floor(rand() * 500_000)));
       files.push(f);
     }
     // Calibrate: how long does a full first scan take here?
@@ -38,16 +39,16 @@ describe('scan survives SIGKILL at any moment', () => {
       if (round > 0) {
         for (let k = 0; k < 150; k++) {
           const i = Math.floor(rand() * files.length);
-          if (fs.existsSync(files[i]!)) fs.writeFileSync(files[i]!, randomBytes(50_000 + Math.floor(rand() * 500_000)));
+          if (fs.existsSync(files[i]!)) fs.writeFileSync(files[i]!, random.bytes(50_000 + Math.floor(rand() * 500_000)));
         }
         const gone = files[Math.floor(rand() * files.length)]!;
         fs.rmSync(gone, { force: true });
         const added = path.join(lib, `d${round}`, `new-${round}.jpg`);
         fs.mkdirSync(path.dirname(added), { recursive: true }); // rounds past 29 add new folders
-        fs.writeFileSync(added, randomBytes(100_000));
+        fs.writeFileSync(added, random.bytes(100_000));
         files.push(added);
       }
-      const child = startCli(['--db', db, 'scan', lib]);
+      const child = startCli(['--db', db, 'scan', lib]).child;
       const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
       // Kill somewhere in the run, start-up included; later rounds have less to do than the first.
       await new Promise((r) => setTimeout(r, rand() * fullMs * (round === 0 ? 1 : 0.6)));

@@ -1,14 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, tempDir } from '../support/cli.js';
+import { cli, tempDir } from '../support/cli.js';
 
 /** Runs the CLI under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
-function onTty(args: string[]): string {
-  const cmd = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, LOMO_NO_PROGRESS: '' } });
-  expect(r.status, r.stderr).toBe(0);
+async function onTty(args: string[]): Promise<string> {
+  const r = await cli(args, { tty: true, env: { LOMO_NO_PROGRESS: '' } });
+  expect(r.code, r.stderr).toBe(0);
   return r.stdout;
 }
 
@@ -22,13 +20,13 @@ describe('scan progress bar', () => {
   });
   afterAll(() => cleanup());
 
-  it('draws files, bytes, rate and ETA on a TTY, and nothing with --json or without a TTY', () => {
-    const out = onTty(['--db', path.join(dir, 'a.db'), 'scan', path.join(dir, 'lib')]);
+  it('draws files, bytes, rate and ETA on a TTY, and nothing with --json or without a TTY', async () => {
+    const out = await onTty(['--db', path.join(dir, 'a.db'), 'scan', path.join(dir, 'lib')]);
     expect(out).toMatch(/scan \[[=> ]+\]\s+\d+%\s+\d+\/\d+\+? files\s+[\d.]+ MB\/104\.9 MB\s+[\d.]+ [KMG]?B\/s\s+ETA/);
-    const json = onTty(['--db', path.join(dir, 'b.db'), 'scan', path.join(dir, 'lib'), '--json']);
+    const json = await onTty(['--db', path.join(dir, 'b.db'), 'scan', path.join(dir, 'lib'), '--json']);
     expect(json).not.toMatch(/ETA/);
     expect(JSON.parse(json.replace(/\r/g, '')).newFiles).toBe(1);
-    const piped = spawnSync(process.execPath, [CLI, '--db', path.join(dir, 'c.db'), 'scan', path.join(dir, 'lib')], { encoding: 'utf8', env: { ...process.env, LOMO_NO_PROGRESS: '' } });
+    const piped = await cli(['--db', path.join(dir, 'c.db'), 'scan', path.join(dir, 'lib')], { env: { LOMO_NO_PROGRESS: '' } });
     expect(piped.stderr + piped.stdout).not.toMatch(/ETA/);
   });
 });

@@ -8,6 +8,9 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireE2e } from './project.js';
+
+requireE2e('test/support/moto.ts');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MOTO_BIN = path.join(root, '.venv/bin/moto_server');

@@ -1,16 +1,13 @@
 /** The cost model and `lomo-peer cost` on a real catalog. */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openCatalog } from '../../storage/catalog/db.js';
-import { ROOT, ensureBuilt } from './build.js';
+import { runCli } from '../support/cli.js';
 import { DEFAULT_PRICES, loadPrices } from '../../storage/cost/prices.js';
 import { GB, earlyDeletionFee, monthlyStorage, restoreEstimate, uploadEstimate } from '../../storage/cost/estimate.js';
 
-const root = ROOT;
-beforeAll(() => ensureBuilt(), 180_000);
 
 describe('cost model', () => {
   it('adds the 40 KB per-object overhead (8 KB Standard + 32 KB Deep Archive)', () => {
@@ -57,18 +54,18 @@ describe('lomo-peer cost', () => {
     db.prepare(`INSERT INTO volumes (id, name, size, status, created_at) VALUES (1, 'a.iso', ?, 'uploaded', ?), (2, 'b.iso', ?, 'created', ?)`).run(5e9, now, 2e9, now);
     db.prepare(`INSERT INTO placements (volume_id, tier_url, key, size, storage_class, created_at, verified_at) VALUES (1, 's3://lomorage', 'a.iso', ?, 'DEEP_ARCHIVE', ?, ?)`).run(5e9, now - 10 * 86_400_000, now);
     db.close();
-    const r = spawnSync('node', ['bin/lomo-peer.js', '--db', dbFile, 'cost', '--json', '--part-size', '100M'], { cwd: root, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runCli(['--db', dbFile, 'cost', '--json', '--part-size', '100M']);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.prices.asOf).toBe(DEFAULT_PRICES.asOf);
     expect(out.monthly.current).toEqual([expect.objectContaining({ tier: 'S3 DEEP_ARCHIVE', objects: 1, bytes: 5e9 })]);
     expect(out.pendingUpload).toMatchObject({ objects: 1, bytes: 2e9, requests: 22, minDays: 180 });
     expect(out.earlyDeletionIfDeletedNow).toBeGreaterThan(0);
-    const human = spawnSync('node', ['bin/lomo-peer.js', '--db', dbFile, 'cost'], { cwd: root, encoding: 'utf8' });
+    const human = runCli(['--db', dbFile, 'cost']);
     expect(human.stdout).toMatch(/as of \d{4}-\d{2}-\d{2}/);
     expect(human.stdout).toMatch(/minimum 180-day storage/);
-    const bad = spawnSync('node', ['bin/lomo-peer.js', '--db', dbFile, 'cost', '--prices', path.join(dir, 'nope.json'), '--part-size', 'xyz'], { cwd: root, encoding: 'utf8' });
-    expect(bad.status).toBe(2);
+    const bad = runCli(['--db', dbFile, 'cost', '--prices', path.join(dir, 'nope.json'), '--part-size', 'xyz']);
+    expect(bad.code).toBe(2);
     fs.rmSync(dir, { recursive: true });
   });
 });

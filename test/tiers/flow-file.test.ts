@@ -5,20 +5,21 @@
  * restore aws, bytes verified.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuilt } from './build.js';
-import { runCli } from './cli.js';
+import { cli as runCli } from '../support/cli.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('tiers/flow-file.test.ts');
 
 let dir: string;
 const noCloud = { LOMOB_MASTER_KEY: 'file tier passphrase', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '', LOMO_GDRIVE_ROOT_URL: '' };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(() => {
-  ensureBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-fileflow-'));
 }, 240_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -27,15 +28,15 @@ describe('lomob flow on the embedded folder tiers (no credentials)', () => {
   it('stages, archives, cleans and restores without any cloud', async () => {
     const lib = path.join(dir, 'lib');
     fs.mkdirSync(path.join(lib, 'p'), { recursive: true });
-    const files: Record<string, Buffer> = { 'p/one.jpg': randomBytes(2_000_000), 'p/two.mov': randomBytes(5_000_000), 'three.txt': Buffer.from('3\n') };
+    const files: Record<string, Buffer> = { 'p/one.jpg': random.bytes(2_000_000), 'p/two.mov': random.bytes(5_000_000), 'three.txt': Buffer.from('3\n') };
     for (const [p, b] of Object.entries(files)) fs.writeFileSync(path.join(lib, p), b);
     const db = path.join(dir, 'lomob.db');
-    const cli = (args: string[]) => runCli(['--db', db, ...args], noCloud);
-    expect((await cli(['scan', lib])).status).toBe(0);
-    expect((await cli(['init', '--kdf-passes', '1'])).status).toBe(0);
+    const cli = (args: string[]) => runCli(['--db', db, ...args], { env: noCloud });
+    expect((await cli(['scan', lib])).code).toBe(0);
+    expect((await cli(['init', '--kdf-passes', '1'])).code).toBe(0);
 
     const up = await cli(['upload', 'files', '--json']);
-    expect(up.status, up.stderr).toBe(0);
+    expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toMatch(/using the local folder tier file:\/\/.*\/staging/);
     expect(JSON.parse(up.stdout).uploaded).toBe(3);
     const staged = execFileSync('find', [path.join(dir, 'staging'), '-type', 'f']).toString();
@@ -44,12 +45,12 @@ describe('lomob flow on the embedded folder tiers (no credentials)', () => {
     const tree = await cli(['list', 'gdrive']);
     expect(tree.stdout).toMatch(new RegExp(`\\[ 2000000 [\\d/]+ ${sha(files['p/one.jpg']!).slice(0, 6)} [0-9a-f]{6}\\] one.jpg`));
     const out1 = path.join(dir, 'one.jpg');
-    expect((await cli(['restore', 'gdrive', path.join(lib, 'p/one.jpg'), out1])).status).toBe(0);
+    expect((await cli(['restore', 'gdrive', path.join(lib, 'p/one.jpg'), out1])).code).toBe(0);
     expect(fs.readFileSync(out1).equals(files['p/one.jpg']!)).toBe(true);
 
-    expect((await cli(['iso', 'create', '--partial', '-p', dir])).status).toBe(0);
+    expect((await cli(['iso', 'create', '--partial', '-p', dir])).code).toBe(0);
     const ui = await cli(['upload', 'iso', '--json']);
-    expect(ui.status, ui.stderr).toBe(0);
+    expect(ui.code, ui.stderr).toBe(0);
     const [vol] = JSON.parse(ui.stdout).uploaded as { name: string; key: string }[];
     // lomob's layout (scan-root folder / volume), with the root's name as a keyed token: no path in clear.
     expect(vol!.key).toMatch(new RegExp(`^[0-9a-f]{30}/${vol!.name.replace(/\./g, '\\.')}$`));
@@ -63,7 +64,7 @@ describe('lomob flow on the embedded folder tiers (no credentials)', () => {
 
     const out = path.join(dir, 'back.iso');
     const ra = await cli(['restore', 'aws', vol!.name, out]);
-    expect(ra.status, ra.stderr).toBe(0);
+    expect(ra.code, ra.stderr).toBe(0);
     const x = path.join(dir, 'x');
     fs.mkdirSync(x);
     execFileSync('bsdtar', ['-xf', out, '-C', x]);

@@ -5,7 +5,7 @@
  * Then an upload killed with SIGKILL mid-way resumes without re-sending more than --nthreads parts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +13,13 @@ import path from 'node:path';
 import { DriveEmulator } from '../emulators/gdrive/server.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { S3Proxy } from './s3-proxy.js';
-import { ensureBuilt } from './build.js';
-import { runCli, startCli } from './cli.js';
+import { cli as runCli, startCli } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { GetObjectAttributesCommand, S3Client } from '@aws-sdk/client-s3';
+import { seeded } from '../support/random.js';
+
+const random = seeded('tiers/flow.test.ts');
 
 let moto: Moto;
 let proxy: S3Proxy;
@@ -26,7 +29,6 @@ let env: Record<string, string>;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  ensureBuilt();
   moto = await startMoto();
   proxy = await new S3Proxy(moto.endpoint).start();
   emu = await new DriveEmulator({ quotaLimit: 200 * 1024 * 1024 }).start();
@@ -54,7 +56,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const cli = (db: string, args: string[]) => runCli(['--db', db, ...args], { ...env, HOME: dir }, 180_000);
+const cli = (db: string, args: string[]) => runCli(['--db', db, ...args], { env: { ...env, HOME: dir }, timeoutMs: 180_000 });
 const drive = (db: string, args: string[]) =>
   cli(db, [...args, '--cred', path.join(dir, 'gdrive-credentials.json'), '--token', path.join(dir, 'gdrive-token.json')]);
 
@@ -63,19 +65,19 @@ describe('lomob flow on moto and the Drive emulator', () => {
     const lib = path.join(dir, 'lib');
     fs.mkdirSync(path.join(lib, 'trip', 'day1'), { recursive: true });
     const files: Record<string, Buffer> = {
-      'trip/day1/a.jpg': randomBytes(3_500_000),
-      'trip/day1/b.mp4': randomBytes(9_000_000),
+      'trip/day1/a.jpg': random.bytes(3_500_000),
+      'trip/day1/b.mp4': random.bytes(9_000_000),
       'trip/note.txt': Buffer.from('hello\n'),
     };
     for (const [p, b] of Object.entries(files)) fs.writeFileSync(path.join(lib, p), b);
     const db = path.join(dir, 'flow.db');
-    expect((await cli(db, ['scan', lib])).status).toBe(0);
+    expect((await cli(db, ['scan', lib])).code).toBe(0);
     const init = await cli(db, ['init', '--kdf-passes', '1']);
-    expect(init.status, init.stderr).toBe(0);
+    expect(init.code, init.stderr).toBe(0);
 
     // Stage 1: Drive.
     const up = await drive(db, ['upload', 'files', '--json']);
-    expect(up.status, up.stderr).toBe(0);
+    expect(up.code, up.stderr).toBe(0);
     expect(JSON.parse(up.stdout).uploaded).toBe(3);
     const names = [...emu.store.files.values()].map((f) => f.name);
     for (const plain of ['a.jpg', 'b.mp4', 'note.txt', 'trip', 'day1']) expect(names).not.toContain(plain); // no real names on Drive
@@ -86,18 +88,18 @@ describe('lomob flow on moto and the Drive emulator', () => {
     const lf = await cli(db, ['list', 'files']);
     expect(lf.stdout.split('\n').filter((l) => /^Y\s/.test(l))).toHaveLength(3);
     const tree = await drive(db, ['list', 'gdrive']);
-    expect(tree.status, tree.stderr).toBe(0);
+    expect(tree.code, tree.stderr).toBe(0);
     const aLine = tree.stdout.split('\n').find((l) => l.endsWith(' a.jpg'))!;
     expect(aLine).toMatch(new RegExp(`\\[ 3500000 \\d\\d/\\d\\d/\\d{4} ${sha(files['trip/day1/a.jpg']!).slice(0, 6)} [0-9a-f]{6}\\] a.jpg$`));
     expect(tree.stdout).toMatch(/^lomorage\n└── \[ [\d/]+\] .*lib\n/);
     const outB = path.join(dir, 'b.mp4');
     const rg = await drive(db, ['restore', 'gdrive', path.join(lib, 'trip/day1/b.mp4'), outB]);
-    expect(rg.status, rg.stderr).toBe(0);
+    expect(rg.code, rg.stderr).toBe(0);
     expect(fs.readFileSync(outB).equals(files['trip/day1/b.mp4']!)).toBe(true);
 
     // Stage 2: one encrypted volume to Deep Archive.
     const iso = await cli(db, ['iso', 'create', '--partial', '-p', dir]);
-    expect(iso.status, iso.stderr).toBe(0);
+    expect(iso.code, iso.stderr).toBe(0);
     const c = openCatalog(db, { create: false });
     const vol = c.prepare('SELECT v.name, o.chunk_count FROM volumes v JOIN objects o ON o.volume_id = v.id AND o.kind = ?').get('volume') as { name: string; chunk_count: number };
     c.close();
@@ -105,12 +107,12 @@ describe('lomob flow on moto and the Drive emulator', () => {
     expect(parts).toBeGreaterThanOrEqual(2);
     proxy.reset();
     const dry = await cli(db, ['upload', 'iso', '--storage-class', 'DEEP_ARCHIVE', '--dry-run']);
-    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).toMatch(/estimate: 1 volume\(s\).*DEEP_ARCHIVE: \d+ requests \$/);
     expect(dry.stdout).toMatch(/^would upload /);
     expect(proxy.count()).toBe(0); // an estimate costs nothing
     const ui = await cli(db, ['upload', 'iso', '--storage-class', 'DEEP_ARCHIVE', '--json']);
-    expect(ui.status, ui.stderr).toBe(0);
+    expect(ui.code, ui.stderr).toBe(0);
     expect(ui.stderr).toMatch(/estimate: 1 volume\(s\).*DEEP_ARCHIVE.*at least 180 days/);
     // The volume: N parts + CreateMultipartUpload + Complete; its small manifest: one PutObject.
     // Checks: HeadBucket (+ CreateBucket), ListMultipartUploads (orphans), HeadObject + GetObjectAttributes per object.
@@ -140,7 +142,7 @@ describe('lomob flow on moto and the Drive emulator', () => {
     // Staging lifecycle: the Drive copies of archived files go, trash included.
     const before = emu.store.usage().total;
     const clean = await drive(db, ['upload', 'files', '--json']);
-    expect(clean.status, clean.stderr).toBe(0);
+    expect(clean.code, clean.stderr).toBe(0);
     expect(JSON.parse(clean.stdout).removedArchived).toBe(3);
     expect(emu.store.usage().total).toBeLessThan(before - 12_000_000);
     expect(emu.store.usage().trash).toBe(0);
@@ -148,11 +150,11 @@ describe('lomob flow on moto and the Drive emulator', () => {
     // Restore from Deep Archive: refused until restored, then downloaded, decrypted, verified.
     const out = path.join(dir, 'restored.iso');
     const first = await cli(db, ['restore', 'aws', vol.name, out]);
-    expect(first.status).toBe(4);
+    expect(first.code).toBe(4);
     expect(first.stderr).toMatch(/restore Bulk: ready within ~48 h, about \$/);
     expect(fs.existsSync(out)).toBe(false);
     const ra = await cli(db, ['restore', 'aws', vol.name, out, '--tier', 'Bulk', '--wait', '--poll', '1']);
-    expect(ra.status, ra.stderr).toBe(0);
+    expect(ra.code, ra.stderr).toBe(0);
     const x = path.join(dir, 'x');
     fs.mkdirSync(x);
     execFileSync('bsdtar', ['-xf', out, '-C', x]);
@@ -167,20 +169,20 @@ describe('lomob flow on moto and the Drive emulator', () => {
   it('resumes an upload killed with SIGKILL, re-sending at most --nthreads parts', async () => {
     const lib = path.join(dir, 'lib2');
     fs.mkdirSync(lib);
-    fs.writeFileSync(path.join(lib, 'big.bin'), randomBytes(40_000_000));
+    fs.writeFileSync(path.join(lib, 'big.bin'), random.bytes(40_000_000));
     const db = path.join(dir, 'kill.db');
-    expect((await cli(db, ['scan', lib])).status).toBe(0);
-    expect((await cli(db, ['init', '--kdf-passes', '1'])).status).toBe(0);
-    expect((await cli(db, ['iso', 'create', '--partial', '-p', dir])).status).toBe(0);
+    expect((await cli(db, ['scan', lib])).code).toBe(0);
+    expect((await cli(db, ['init', '--kdf-passes', '1'])).code).toBe(0);
+    expect((await cli(db, ['iso', 'create', '--partial', '-p', dir])).code).toBe(0);
     const args = ['--db', db, 'upload', 'iso', '-p', '6M', '-n', '2'];
     const killMidway = async (bucket: string) => {
       proxy.reset();
       proxy.uploadDelayMs = 300;
-      const run = startCli([...args, '--awsBucketName', bucket], env);
-      while (proxy.count('UploadPart') < 4) {
+      const run = startCli([...args, '--awsBucketName', bucket], { env });
+      await waitFor(() => {
         if (run.child.exitCode !== null) throw new Error(run.output());
-        await new Promise((r) => setTimeout(r, 20));
-      }
+        return proxy.count('UploadPart') >= 4;
+      }, 120_000, 'four uploaded parts', 20);
       run.child.kill('SIGKILL');
       await run.done;
       proxy.uploadDelayMs = 0;
@@ -189,8 +191,8 @@ describe('lomob flow on moto and the Drive emulator', () => {
       return sent;
     };
     const sentBefore = await killMidway('killtest');
-    const resumed = await runCli([...args, '--awsBucketName', 'killtest'], env);
-    expect(resumed.status, resumed.stderr).toBe(0);
+    const resumed = await runCli([...args, '--awsBucketName', 'killtest'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
     const c = openCatalog(db, { create: false });
     const size = (c.prepare(`SELECT cipher_size FROM objects WHERE kind = 'volume'`).get() as { cipher_size: number }).cipher_size;
     expect(c.prepare('SELECT COUNT(*) AS n FROM cloud_uploads').get()).toEqual({ n: 0 });
@@ -204,12 +206,12 @@ describe('lomob flow on moto and the Drive emulator', () => {
     expect(resent).toBeLessThanOrEqual(2);
     // Uploading again is a no-op, even with --force: the bucket has it, verified.
     proxy.reset();
-    expect((await runCli([...args, '--awsBucketName', 'killtest', '--force'], env)).status).toBe(0);
+    expect((await runCli([...args, '--awsBucketName', 'killtest', '--force'], { env })).code).toBe(0);
     expect(proxy.count('UploadPart')).toBe(0);
     // --force after an interruption: the recorded upload is aborted and a new one starts.
     await killMidway('forcetest');
-    const forced = await runCli([...args, '--awsBucketName', 'forcetest', '--force'], env);
-    expect(forced.status, forced.stderr).toBe(0);
+    const forced = await runCli([...args, '--awsBucketName', 'forcetest', '--force'], { env });
+    expect(forced.code, forced.stderr).toBe(0);
     expect(proxy.count('AbortMultipartUpload')).toBe(1);
     expect(proxy.count('CreateMultipartUpload')).toBe(1);
     expect(proxy.count('UploadPart')).toBe(parts);
@@ -218,30 +220,30 @@ describe('lomob flow on moto and the Drive emulator', () => {
   it('names the fix when credentials are refused (S3 403, expired Google refresh token) or Drive is full', async () => {
     const lib = path.join(dir, 'lib3');
     fs.mkdirSync(lib);
-    fs.writeFileSync(path.join(lib, 'f.bin'), randomBytes(1000));
+    fs.writeFileSync(path.join(lib, 'f.bin'), random.bytes(1000));
     const db = path.join(dir, 'denied.db');
-    expect((await cli(db, ['scan', lib])).status).toBe(0);
-    expect((await cli(db, ['init', '--kdf-passes', '1'])).status).toBe(0);
-    expect((await cli(db, ['iso', 'create', '--partial', '-p', dir])).status).toBe(0);
+    expect((await cli(db, ['scan', lib])).code).toBe(0);
+    expect((await cli(db, ['init', '--kdf-passes', '1'])).code).toBe(0);
+    expect((await cli(db, ['iso', 'create', '--partial', '-p', dir])).code).toBe(0);
     proxy.fail(403, 'InvalidAccessKeyId');
-    const s3 = await runCli(['--db', db, 'upload', 'iso', '--awsBucketName', 'denied'], env);
-    expect(s3.status).toBe(9);
+    const s3 = await runCli(['--db', db, 'upload', 'iso', '--awsBucketName', 'denied'], { env });
+    expect(s3.code).toBe(9);
     expect(s3.stderr).toMatch(/S3 refused the credentials.*--awsAccessKeyID.*AWS_ACCESS_KEY_ID/);
     // A full Drive: nothing is sent, and the message says so (trash included).
-    fs.writeFileSync(path.join(lib, 'g.bin'), randomBytes(50_000));
-    expect((await cli(db, ['scan', lib])).status).toBe(0);
+    fs.writeFileSync(path.join(lib, 'g.bin'), random.bytes(50_000));
+    expect((await cli(db, ['scan', lib])).code).toBe(0);
     const limit = emu.store.quotaLimit;
     emu.store.quotaLimit = emu.store.usage().total + 10_000;
     const uploadsBefore = emu.requests.filter((r) => r.path.startsWith('/upload/')).length;
     const full = await drive(db, ['upload', 'files']);
     emu.store.quotaLimit = limit;
-    expect(full.status).toBe(9);
+    expect(full.code).toBe(9);
     expect(full.stderr).toMatch(/Google Drive is full: \d+ bytes free/);
     expect(emu.requests.filter((r) => r.path.startsWith('/upload/')).length).toBe(uploadsBefore);
     emu.oauth.expireAccessTokens();
     emu.oauth.expireRefreshTokens();
     const gd = await drive(path.join(dir, 'flow.db'), ['list', 'gdrive']);
-    expect(gd.status).toBe(9);
+    expect(gd.code).toBe(9);
     expect(gd.stderr, gd.stderr).toMatch(/refresh token has expired or was revoked.*util gcloud-auth/s);
   }, 60_000);
 });

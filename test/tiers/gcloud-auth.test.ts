@@ -4,20 +4,18 @@
  * the printed URL, whose consent redirects to the CLI's loopback server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DriveEmulator } from '../emulators/gdrive/server.js';
 import { freePort } from '../support/moto.js';
-import { ROOT, ensureBuilt } from './build.js';
+import { cli, outputMatch, startCli } from '../support/cli.js';
 
 let emu: DriveEmulator;
 let dir: string;
 let cred: string;
 
 beforeAll(async () => {
-  ensureBuilt();
   emu = await new DriveEmulator().start();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-gauth-'));
   cred = path.join(dir, 'gdrive-credentials.json');
@@ -32,35 +30,15 @@ afterAll(async () => {
 });
 
 /** Async: the emulator lives in this process, so a synchronous spawn would starve it. */
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('node', ['bin/lomo-peer.js', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
-    c.on('exit', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => cli(args, { timeoutMs: 30_000 });
 
 describe('util gcloud-auth', () => {
   it('prints the consent URL, refuses a callback with the wrong state, then saves the token with mode 0600', async () => {
     const port = await freePort();
     const token = path.join(dir, 'gdrive-token.json');
-    const child = spawn('node', ['bin/lomo-peer.js', 'util', 'gcloud-auth', '--cred', cred, '--token', token, '--redirect-port', String(port), '--redirect-path', '/auth/callback'], { cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    while (!/https?:\/\/\S+o\/oauth2\/auth\S+/.test(out)) {
-      if (child.exitCode !== null) throw new Error(out);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const authUrl = new URL(/(https?:\/\/\S+o\/oauth2\/auth\S+)/.exec(out)![1]!);
+    const auth = startCli(['util', 'gcloud-auth', '--cred', cred, '--token', token, '--redirect-port', String(port), '--redirect-path', '/auth/callback']);
+    const urlLine = await outputMatch(auth, /(https?:\/\/\S+o\/oauth2\/auth\S+)/);
+    const authUrl = new URL(urlLine[1]!);
     expect(authUrl.searchParams.get('access_type')).toBe('offline');
     expect(authUrl.searchParams.get('scope')).toBe('https://www.googleapis.com/auth/drive');
     expect(authUrl.searchParams.get('redirect_uri')).toBe(`http://localhost:${port}/auth/callback`);
@@ -71,8 +49,9 @@ describe('util gcloud-auth', () => {
     expect(consent.status).toBe(302);
     const cb = await fetch(consent.headers.get('location')!);
     expect(cb.status).toBe(200);
-    expect(await exited).toBe(0);
-    expect(out).toMatch(/Exchange success, saving token into/);
+    const done = await auth.done;
+    expect(done.code).toBe(0);
+    expect(done.stdout + done.stderr).toMatch(/Exchange success, saving token into/);
     expect(fs.statSync(token).mode & 0o777).toBe(0o600);
     const t = JSON.parse(fs.readFileSync(token, 'utf8'));
     expect(t.refresh_token).toMatch(/^1\/\/emu-rt-/);
@@ -80,7 +59,7 @@ describe('util gcloud-auth', () => {
 
     // Refresh: a new access token, still 0600.
     const r = await run(['util', 'gcloud-auth-refresh', '--cred', cred, '--token', token]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const t2 = JSON.parse(fs.readFileSync(token, 'utf8'));
     expect(t2.access_token).not.toBe(t.access_token);
     expect(t2.refresh_token).toBe(t.refresh_token);
@@ -89,20 +68,20 @@ describe('util gcloud-auth', () => {
     // An expired refresh token (7-day tokens of apps in "testing") gets a message naming the fix.
     emu.oauth.expireRefreshTokens();
     const x = await run(['util', 'gcloud-auth-refresh', '--cred', cred, '--token', token]);
-    expect(x.status).toBe(9);
+    expect(x.code).toBe(9);
     expect(x.stderr).toMatch(/expired or was revoked.*7 days.*util gcloud-auth/s);
   }, 60_000);
 
   it('names the fix for a missing credentials file and a busy port', async () => {
     const r = await run(['util', 'gcloud-auth', '--cred', path.join(dir, 'missing.json')]);
-    expect(r.status).toBe(9);
+    expect(r.code).toBe(9);
     expect(r.stderr).toMatch(/--cred/);
     const port = await freePort();
     const blocker = (await import('node:http')).createServer().listen(port, 'localhost');
     await new Promise((res) => blocker.once('listening', res));
     const busy = await run(['util', 'gcloud-auth', '--cred', cred, '--token', path.join(dir, 't2.json'), '--redirect-port', String(port)]);
     blocker.close();
-    expect(busy.status).toBe(2);
+    expect(busy.code).toBe(2);
     expect(busy.stderr).toMatch(/--redirect-port 8080/);
   }, 60_000);
 });

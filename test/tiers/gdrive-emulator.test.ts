@@ -6,9 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drive as driveApi, type drive_v3 } from '@googleapis/drive';
 import { OAuth2Client } from 'google-auth-library';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DriveEmulator } from '../emulators/gdrive/server.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('tiers/gdrive-emulator.test.ts');
 
 let emu: DriveEmulator;
 let drive: drive_v3.Drive;
@@ -38,7 +41,7 @@ describe('Drive emulator with the official client', () => {
   it('creates folders and binary-safe multipart uploads with checksums only when asked', async () => {
     const folder = await drive.files.create({ requestBody: { name: 'lomorage', mimeType: 'application/vnd.google-apps.folder' }, fields: 'id' });
     // Bytes that look like a multipart boundary and CRLFs must survive.
-    const data = Buffer.concat([randomBytes(1000), Buffer.from('\r\n--boundary\r\n\r\n'), randomBytes(5000), Buffer.from([0, 13, 10, 45, 45])]);
+    const data = Buffer.concat([random.bytes(1000), Buffer.from('\r\n--boundary\r\n\r\n'), random.bytes(5000), Buffer.from([0, 13, 10, 45, 45])]);
     const created = await drive.files.create({
       requestBody: { name: 'a.bin', parents: [folder.data.id!] },
       media: { mimeType: 'application/octet-stream', body: Readable.from([data]) },
@@ -82,7 +85,7 @@ describe('Drive emulator with the official client', () => {
   });
 
   it('runs the resumable protocol: 308 with Range, 256 KiB multiples, status query, 404 for unknown sessions', async () => {
-    const data = randomBytes(700 * 1024);
+    const data = random.bytes(700 * 1024);
     const token = (await auth.getAccessToken()).token!;
     const start = await fetch(`${emu.url}upload/drive/v3/files?uploadType=resumable&fields=id,size,sha256Checksum`, {
       method: 'POST',
@@ -110,7 +113,7 @@ describe('Drive emulator with the official client', () => {
 
   it('updates, trashes, empties the trash and reports the quota', async () => {
     const before = await drive.about.get({ fields: 'storageQuota' });
-    const f = await drive.files.create({ requestBody: { name: 'tmp' }, media: { body: Readable.from([randomBytes(4096)]) }, fields: 'id' }, { rootUrl: emu.url });
+    const f = await drive.files.create({ requestBody: { name: 'tmp' }, media: { body: Readable.from([random.bytes(4096)]) }, fields: 'id' }, { rootUrl: emu.url });
     await drive.files.update({ fileId: f.data.id!, requestBody: { trashed: true } });
     const mid = await drive.about.get({ fields: 'storageQuota(usage,usageInDriveTrash,limit)' });
     expect(Number(mid.data.storageQuota!.usage)).toBe(Number(before.data.storageQuota!.usage) + 4096);

@@ -1,12 +1,15 @@
 /** The Drive tier against the Drive v3 emulator, through the official client. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DriveEmulator } from '../emulators/gdrive/server.js';
 import { GDriveTier } from '../../storage/tiers/gdrive.js';
 import { oauthClient } from '../../storage/tiers/gdrive-auth.js';
 import { TierError } from '../../storage/tiers/tier.js';
 import { MemoryJournal } from '../../storage/tiers/upload-journal.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('tiers/gdrive.test.ts');
 
 process.env.LOMO_RETRY_BASE_MS = '5';
 let emu: DriveEmulator;
@@ -40,7 +43,7 @@ afterAll(async () => emu.stop());
 describe('Drive tier on the emulator', () => {
   it('mirrors folders, uploads small files in one request, and skips files already there', async () => {
     const t = tier();
-    const data = randomBytes(10_000);
+    const data = random.bytes(10_000);
     const st = await t.put('home_u_pics/2024/a.jpg', data, { sha256: hex(data), appProperties: { plainSha256: 'abcdef12' }, modifiedAt: new Date('2024-04-26T10:00:00Z') });
     expect(st).toMatchObject({ size: 10_000, sha256: hex(data) });
     expect((await t.head('home_u_pics/2024/a.jpg'))!.id).toBe(st.id);
@@ -59,7 +62,7 @@ describe('Drive tier on the emulator', () => {
   });
 
   it('batches: one listing per folder and one request per small file; a re-run only lists', async () => {
-    const files = Array.from({ length: 5 }, (_, i) => randomBytes(1000 + i));
+    const files = Array.from({ length: 5 }, (_, i) => random.bytes(1000 + i));
     const put = async (t: GDriveTier) => {
       await t.quota(); // warms the token; the batch checks the quota once, as upload files does
       const n = emu.apiRequests().length;
@@ -77,7 +80,7 @@ describe('Drive tier on the emulator', () => {
 
   it('uses the resumable protocol for large files, in 256 KiB-multiple chunks', async () => {
     const t = tier();
-    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const data = random.bytes(3 * 1024 * 1024 + 5);
     const n = emu.requests.length;
     const src = Readable.from((function* () { for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000); })());
     const st = await t.put('big/video.mp4', src, { size: data.length, sha256: hex(data) });
@@ -97,11 +100,11 @@ describe('Drive tier on the emulator', () => {
     emu.injectFault(403);
     emu.injectFault(429);
     emu.injectFault(500);
-    const small = randomBytes(2000);
+    const small = random.bytes(2000);
     await t.put('faults/s.bin', small, { sha256: hex(small) });
     expect(retries).toEqual(['throttled', 'throttled', 'unavailable']);
     // A failure in the middle of a resumable upload: status query, then the rest.
-    const big = randomBytes(1536 * 1024);
+    const big = random.bytes(1536 * 1024);
     let calls = 0;
     const orig = t.opts.retry!.onRetry!;
     t.opts.retry!.onRetry = (e, a, d) => { calls++; orig(e, a, d); };
@@ -121,7 +124,7 @@ describe('Drive tier on the emulator', () => {
 
   it('continues a large upload in a new process from the recorded session URI', async () => {
     const journal = new MemoryJournal();
-    const big = randomBytes(2 * 1024 * 1024 + 100); // 5 chunks of 512 KiB (the last: 100 bytes)
+    const big = random.bytes(2 * 1024 * 1024 + 100); // 5 chunks of 512 KiB (the last: 100 bytes)
     const ac = new AbortController();
     let chunks = 0;
     const t1 = tier({ folder: 'journal', journal });
@@ -140,7 +143,7 @@ describe('Drive tier on the emulator', () => {
 
   it('reports a dropped resumable session (404) at once, and a re-run uploads the file', async () => {
     const t = tier({ folder: 'dropped' });
-    const big = randomBytes(1536 * 1024);
+    const big = random.bytes(1536 * 1024);
     emu.afterResponse = (r) => {
       if (r.method === 'PUT' && r.status === 308) {
         emu.afterResponse = undefined;
@@ -167,7 +170,7 @@ describe('Drive tier on the emulator', () => {
 
   it('deletes permanently, so the quota comes back (trash counts against it)', async () => {
     const t = tier({ folder: 'del' });
-    const data = randomBytes(100_000);
+    const data = random.bytes(100_000);
     await t.put('x/y.bin', data);
     const mid = await t.quota();
     await t.delete('x/y.bin');

@@ -5,7 +5,7 @@
  * ObjectParts) is covered by the MD5/ETag and composite-checksum checks, which moto does support.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMoto, type Moto } from '../support/moto.js';
@@ -13,6 +13,9 @@ import { S3Proxy } from './s3-proxy.js';
 import { S3Tier, type S3TierOptions } from '../../storage/tiers/s3.js';
 import { MemoryJournal } from '../../storage/tiers/upload-journal.js';
 import { TierError } from '../../storage/tiers/tier.js';
+import { seeded } from '../support/random.js';
+
+const random = seeded('tiers/s3.test.ts');
 
 const MiB = 1024 * 1024;
 let moto: Moto;
@@ -50,7 +53,7 @@ describe('S3 tier on moto', () => {
   });
 
   it('uploads N parts with N + 2 requests plus the checks, verified, in Deep Archive', async () => {
-    const data = randomBytes(13 * MiB); // 3 parts of 5 MiB
+    const data = random.bytes(13 * MiB); // 3 parts of 5 MiB
     const t = tier({ storageClass: 'DEEP_ARCHIVE' });
     proxy.reset();
     const st = await t.put('vol/one.iso', streamOf(data), { size: data.length, sha256: hex(data) });
@@ -90,7 +93,7 @@ describe('S3 tier on moto', () => {
   });
 
   it('runs the Deep Archive restore flow: GET refused, RestoreObject, then ranged parallel GETs', async () => {
-    const data = randomBytes(6 * MiB + 123);
+    const data = random.bytes(6 * MiB + 123);
     const t = tier({ storageClass: 'DEEP_ARCHIVE' });
     await t.put('cold/v.iso', data);
     const before = await t.head('cold/v.iso');
@@ -109,7 +112,7 @@ describe('S3 tier on moto', () => {
   });
 
   it('detects a part damaged in transit and sends it again', async () => {
-    const data = randomBytes(11 * MiB);
+    const data = random.bytes(11 * MiB);
     const t = tier();
     const events: number[] = [];
     t.onEvent = (e) => events.push(e.partNumber);
@@ -123,7 +126,7 @@ describe('S3 tier on moto', () => {
   });
 
   it('does not count an upload whose final check disagrees (size or checksum reported by S3)', async () => {
-    const data = randomBytes(11 * MiB);
+    const data = random.bytes(11 * MiB);
     const journal = new MemoryJournal();
     proxy.rewrite = { op: 'GetObjectAttributes', fn: (x) => x.replace(/<ObjectSize>(\d+)<\/ObjectSize>/, (_m, n) => `<ObjectSize>${Number(n) - 1}</ObjectSize>`) };
     const e = (await tier({ journal }).put('short.iso', data).catch((x: unknown) => x)) as TierError;
@@ -153,7 +156,7 @@ describe('S3 tier on moto', () => {
   });
 
   it('resumes an interrupted upload from the journal without re-sending finished parts', async () => {
-    const data = randomBytes(26 * MiB); // 6 parts
+    const data = random.bytes(26 * MiB); // 6 parts
     const journal = new MemoryJournal();
     const ac = new AbortController();
     const t = tier({ journal, concurrency: 2 });
