@@ -52,6 +52,10 @@ const importLomobCommand: CommandModule<GlobalArgs, ImportLomobArgs> = {
 export const importCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'import <from>',
   describe: 'Bring another tool\'s catalog into this one (lomob)',
-  builder: (y: Argv<GlobalArgs>) => y.command([importLomobCommand] as CommandModule<GlobalArgs, any>[]).demandCommand(1, 'Say what to import: lomob.'),
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command([importLomobCommand] as CommandModule<GlobalArgs, any>[])
+      .demandCommand(1, 'Say what to import: lomob.')
+      .example('$0 --db lomo-peer.db import lomob lomob.db', "lomob's folders, files, volumes and upload state into lomo-peer.db"),
   handler: () => {},
 };

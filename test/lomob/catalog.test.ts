@@ -58,9 +58,15 @@ describe('recognising a lomob catalog', () => {
   it('still recognises a lomob catalog that an older lomo-peer failed to open (empty schema_migrations left behind)', () => {
     const hurt = path.join(tmp, 'hurt.db');
     fs.copyFileSync(FIXTURE_DB, hurt);
-    // What every lomo-peer command did before: migrate lomob's file as if it were ours.
-    expect(() => openCatalog(hurt)).toThrow(/table dirs already exists/);
+    // What every lomo-peer command did before: migrate lomob's file as if it were ours, which left
+    // an empty schema_migrations table (and WAL mode) behind when the first migration failed.
+    const old = new Database(hurt);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    old.close();
     expect(isLomobCatalog(hurt)).toBe(true);
+    // Today's lomo-peer recognises it before migrating and says what to do.
+    expect(() => openCatalog(hurt)).toThrow(/is a lomob catalog.*import lomob/);
   });
 });
 
