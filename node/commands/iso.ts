@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { renderTree } from '../tree.js';
 import { packVolumes, PackInterrupted } from '../../storage/jobs/pack-volumes.js';
 import { volumeListing, type VolumeItem } from '../../storage/jobs/volume-listing.js';
 import { displayPath, type ByteString } from '../../storage/util/bytes-path.js';
@@ -70,33 +71,11 @@ async function createVolumes(args: CreateArgs): Promise<void> {
 }
 
 /** lomob's tree view: `[ size mm/dd/yyyy] name` for files, `[ mm/dd/yyyy] name` for folders. */
-export function renderTree(items: VolumeItem[]): string {
-  interface N { name: ByteString; item?: VolumeItem; kids: Map<ByteString, N> }
-  const root: N = { name: '', kids: new Map() };
-  for (const it of items) {
-    let n = root;
-    for (const part of it.path.split('/').filter(Boolean)) {
-      let k = n.kids.get(part);
-      if (!k) n.kids.set(part, (k = { name: part, kids: new Map() }));
-      n = k;
-    }
-    n.item = it;
-  }
-  const lines = ['/'];
-  const walk = (n: N, indent: string) => {
-    const kids = [...n.kids.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    kids.forEach((k, i) => {
-      const last = i === kids.length - 1;
-      const it = k.item;
-      const isDir = !it || it.isDir || k.kids.size > 0;
-      const date = it ? formatDate(it.mtimeMs) : '';
-      const label = isDir ? `[ ${date}]` : `[ ${it!.size} ${date}]`;
-      lines.push(`${indent}${last ? '└── ' : '├── '}${label} ${displayPath(k.name)}`);
-      walk(k, indent + (last ? '    ' : '│   '));
-    });
-  };
-  walk(root, '');
-  return lines.join('\n') + '\n';
+export function renderVolumeTree(items: VolumeItem[]): string {
+  return renderTree('/', items, (it, isDir) => {
+    const date = it ? formatDate(it.mtimeMs) : '';
+    return isDir ? `[ ${date}]` : `[ ${it!.size} ${date}]`;
+  }, (it) => it.isDir);
 }
 
 async function dumpVolume(args: GlobalArgs & { iso: string }): Promise<void> {
@@ -107,7 +86,7 @@ async function dumpVolume(args: GlobalArgs & { iso: string }): Promise<void> {
     throw userErrorOf(err);
   }
   if (args.json) printJson(items.map((i) => ({ path: displayPath(i.path), isDir: i.isDir, size: i.size, mtime: new Date(i.mtimeMs).toISOString() })));
-  else process.stdout.write(renderTree(items));
+  else process.stdout.write(renderVolumeTree(items));
 }
 
 const createCommand: CommandModule<GlobalArgs, CreateArgs> = {

@@ -8,6 +8,7 @@ const listCommands: LazyCommand[] = [
   { command: 'bigfiles', describe: 'List big files', load: async () => (await import('./list-catalog.js')).listBigfilesCommand },
   { command: 'files', describe: 'List files not yet in any volume, and whether they are in the cloud', load: async () => (await import('./list-catalog.js')).listFilesCommand },
   { command: 'iso', describe: 'List all created volumes (ISO images)', load: async () => (await import('./list-iso.js')).listIsoCommand },
+  { command: 'isos', describe: "Alias of list iso (lomob's name)", load: async () => ({ ...(await import('./list-iso.js')).listIsoCommand, command: 'isos', describe: "Alias of list iso (lomob's name)" }) },
   { command: 'gdrive', describe: 'List files in google drive in tree view', load: async () => (await import('./list-gdrive.js')).listGdriveCommand },
 ];
 

@@ -70,23 +70,32 @@ export function bigFiles(db: Db, minSize: number): LibraryFile[] {
 export interface LibraryDir {
   id: number;
   path: ByteString;
+  /** The scan root it lies under, and its path relative to that root ('' for the root itself). */
+  rootPath: ByteString;
+  relPath: ByteString;
   files: number;
   bytes: number;
+  /** The folder's modification time as the last scan saw it (null if never recorded). */
+  mtimeMs: number | null;
 }
 
 /** Folders that still exist, with the count and size of the current files directly in them. */
 export function libraryDirs(db: Db): LibraryDir[] {
   const rows = db
     .prepare(
-      `SELECT d.id, r.path AS root_path, d.rel_path,
+      `SELECT d.id, r.path AS root_path, d.rel_path, d.mtime_ms,
               count(f.id) AS files, coalesce(sum(f.size), 0) AS bytes
        FROM dirs d JOIN scan_roots r ON r.id = d.root_id
        LEFT JOIN files f ON f.dir_id = d.id AND f.status = 'current' AND f.kind = 'file'
        WHERE d.deleted_at IS NULL
        GROUP BY d.id ORDER BY r.path, d.rel_path`,
     )
-    .all() as { id: number; root_path: Buffer; rel_path: Buffer; files: number; bytes: number }[];
-  return rows.map((r) => ({ id: r.id, path: joinPath(fromBuffer(r.root_path), fromBuffer(r.rel_path)), files: r.files, bytes: r.bytes }));
+    .all() as { id: number; root_path: Buffer; rel_path: Buffer; mtime_ms: number | null; files: number; bytes: number }[];
+  return rows.map((r) => {
+    const rootPath = fromBuffer(r.root_path);
+    const relPath = fromBuffer(r.rel_path);
+    return { id: r.id, path: joinPath(rootPath, relPath), rootPath, relPath, files: r.files, bytes: r.bytes, mtimeMs: r.mtime_ms };
+  });
 }
 
 /**
