@@ -77,6 +77,18 @@ describe('local files are private', () => {
     for (const c of [init, scan, invite]) expect(c.stderr).not.toMatch(/other local users/);
   });
 
+  it("restore keeps the caller's umask: restored photos get the modes any copied file gets", async () => {
+    const iso = await cli(['--db', db, 'iso', 'create', '--partial'], UMASK_022);
+    expect(iso.code, iso.stderr).toBe(0);
+    const out = path.join(root, 'restored');
+    const photo = path.join(root, 'pics', 'a.jpg');
+    const r = await cli(['--db', db, 'restore', 'file', photo, '--to', out], UMASK_022);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.statSync(path.join(out, photo)).mode & 0o777).toBe(0o644);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o755);
+    expect(notPrivate(site)).toEqual([]);
+  });
+
   it('looser modes found at start are reported once, naming the fix; by CLI commands and by the node', async () => {
     fs.chmodSync(site, 0o755);
     fs.chmodSync(db, 0o644);
