@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { EXIT, EXIT_HELP, UserError, commandExitCode } from './exit-codes.js';
 import { log, setLogLevel } from './log.js';
 import { commandWords, resolveCommands, type LazyCommand } from './lazy-command.js';
+import { PRIVATE_UMASK } from './local-files.js';
 
 // yargs through its bundled CommonJS build: one file instead of ~25 ES modules to resolve and link
 // (17-19 ms instead of 27-35 ms of every command's start-up). Only cli.ts uses yargs at run time.
@@ -26,15 +27,25 @@ const commands: LazyCommand[] = [
   { command: 'cost', describe: 'Projected monthly and one-off cloud costs for what the catalog holds', load: async () => (await import('./commands/cost.js')).costCommand },
   { command: 'node', describe: "Run this site's peer node (foreground) until SIGINT/SIGTERM", load: async () => (await import('./commands/node.js')).nodeCommand },
   { command: 'invite', describe: 'Print a single-use code that lets another household join this family', load: async () => (await import('./commands/invite.js')).inviteCommand },
-  { command: 'join <code>', describe: 'Join a family with an invitation code from `lomo-peer invite`', load: async () => (await import('./commands/join.js')).joinCommand },
+  { command: 'join [code]', describe: 'Join a family with an invitation code from `lomo-peer invite` (or `-`: read it from standard input)', load: async () => (await import('./commands/join.js')).joinCommand },
   { command: 'peers [action] [peer]', describe: 'List trusted households, revoke one (peers remove <peer>), or measure the link (peers speedtest <peer>)', load: async () => (await import('./commands/peers.js')).peersCommand },
   { command: 'status', describe: 'Show this site and each family peer: online, last seen, address, round-trip time', load: async () => (await import('./commands/status.js')).statusCommand },
   { command: 'import <from>', describe: "Bring a lomob catalog into this one: folders, files, volumes, upload state (lomob's file is only read)", load: async () => (await import('./commands/import.js')).importCommand },
   { command: 'util <tool>', describe: 'Various tools', load: async () => (await import('./commands/util.js')).utilCommand },
 ];
 
+/**
+ * Commands whose output files belong to the user rather than to the site: restored photos keep the
+ * caller's umask, like any file they copy. Everything else the program writes (catalog, identity,
+ * objects, the node's files) is the site's own and private (node/local-files.ts).
+ */
+const USER_UMASK_COMMANDS = new Set(['restore']);
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
+  const words = commandWords(argv);
+  // Before anything is created: the data folder 0700, its files 0600, whatever the caller's umask.
+  if (!USER_UMASK_COMMANDS.has(words[0] ?? '')) process.umask(PRIVATE_UMASK);
   const parser = yargs(argv)
     .scriptName('lomo-peer')
     .usage('$0 <command> [options]\n\nDisaster-proof family backup of photos and videos.')
@@ -53,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout', global: true })
     .middleware((a) => setLogLevel(a.logLevel as number))
-    .command(await resolveCommands(commands, commandWords(argv), 0))
+    .command(await resolveCommands(commands, words, 0))
     .demandCommand(1, 'Name a command; see the list above.')
     .strict()
     .recommendCommands()

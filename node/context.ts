@@ -1,6 +1,7 @@
 import { openCatalog, CatalogError, type Db } from '../storage/catalog/db.js';
 import path from 'node:path';
 import { EXIT, UserError } from './exit-codes.js';
+import { warnLooseModes } from './local-files.js';
 
 /** Options every command receives (declared once in node/cli.ts). */
 export interface GlobalArgs {
@@ -11,8 +12,12 @@ export interface GlobalArgs {
   logLevel: number;
 }
 
-/** Opens the catalog for one command and always closes it, mapping catalog failures to EXIT.CATALOG. */
+/**
+ * Opens the catalog for one command and always closes it, mapping catalog failures to EXIT.CATALOG.
+ * First warns (once per run) if the site's files are open to other local users.
+ */
 export function withCatalog<T>(args: GlobalArgs, fn: (db: Db) => T, opts: { create?: boolean } = {}): T {
+  warnSiteFileModes(args);
   let db: Db;
   try {
     db = openCatalog(args.db, { create: opts.create ?? true });
@@ -37,4 +42,9 @@ export function withCatalog<T>(args: GlobalArgs, fn: (db: Db) => T, opts: { crea
 /** The site's data folder: --data-dir, or the folder holding the catalog. */
 export function dataDir(args: GlobalArgs): string {
   return path.resolve(args.dataDir ?? path.dirname(path.resolve(args.db)));
+}
+
+/** The start-up check of the site's file modes (node/local-files.ts), for commands that open the catalog. */
+export function warnSiteFileModes(args: GlobalArgs): void {
+  warnLooseModes(path.resolve(args.db), dataDir(args));
 }

@@ -4,12 +4,13 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { PrivateKey, PeerId } from '@libp2p/interface';
 import { EXIT, UserError } from './exit-codes.js';
+import { IDENTITY_FILE } from './local-files.js';
 
 /**
  * A site's persistent libp2p identity: one Ed25519 key in `<data-dir>/identity.key` (protobuf,
  * mode 0600). Its peer id is the site id everywhere (catalog, logs, recovery kit, peers' lists).
  */
-export const IDENTITY_FILE = 'identity.key';
+export { IDENTITY_FILE };
 
 export interface SiteIdentity {
   privateKey: PrivateKey;

@@ -1,18 +1,22 @@
+import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Db } from '../storage/catalog/db.js';
 import { deriveSiteKeysAsync, WrongPassphraseError, type SiteKeys } from '../storage/crypto/keys.js';
 import { loadSodium, type Sodium } from '../storage/crypto/sodium.js';
 import { loadSiteKeys, type SiteKeyRow } from '../storage/objects/catalog.js';
 import { EXIT, UserError } from './exit-codes.js';
+import { isOpenToOthers } from './local-files.js';
+import { log } from './log.js';
 import { ENV_KEY, type PassphraseArgs } from './passphrase-option.js';
 
 export { ENV_KEY, withPassphraseOption, type PassphraseArgs } from './passphrase-option.js';
 
 /**
- * The site passphrase, as lomob takes its master key: `--encrypt-key/-k`, else the environment
- * variable LOMOB_MASTER_KEY, else a prompt on the terminal (asked twice when a site is created).
- * The master key is derived once per process and kept only in memory. (The option itself lives in
- * passphrase-option.ts, so that declaring it loads no crypto module.)
+ * The site passphrase, as lomob takes its master key: `--encrypt-key/-k` (discouraged: any local
+ * user sees a command line), else `--passphrase-file`, else the environment variable
+ * LOMOB_MASTER_KEY, else a prompt on the terminal (asked twice when a site is created).
+ * The master key is derived once per process and kept only in memory. (The options live in
+ * passphrase-option.ts, so that declaring them loads no crypto module.)
  */
 export const MIN_PASSPHRASE = 8;
 
@@ -52,13 +56,40 @@ async function readLineFromPipe(question: string): Promise<string> {
   process.stderr.write(question + '\n');
   pipeLines ??= readline.createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
   const r = await pipeLines.next();
-  if (r.done) throw new UserError(`no passphrase: pass --encrypt-key/-k, set ${ENV_KEY}, or run in a terminal`, EXIT.USAGE);
+  if (r.done) throw new UserError(`no passphrase: pass --passphrase-file, set ${ENV_KEY}, or run in a terminal`, EXIT.USAGE);
   return r.value;
 }
 
-/** The passphrase from -k, LOMOB_MASTER_KEY or the terminal; `confirm` asks twice and checks strength. */
+/**
+ * `--passphrase-file`: its first line, without the line end (spaces are part of the passphrase).
+ * A file other local users can read still works (a container's secrets are often 0444), with a
+ * warning that names the fix.
+ */
+export function readPassphraseFile(file: string): string {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.isFile() && isOpenToOthers(st)) {
+        log.warn(`--passphrase-file ${file} can be read by other local users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${file}`);
+      }
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw new UserError(`cannot read --passphrase-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.INPUT);
+  }
+  return text.split('\n')[0]!.replace(/\r$/, '');
+}
+
+/**
+ * The passphrase from -k, --passphrase-file, LOMOB_MASTER_KEY or the terminal; `confirm` asks twice
+ * and checks strength.
+ */
 export async function getPassphrase(args: PassphraseArgs, opts: { confirm?: boolean } = {}): Promise<string> {
-  let p = args.encryptKey ?? process.env[ENV_KEY];
+  let p = args.encryptKey ?? (args.passphraseFile !== undefined ? readPassphraseFile(args.passphraseFile) : undefined) ?? process.env[ENV_KEY];
   const fromPrompt = p === undefined;
   if (p === undefined) {
     p = await prompt('Passphrase: ');

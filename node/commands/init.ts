@@ -7,6 +7,7 @@ import { EXIT, UserError } from '../exit-codes.js';
 import { getPassphrase, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
 import { printJson } from '../output.js';
 import { log } from '../log.js';
+import { RECOVERY_KIT_FILE } from '../local-files.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
 import { DEFAULT_MEMLIMIT, DEFAULT_OPSLIMIT, MIN_MEMLIMIT, deriveSiteKeys, newKdfParams } from '../../storage/crypto/keys.js';
 import { formatRecoveryKit, type RecoveryKit } from '../../storage/crypto/recovery-kit.js';
@@ -15,7 +16,7 @@ import { FileTier } from '../../storage/tiers/file.js';
 import { FORMAT_VERSION } from '../../storage/objects/format.js';
 import { parseSize } from '../../storage/util/units.js';
 
-export const RECOVERY_KIT_FILE = 'recovery-kit.txt';
+export { RECOVERY_KIT_FILE };
 
 interface InitArgs extends GlobalArgs, PassphraseArgs {
   objectsDir?: string;
@@ -97,11 +98,15 @@ function parseSizeArg(text: string): number {
   }
 }
 
-/** temp name, fsync, rename: the kit is either complete or absent. */
+/**
+ * temp name, fsync, rename: the kit is either complete or absent. Mode 0600 like every file of the
+ * site: the kit holds no secret, but its salt and key check let anyone who reads it guess the
+ * passphrase offline (the printed copy is the one to keep).
+ */
 export function writeFileAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
+  const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, text);
     fs.fsyncSync(fd);

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
-import { dataDir, type GlobalArgs } from '../context.js';
+import readline from 'node:readline';
+import { dataDir, warnSiteFileModes, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { log } from '../log.js';
 import { formatDateTime, printJson } from '../output.js';
@@ -11,31 +12,43 @@ import { decodeInviteCode, type JoinResult } from '../../protocol/pairing/index.
 import { parseSize } from '../../storage/util/units.js';
 
 interface JoinArgs extends GlobalArgs {
-  code: string;
+  code?: string;
   name?: string;
   quota?: string;
   siteName?: string;
 }
 
 /**
- * `lomo-peer join <code>`: pairs with the household that made the code. Through the running node
+ * `lomo-peer join [code]`: pairs with the household that made the code. Through the running node
  * if there is one (its connections stay up); otherwise with a short-lived host that only dials out.
+ * The code holds the invitation's secret and any local user can read a command line
+ * (/proc/<pid>/cmdline) while join runs, so it can come from standard input instead: `join -`, or
+ * no code at all (piped, or typed at a prompt).
  */
 export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
-  command: 'join <code>',
-  describe: 'Join a family with an invitation code from `lomo-peer invite`',
+  command: 'join [code]',
+  describe: 'Join a family with an invitation code from `lomo-peer invite` (or `-`: read it from standard input)',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .positional('code', { type: 'string', demandOption: true, describe: 'The invitation code' })
+      .positional('code', {
+        type: 'string',
+        describe: 'The invitation code; `-` or none: read from standard input (safer: a command line is visible to other local users)',
+      })
       .option('name', { type: 'string', describe: 'What this site will call the inviting household (default: its own name)' })
       .option('quota', { type: 'string', describe: 'Storage this site offers the inviting household (e.g. 500GB)' })
       .option('site-name', { type: 'string', describe: 'This site\'s name, shown to the family (stored)' })
-      .example('$0 join lomo1...', 'pair with the household that printed the code (lomo-peer invite)')
+      .example('$0 join', 'paste the code at the prompt: pair with the household that printed it (lomo-peer invite)')
+      .example('$0 join - < code.txt', 'read the code from standard input')
+      .example('$0 join lomo1...', 'the code on the command line (visible to other local users while join runs)')
       .example('$0 join lomo1... --quota 500GB --site-name "The Lees"', 'offer them 500 GB and introduce this site by name') as Argv<JoinArgs>,
   handler: async (args) => {
+    warnSiteFileModes(args);
+    // yargs hands a lone `-` over as ''.
+    const fromStdin = args.code === undefined || args.code === '-' || args.code === '';
+    const text = fromStdin ? await readCode() : String(args.code);
     let code;
     try {
-      code = decodeInviteCode(String(args.code));
+      code = decodeInviteCode(text);
     } catch (err) {
       throw asUserError(err);
     }
@@ -53,7 +66,7 @@ export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
     const dir = dataDir(args);
     let result: JoinResult;
     if (await nodeRunning(dir)) {
-      result = await controlRequest<JoinResult>(dir, { op: 'join', code: String(args.code), name: args.name, quota });
+      result = await controlRequest<JoinResult>(dir, { op: 'join', code: text, name: args.name, quota });
     } else {
       log.debug('no node running: joining with a short-lived host');
       const node = await LomoNode.start({
@@ -81,3 +94,21 @@ export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
     );
   },
 };
+
+/**
+ * The code from standard input: its first non-empty line, a prompt first when it is a terminal.
+ * (decodeInviteCode ignores white space, so a code wrapped by a mail client still works.)
+ */
+async function readCode(): Promise<string> {
+  const tty = process.stdin.isTTY === true;
+  if (tty) process.stderr.write('Invitation code: ');
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of rl) {
+      if (line.trim() !== '') return line;
+    }
+  } finally {
+    rl.close();
+  }
+  throw new UserError('no invitation code: name it (join <code>) or give it on standard input (join - < file)', EXIT.USAGE);
+}

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
-import { dataDir, type GlobalArgs } from '../context.js';
+import { dataDir, warnSiteFileModes, type GlobalArgs } from '../context.js';
 import { log } from '../log.js';
 import { printJson } from '../output.js';
 import { nodeRunning, startControlServer } from '../host/control.js';
@@ -49,6 +49,7 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
       .example(`$0 node --relay-server --announce /ip4/203.0.113.7/tcp/${DEFAULT_PORT}`, 'a reachable family node (forwarded port) that relays for the others') as unknown as Argv<NodeArgs>,
   handler: async (args) => {
     const dir = dataDir(args);
+    warnSiteFileModes(args);
     // Refuse before touching the network: a second node would fight the first over its peers.
     if (await nodeRunning(dir)) {
       throw new UserError(`a node is already running for ${dir} (control socket answers); stop it first`, EXIT.USAGE);

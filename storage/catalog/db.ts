@@ -30,14 +30,21 @@ export function openCatalog(file: string, opts: OpenOptions = {}): Db {
   // lomob's catalog has the same default name (lomob.db). Migrating it would clash with its tables and
   // even opening it in WAL mode would change its header: recognise it first and leave it untouched.
   if (fs.existsSync(file) && isLomobCatalog(file)) throw new CatalogError(lomobCatalogHint(file));
-  if (create) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // The folder and the file are for the site's owner alone (docs/security-model.md, "Local files").
+  if (create) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  const isNew = create && !fs.existsSync(file);
   let db: Db;
   try {
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: !create });
+    // Before the first write: SQLite creates the -wal and -shm files with the catalog's own mode.
+    if (isNew) fs.chmodSync(file, 0o600);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    // Deleted content (an erased invite secret) is overwritten with zeros, not left in free space.
+    db.pragma('secure_delete = ON');
+    if (!opts.readonly) matchSidecarModes(file);
   } catch (err) {
     throw new CatalogError(`cannot open catalog ${file}: ${(err as Error).message}`);
   }
@@ -48,6 +55,47 @@ export function openCatalog(file: string, opts: OpenOptions = {}): Db {
     throw err;
   }
   return db;
+}
+
+/**
+ * A -wal or -shm file left by an older version (or a crash) keeps the mode it was created with;
+ * SQLite reuses it as it is. Bring it down to the catalog's own mode when that is private.
+ */
+function matchSidecarModes(file: string): void {
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) return; // a looser catalog is reported at start, not changed
+  for (const f of [`${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o777) !== mode) fs.chmodSync(f, mode);
+    } catch {
+      // absent (created at the first write), or not ours to change: the start-up check reports it
+    }
+  }
+}
+
+/**
+ * Makes erased bytes leave the catalog's files. `secure_delete` zeroes them in the page that held
+ * them, but the page's old versions stay in the WAL until a checkpoint copies the new one back and
+ * the WAL is emptied: this does both (TRUNCATE), waiting up to the busy timeout for readers.
+ * Inside a transaction (pairing consumes an invite and stores the peer in one) it runs on the next
+ * turn of the event loop, when better-sqlite3's synchronous transaction has committed.
+ * Returns false if it could not finish now (deferred, or a reader held an old snapshot); the next
+ * erase tries again.
+ */
+export function scrubWal(db: Db): boolean {
+  if (db.inTransaction) {
+    setImmediate(() => {
+      if (db.open && !db.inTransaction) checkpointTruncate(db);
+    });
+    return false;
+  }
+  return checkpointTruncate(db);
+}
+
+function checkpointTruncate(db: Db): boolean {
+  if (db.readonly) return false;
+  const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+  return r !== undefined && r.busy === 0;
 }
 
 /** Applies every registered migration that is not yet in the catalog, each in one transaction. */

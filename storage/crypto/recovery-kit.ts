@@ -3,8 +3,10 @@ import type { KdfParams } from './keys.js';
 /**
  * The printable recovery kit: everything besides the passphrase and the objects that is needed to
  * get the data back (site id, KDF parameters, salt, format version). It holds no secret: without the
- * passphrase it is useless, and the passphrase is never written anywhere. deploy/decrypt-volume.js
- * reads this same text.
+ * passphrase it is useless, and the passphrase is never written anywhere. Its salt and key check
+ * do let whoever reads it test passphrase guesses offline (one Argon2id run each), so the copy in
+ * the data folder is private (mode 0600, node/commands/init.ts). deploy/decrypt-volume.js reads
+ * this same text.
  */
 export interface RecoveryKit {
   siteId: string;

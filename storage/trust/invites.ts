@@ -1,4 +1,4 @@
-import type { Db } from '../catalog/db.js';
+import { scrubWal, type Db } from '../catalog/db.js';
 
 /**
  * Invitations issued by this site (catalog table `invites`). An invite is usable while it is
@@ -79,6 +79,7 @@ export function consumeInvite(db: Db, id: string, peerId: string, now = Date.now
        WHERE id = ? AND used_at IS NULL AND expires_at > ? AND failed_attempts < ?`,
     )
     .run(now, peerId, id, now, MAX_FAILED_ATTEMPTS);
+  if (res.changes === 1) scrubWal(db); // the erased secret must not stay in the WAL
   return res.changes === 1;
 }
 
@@ -97,5 +98,6 @@ export function openInviteUntil(db: Db, now = Date.now()): number | null {
 
 /** Erases secrets of expired invites (they can never be used; no reason to keep them). */
 export function purgeExpiredSecrets(db: Db, now = Date.now()): void {
-  db.prepare('UPDATE invites SET secret = NULL WHERE secret IS NOT NULL AND expires_at <= ?').run(now);
+  const res = db.prepare('UPDATE invites SET secret = NULL WHERE secret IS NOT NULL AND expires_at <= ?').run(now);
+  if (res.changes > 0) scrubWal(db); // the erased secrets must not stay in the WAL
 }
