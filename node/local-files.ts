@@ -29,12 +29,14 @@ export interface LooseMode {
 }
 
 /**
- * The site's folder and files whose mode lets other local users in: the data folder, the catalog
- * with its -wal and -shm files, the identity key and the recovery kit (those that exist).
+ * The site's files whose mode lets other local users in: the catalog with its -wal and -shm files,
+ * the identity key and the recovery kit (those that exist). The data folder itself is created 0700
+ * but an existing one is not reported: by default it is the folder the user runs lomo-peer in (a
+ * home folder is often 0755), and the files, not the folder, hold what must stay private; a
+ * readable folder shows only their names.
  */
 export function looseModes(catalog: string, dataDir: string): LooseMode[] {
   const files = [
-    dataDir,
     catalog,
     `${catalog}-wal`,
     `${catalog}-shm`,
