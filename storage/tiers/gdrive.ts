@@ -12,7 +12,7 @@ import { drive as driveApi, type drive_v3 } from '@googleapis/drive';
 import type { OAuth2Client } from 'google-auth-library';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PutOptions, type Tier } from './tier.js';
+import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PutOptions, type Tier, type TierQuota, type TreeEntry } from './tier.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { mapDriveError } from './gdrive-errors.js';
 import { FILE_FIELDS, resumableUpload, type ResumableContext } from './gdrive-resumable.js';
@@ -50,15 +50,8 @@ export interface GDrivePutOptions extends PutOptions {
   modifiedAt?: Date;
 }
 
-export interface DriveEntry {
-  path: string;
-  id: string;
-  isFolder: boolean;
-  size: number;
-  modifiedAt?: Date;
-  sha256?: string;
-  appProperties?: Record<string, string>;
-}
+/** An entry of the Drive tree (the Tier interface's TreeEntry). */
+export type DriveEntry = TreeEntry;
 
 export class GDriveTier implements Tier {
   readonly kind = 'gdrive';
@@ -119,7 +112,7 @@ export class GDriveTier implements Tier {
     return n;
   }
 
-  async quota(): Promise<{ limit?: number; usage: number; trash: number; free?: number }> {
+  async quota(): Promise<TierQuota> {
     const a = await this.call<drive_v3.Schema$About>('about.get', 'Drive quota', () => this.drive.about.get({ fields: 'storageQuota' }));
     const q = a.storageQuota ?? {};
     const limit = q.limit ? Number(q.limit) : undefined;

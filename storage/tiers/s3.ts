@@ -178,6 +178,16 @@ export class S3Tier implements Tier {
     return new TierError(`${what}: ${code}${e?.message && e.message !== code ? ` (${e.message})` : ''}`, kind, err);
   }
 
+  /** Tier capability: the bucket is checked (and created when allowed) before anything is sent. */
+  prepare(): Promise<void> {
+    return this.ensureBucket();
+  }
+
+  /** Tier capability: the region the client talks to (the catalog records it with each volume). */
+  async region(): Promise<string> {
+    return String(await this.client.config.region());
+  }
+
   /** HeadBucket once per tier; a missing bucket is created (opts.createBucket) or named. */
   async ensureBucket(): Promise<void> {
     if (this.bucketChecked) return;
@@ -342,6 +352,11 @@ export class S3Tier implements Tier {
   /** Aborts multipart uploads under this tier's prefix that the journal does not know. */
   abortOrphans(): Promise<string[]> {
     return abortOrphans(this);
+  }
+
+  /** Tier capability: the orphan multipart uploads, aborted (abortOrphans). */
+  sweepOrphans(): Promise<string[]> {
+    return this.abortOrphans();
   }
 
   private assertMayReplace(st: ObjectStat): void {

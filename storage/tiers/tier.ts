@@ -36,6 +36,31 @@ export interface PutOptions {
   sha256?: string;
   onProgress?: (bytesDone: number) => void;
   signal?: AbortSignal;
+  /** Hint: multipart part size for this object (S3: its chunk size, so parts and chunks coincide). Others ignore it. */
+  partSize?: number;
+  /** Hint: the file's modification time, shown by tiers that keep one (Drive). */
+  modifiedAt?: Date;
+  /** Hint: the caller already checked the quota for a whole batch (Drive skips its per-file check). */
+  quotaChecked?: boolean;
+}
+
+/** Space of a tier with a quota (Drive). Bytes; `limit`/`free` undefined when unlimited. */
+export interface TierQuota {
+  limit?: number;
+  usage: number;
+  trash: number;
+  free?: number;
+}
+
+/** One entry of a tier's tree, folders included (Drive has folder objects, a folder tier has prefixes). */
+export interface TreeEntry {
+  path: string;
+  id: string;
+  isFolder: boolean;
+  size: number;
+  modifiedAt?: Date;
+  sha256?: string;
+  appProperties?: Record<string, string>;
 }
 
 export interface ByteRange {
@@ -87,6 +112,43 @@ export interface Tier {
   syncPrefix?(prefix: string): Promise<void>;
   /** Removes everything under `prefix`, temporaries of killed writers included (local tiers). */
   purge?(prefix: string): Promise<void>;
+
+  // Optional capabilities of some backends. Jobs test for the method, never for the class.
+
+  /** The bucket holding the objects (S3), as the catalog records it for a volume. */
+  readonly bucket?: string;
+  /** Requests sent so far, by operation name (what a cloud bill counts). */
+  readonly requests?: ReadonlyMap<string, number>;
+  /** All requests sent so far. */
+  requestCount?(): number;
+  /** Where the copies are (S3 region), as the catalog records it. */
+  region?(): Promise<string>;
+  /** Makes the tier ready to receive, once (S3: checks the bucket, creating it when allowed). */
+  prepare?(): Promise<void>;
+  /** Cancels unfinished uploads nobody will resume (S3 multipart uploads its journal does not know); their keys. */
+  sweepOrphans?(): Promise<string[]>;
+  /** Forgets the recorded unfinished upload of `key` (cancelled remotely), so the next put starts over. */
+  discardUpload?(key: string): Promise<void>;
+  /** Free space (Drive). */
+  quota?(): Promise<TierQuota>;
+  /** Fails with a 'quota' TierError when `bytes` more do not fit. */
+  checkQuota?(bytes: number): Promise<void>;
+  /** Reads a copy by the tier's own id (ObjectStat.id, a placement's remote id): no path look-up (Drive). */
+  getById?(id: string, range?: ByteRange): Promise<Readable>;
+  /** Removes a copy by the tier's own id; a copy already gone is no error (Drive). */
+  deleteById?(id: string): Promise<void>;
+  /** Empties the tier's trash, whose bytes count against the quota (Drive). */
+  emptyTrash?(): Promise<void>;
+  /** A whole object as ranged reads in parallel, delivered in order (big restores from S3). */
+  getParallel?(key: string, size: number, opts?: { concurrency?: number }): Readable;
+  /** Depth-first walk of the whole tree, folders included, sorted by name (Drive). */
+  walk?(): AsyncIterable<TreeEntry>;
+}
+
+/** Removes one copy: by its remote id where the tier addresses copies that way, else by key. */
+export async function removeCopy(tier: Tier, key: string, remoteId?: string | null): Promise<void> {
+  if (remoteId && tier.deleteById) await tier.deleteById(remoteId);
+  else await tier.delete(key);
 }
 
 export interface ReservedObject {
