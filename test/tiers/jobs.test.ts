@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { assertBuilt } from '../crypto/cli.js';
 import { makeSite, PASS, type Site } from '../objects/site.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { openCatalog } from '../../storage/catalog/db.js';
@@ -32,7 +31,6 @@ process.env.LOMO_RETRY_BASE_MS = '5';
 const MiB = 1024 * 1024;
 
 beforeAll(async () => {
-  assertBuilt();
   moto = await startMoto();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lomo-jobs-'));
   site = await makeSite(tmp, { 'a/one.jpg': 3 * MiB, 'a/two.jpg': 200_000, 'b/three.txt': Buffer.from('three\n') });
