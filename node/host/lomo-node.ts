@@ -317,6 +317,7 @@ export class LomoNode {
         }),
       ),
     );
+    log.debug('maintenance round done');
   }
 
   private async listOr<T>(fn: () => T[]): Promise<T[]> {

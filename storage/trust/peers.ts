@@ -155,7 +155,7 @@ export function saveIntroducedPeer(db: Db, p: NewPeer, now = Date.now()): boolea
 
 /** Finds a peer by full peer id, unique peer-id prefix (>= 8 chars) or exact name. */
 export function findPeer(db: Db, ref: string): PeerRow[] {
-  const all = listPeers(db, { includeRevoked: true });
+  const all = listPeers(db, { includeRevoked: true, includePending: true });
   const exact = all.filter((p) => p.peerId === ref);
   if (exact.length > 0) return exact;
   const byName = all.filter((p) => p.name === ref || p.siteName === ref);
