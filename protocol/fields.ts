@@ -1,3 +1,5 @@
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { ProtocolViolation } from './framing.js';
 
 /**
@@ -58,4 +60,43 @@ export function strList(obj: Record<string, unknown>, key: string, maxItems: num
 /** Message type tag. */
 export function kind(obj: Record<string, unknown>): string {
   return str(obj, 't', 32);
+}
+
+/**
+ * True for the canonical text of an Ed25519 peer id (the only key type lomo-peer sites use).
+ * Anything stored from a peer's message must parse again later in every code path (dials,
+ * status, revocation), so it is parsed here, once, at the border.
+ */
+export function isPeerIdText(s: string): boolean {
+  try {
+    const id = peerIdFromString(s);
+    return id.type === 'Ed25519' && id.toString() === s;
+  } catch {
+    return false;
+  }
+}
+
+/** True for a multiaddr in text form that parses (and prints back the same way). */
+export function isMultiaddrText(s: string): boolean {
+  try {
+    return multiaddr(s).toString() === s;
+  } catch {
+    return false;
+  }
+}
+
+/** A peer id field: an Ed25519 peer id in canonical base58btc text. */
+export function peerIdField(obj: Record<string, unknown>, key: string, maxLen: number): string {
+  const v = str(obj, key, maxLen);
+  if (!isPeerIdText(v)) throw new ProtocolViolation(`field ${key} is not an Ed25519 peer id`);
+  return v;
+}
+
+/** A list of multiaddrs in text form, each parsed; at most maxItems of at most maxLen characters. */
+export function multiaddrList(obj: Record<string, unknown>, key: string, maxItems: number, maxLen: number): string[] {
+  const list = strList(obj, key, maxItems, maxLen);
+  list.forEach((a, i) => {
+    if (!isMultiaddrText(a)) throw new ProtocolViolation(`${key}[${i}] is not a multiaddr`);
+  });
+  return list;
 }

@@ -3,7 +3,7 @@ import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { formatDateTime, printJson, printTable } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
-import { findPeer, listPeers, revokePeer, type PeerRow } from '../../storage/trust/peers.js';
+import { confirmPeer, findPeer, listPeers, revokePeer, type PeerRow } from '../../storage/trust/peers.js';
 import type { SpeedtestResult } from '../../protocol/speedtest/index.js';
 import { formatSize } from '../../storage/util/units.js';
 
@@ -15,22 +15,27 @@ interface PeersArgs extends GlobalArgs {
   streams: number;
 }
 
-/** `lomo-peer peers [list]`, `peers remove <peer>` and `peers speedtest <peer>` (needs the node). */
+/**
+ * `lomo-peer peers [list]`, `peers remove <peer>` (also revokes what it introduced),
+ * `peers confirm <peer>` (trust a pending introduced site) and `peers speedtest <peer>` (needs the node).
+ */
 export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
   command: 'peers [action] [peer]',
-  describe: 'List trusted households, revoke one (peers remove <peer>), or measure the link (peers speedtest <peer>)',
+  describe: 'List households, revoke one (peers remove <peer>), confirm an introduced one (peers confirm <peer>), or measure the link (peers speedtest <peer>)',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .positional('action', { type: 'string', choices: ['list', 'remove', 'speedtest'], default: 'list' })
-      .positional('peer', { type: 'string', describe: 'Peer id (or unique prefix) or name, for remove and speedtest' })
+      .positional('action', { type: 'string', choices: ['list', 'remove', 'confirm', 'speedtest'], default: 'list' })
+      .positional('peer', { type: 'string', describe: 'Peer id (or unique prefix) or name, for remove, confirm and speedtest' })
       .option('all', { type: 'boolean', default: false, describe: 'Also list revoked peers' })
       .option('seconds', { type: 'number', default: 5, describe: 'speedtest: how long to send' })
       .option('streams', { type: 'number', default: 1, describe: 'speedtest: parallel streams (1-16)' })
-      .example('$0 peers remove Grandma', 'revoke Grandma: connections drop, refused from now on') as Argv<PeersArgs>,
+      .example('$0 peers remove Grandma', 'revoke Grandma (and the sites it introduced): connections drop, refused from now on')
+      .example('$0 peers confirm Uncle', 'trust Uncle, introduced by a family member and pending until now') as Argv<PeersArgs>,
   handler: async (args) => {
     if (args.action === 'remove') return removePeer(args);
+    if (args.action === 'confirm') return confirm(args);
     if (args.action === 'speedtest') return speedtest(args);
-    const rows = withCatalog(args, (db) => listPeers(db, { includeRevoked: args.all }));
+    const rows = withCatalog(args, (db) => listPeers(db, { includeRevoked: args.all, includePending: true }));
     if (args.json) return printJson(rows);
     const q = (v: number | null) => (v === null ? '-' : formatSize(v));
     printTable(
@@ -38,7 +43,7 @@ export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
       rows.map((p) => [
         p.name,
         p.peerId,
-        p.revokedAt === null ? 'trusted' : 'revoked',
+        p.state,
         q(p.quotaOffered),
         q(p.quotaGranted),
         formatDateTime(p.pairedAt),
@@ -70,8 +75,21 @@ async function removePeer(args: PeersArgs): Promise<void> {
   const dir = dataDir(args);
   // The running node revokes and hangs up at once; without a node the catalog is enough (the
   // gater reads it on every connection, and a node started later sweeps revoked peers).
-  if (await nodeRunning(dir)) await controlRequest(dir, { op: 'revoke', peerId: peer.peerId });
-  else withCatalog(args, (db) => revokePeer(db, peer.peerId));
-  if (args.json) return printJson({ revoked: peer.peerId, name: peer.name });
+  let also: string[];
+  if (await nodeRunning(dir)) also = (await controlRequest<{ also: string[] }>(dir, { op: 'revoke', peerId: peer.peerId })).also;
+  else also = withCatalog(args, (db) => revokePeer(db, peer.peerId)).filter((id) => id !== peer.peerId);
+  if (args.json) return printJson({ revoked: peer.peerId, name: peer.name, also });
   process.stdout.write(`revoked ${peer.name} (${peer.peerId})\n`);
+  if (also.length > 0) process.stdout.write(`also revoked ${also.length} site(s) it introduced: ${also.join(' ')}\n`);
+}
+
+async function confirm(args: PeersArgs): Promise<void> {
+  const peer = onePeer(args);
+  if (peer.state !== 'pending') throw new UserError(`${peer.name} (${peer.peerId}) is ${peer.state}, not pending: nothing to confirm`, EXIT.USAGE);
+  const dir = dataDir(args);
+  // The running node dials the site at once; without a node the catalog is enough.
+  if (await nodeRunning(dir)) await controlRequest(dir, { op: 'confirm', peerId: peer.peerId });
+  else withCatalog(args, (db) => confirmPeer(db, peer.peerId));
+  if (args.json) return printJson({ confirmed: peer.peerId, name: peer.name });
+  process.stdout.write(`confirmed ${peer.name} (${peer.peerId}): trusted from now on\n`);
 }

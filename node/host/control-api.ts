@@ -33,9 +33,16 @@ export function controlHandler(node: LomoNode): ControlHandler {
       case 'revoke': {
         const id = String(req.peerId ?? '');
         if (findPeer(node.db, id).length !== 1) throw new UserError(`no peer ${id}`, EXIT.USAGE);
-        node.revoke(id);
-        return { revoked: id };
+        const all = node.revoke(id);
+        return { revoked: id, also: all.filter((x) => x !== id) };
       }
+      case 'confirm': {
+        const id = String(req.peerId ?? '');
+        if (findPeer(node.db, id).length !== 1) throw new UserError(`no peer ${id}`, EXIT.USAGE);
+        return { confirmed: node.confirm(id) };
+      }
+      case 'invite-cancel':
+        return { cancelled: node.cancelInvite(String(req.id ?? '')) };
       case 'speedtest': {
         const id = String(req.peerId ?? '');
         try {

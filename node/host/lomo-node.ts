@@ -11,10 +11,12 @@ import { trustGater } from './gater.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
-import { familyService, type Family } from '../../protocol/family/index.js';
+import { familyService, INVITE_REANNOUNCE_MS, relayWindowUntil, type Family, type MergeResult } from '../../protocol/family/index.js';
+import { repairPeerRows } from '../../protocol/family/repair.js';
 import { speedtestService, type Speedtest, type SpeedtestResult } from '../../protocol/speedtest/index.js';
-import { purgeExpiredSecrets } from '../../storage/trust/invites.js';
-import { isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName } from '../../storage/trust/peers.js';
+import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
+import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
+import { MAX_INVITE_MS } from '../../protocol/pairing/index.js';
 
 export interface NodeOptions {
   dbFile: string;
@@ -45,6 +47,13 @@ const DIAL_TIMEOUT_MS = 20_000;
 const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
 /** How long a node connected to a family relay waits for its reservation before reconnecting. */
 const RELAY_GRACE_MS = 10_000;
+/**
+ * A family member this site never connected to is dialled at most after these waits, doubling
+ * from the first to the cap (per peer, in memory). Its addresses came from someone else's roster;
+ * without the backoff a hostile roster made every maintenance round dial every address it named.
+ */
+export const FIRST_CONTACT_BACKOFF_MS = 10_000;
+export const FIRST_CONTACT_BACKOFF_MAX_MS = 30 * 60_000;
 
 /**
  * A running site: its catalog, identity, libp2p host and the lomo protocols. Used by
@@ -60,6 +69,10 @@ export class LomoNode {
   private readonly probation = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private relayStuckSince: number | null = null;
+  /** Dial attempts to peers never seen: next allowed time and attempts so far. */
+  private readonly firstContact = new Map<string, { attempts: number; nextAt: number }>();
+  /** Last time this site announced its own open invite (relays keep their window open). */
+  private lastInviteAnnounce = 0;
 
   private constructor(
     readonly db: Db,
@@ -159,18 +172,13 @@ export class LomoNode {
       members: () => this.family.roster().members,
       onPaired: () => this.pushRoster(),
       dial: (peerId, addrs) => this.dialPeer(peerId, addrs),
+      acceptsJoiners: () => this.admission.ownInviteOpen(),
     })(components);
     this.family = familyService({
       db: this.db,
       selfPeerId: this.peerId,
       selfInfo: self,
-      onRoster: (from, roster, added) => {
-        this.admission.setRelayWindow(from, roster.inviteUntil);
-        for (const m of added) {
-          log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
-          void this.dialPeer(m.peerId, m.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`dial ${m.peerId}: ${err.message}`));
-        }
-      },
+      onRoster: (from, roster, result) => this.onRoster(from, roster.inviteUntil, result),
     })(components);
     this.speedtester = speedtestService()(components);
     this.services = [this.pairing, this.family, this.speedtester];
@@ -183,12 +191,57 @@ export class LomoNode {
     });
     h.addEventListener('peer:discovery', (evt) => {
       const id = evt.detail.id.toString();
-      if (isTrusted(this.db, id) && h.getConnections(evt.detail.id).length === 0) {
+      const peer = getPeer(this.db, id);
+      if (peer?.state === 'trusted' && h.getConnections(evt.detail.id).length === 0) {
         // mDNS, or addresses learnt by identify/rosters: either way, a family member to dial.
         log.info(`discovered family member ${id} at ${evt.detail.multiaddrs.map(String).join(' ') || '(no address)'}`);
-        void this.dialPeer(id, evt.detail.multiaddrs).catch((err) => log.debug(`dial ${id} failed: ${err.message}`));
+        void this.autoDial(peer, evt.detail.multiaddrs);
       }
     });
+  }
+
+  /** A member's roster was merged: relay window, then dial the newly trusted, report the rest. */
+  private onRoster(from: string, inviteUntil: number | null, result: MergeResult): void {
+    // Another member's invite window opens this node to strangers only when it relays for the
+    // family, only for the relay hop (pairing here needs an invite of our own), and for at most
+    // MAX_RELAY_WINDOW_MS from this roster whatever the roster claims.
+    if (this.opts.relayServer) this.admission.setRelayWindow(from, relayWindowUntil(inviteUntil));
+    for (const m of result.added) {
+      log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
+      const row = getPeer(this.db, m.peerId);
+      if (row) void this.autoDial(row, []);
+    }
+    for (const m of result.pending) {
+      log.info(`family member ${from} introduced ${m.name} (${m.peerId}): pending until confirmed here (lomo-peer peers confirm ${m.peerId})`);
+    }
+    if (result.refused.length > 0) {
+      const first = result.refused[0]!;
+      log.warn(`roster from ${from}: refused ${result.refused.length} introduction(s), e.g. ${first.member.peerId}: ${first.reason}`);
+    }
+  }
+
+  /**
+   * Dials a trusted family member on this node's own initiative (maintenance, discovery, a new
+   * introduction). A member seen before is dialled every time; one never seen only as often as
+   * its backoff allows. Never throws.
+   */
+  private async autoDial(peer: PeerRow, addrs: Multiaddr[]): Promise<void> {
+    try {
+      if (peer.state !== 'trusted') return;
+      if (peer.lastSeenAt === null) {
+        const now = Date.now();
+        const b = this.firstContact.get(peer.peerId);
+        if (b && now < b.nextAt) return;
+        const attempts = (b?.attempts ?? 0) + 1;
+        const wait = Math.min(FIRST_CONTACT_BACKOFF_MS * 2 ** (attempts - 1), FIRST_CONTACT_BACKOFF_MAX_MS);
+        this.firstContact.set(peer.peerId, { attempts, nextAt: now + wait });
+        log.debug(`first-contact dial of ${peer.peerId} (attempt ${attempts}, next in ${Math.round(wait / 1000)} s at the earliest)`);
+      }
+      const known = addrs.length > 0 ? addrs : peer.addrs.map((a) => multiaddr(a));
+      await this.dialPeer(peer.peerId, known);
+    } catch (err) {
+      log.debug(`dial ${peer.peerId} failed: ${(err as Error).message}`);
+    }
   }
 
   /** An unknown peer gets PROBATION_MS to finish pairing, then its connection is closed. */
@@ -236,20 +289,59 @@ export class LomoNode {
     return this.host.dial(pid, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
   }
 
-  /** Periodic upkeep: cut revoked peers, re-dial absent family members, forget dead secrets. */
+  /**
+   * Periodic upkeep: repair unparseable peer rows, cut revoked peers, forget dead secrets,
+   * re-announce an open invite, re-dial absent family members. Each step, and each peer within a
+   * step, fails on its own: one bad row or peer never stops the rest.
+   */
   async maintain(): Promise<void> {
     if (this.stopped) return;
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        if (!this.stopped) log.warn(`maintenance: ${what} failed: ${(err as Error).message}`);
+      }
+    };
+    await step('repairing peer rows', () => this.repairPeers());
+    for (const id of await this.listOr(() => revokedPeerIds(this.db))) await step(`hanging up on revoked ${id}`, () => this.hangUp(id));
+    await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
+    await step('re-announcing the open invite', () => this.reannounceInvite());
+    await step('checking the relay reservation', () => this.kickRelayIfStuck());
+    const peers = await this.listOr(() => listPeers(this.db));
+    await Promise.all(
+      peers.map((p) =>
+        step(`redialling ${p.peerId}`, () => {
+          if (this.host.getConnections(peerIdFromString(p.peerId)).length > 0) return;
+          return this.autoDial(p, []);
+        }),
+      ),
+    );
+    log.debug('maintenance round done');
+  }
+
+  private async listOr<T>(fn: () => T[]): Promise<T[]> {
     try {
-      for (const id of revokedPeerIds(this.db)) this.hangUp(id);
-      purgeExpiredSecrets(this.db);
-      await this.kickRelayIfStuck();
-      const dials = listPeers(this.db)
-        .filter((p) => this.host.getConnections(peerIdFromString(p.peerId)).length === 0)
-        .map((p) => this.dialPeer(p.peerId, p.addrs.map((a) => multiaddr(a))).catch((err) => log.debug(`redial ${p.peerId}: ${err.message}`)));
-      await Promise.all(dials);
+      return fn();
     } catch (err) {
-      if (!this.stopped) log.warn(`maintenance failed: ${(err as Error).message}`);
+      if (!this.stopped) log.warn(`maintenance: reading the catalog failed: ${(err as Error).message}`);
+      return [];
     }
+  }
+
+  /** Drops (and reports once) peer rows whose id or addresses cannot be parsed. */
+  private repairPeers(): void {
+    const r = repairPeerRows(this.db);
+    for (const id of r.dropped) log.warn(`removed a peer row whose peer id does not parse: ${JSON.stringify(id.slice(0, 120))}`);
+    for (const a of r.addrsDropped) log.warn(`removed ${a.addrs.length} address(es) of ${a.peerId} that do not parse`);
+  }
+
+  /** While an invite of ours is open, relays only keep their window for MAX_RELAY_WINDOW_MS: refresh it. */
+  private reannounceInvite(): void {
+    if (!this.admission.ownInviteOpen()) return;
+    if (Date.now() - this.lastInviteAnnounce < INVITE_REANNOUNCE_MS) return;
+    this.lastInviteAnnounce = Date.now();
+    this.pushRoster();
   }
 
   /**
@@ -280,20 +372,43 @@ export class LomoNode {
   }
 
   private hangUp(peerId: string): void {
-    for (const c of this.host.getConnections(peerIdFromString(peerId))) {
+    let pid: PeerId;
+    try {
+      pid = peerIdFromString(peerId);
+    } catch {
+      return; // never connected: an id that does not parse has no connection to close
+    }
+    for (const c of this.host.getConnections(pid)) {
       void c.close().catch(() => c.abort(new Error('revoked')));
     }
   }
 
   /** Registers a new single-use invite and returns its code. */
-  async invite(req: InviteRequest): Promise<{ code: string; expiresAt: number; addrs: string[] }> {
+  async invite(req: InviteRequest): Promise<{ code: string; expiresAt: number; addrs: string[]; id: string }> {
+    if (!(req.expiresMs > 0 && req.expiresMs <= MAX_INVITE_MS)) throw new UserError('--expires: an invitation lasts at most 7d', EXIT.USAGE);
     const addrs = this.shareableAddrs();
     if (addrs.length === 0) {
       throw new UserError('this node has no address another site could dial: start it with --listen (and --relay to use a family relay)', EXIT.NETWORK);
     }
-    const { code, expiresAt } = this.pairing.createInvite({ ...req, addrs });
-    this.pushRoster(); // relay-capable members learn the invite window
-    return { code, expiresAt, addrs };
+    const { code, expiresAt, id } = this.pairing.createInvite({ ...req, addrs });
+    this.lastInviteAnnounce = Date.now();
+    this.pushRoster(); // members learn the invite window (relays, and witnesses of the pairing)
+    return { code, expiresAt, addrs, id };
+  }
+
+  /** Cancels an open invite and tells the family (relays close their window for it). */
+  cancelInvite(id: string): boolean {
+    const done = cancelInvite(this.db, id);
+    if (done) this.pushRoster();
+    return done;
+  }
+
+  /** A person confirmed a pending introduced site: it is trusted now, so dial it. */
+  confirm(peerId: string): boolean {
+    const done = confirmPeer(this.db, peerId);
+    const row = getPeer(this.db, peerId);
+    if (done && row) void this.autoDial(row, []);
+    return done;
   }
 
   /** Joins the family of the code's inviter (decode errors are InviteCodeError). */
@@ -321,10 +436,18 @@ export class LomoNode {
     return this.speedtester.run(peerId, opts);
   }
 
-  /** Revokes a peer: stored as revoked (refused from now on) and its connections dropped. */
-  revoke(peerId: string): void {
-    revokePeer(this.db, peerId);
-    this.hangUp(peerId);
+  /**
+   * Revokes a peer and what it introduced (storage/trust/peers.ts): stored as revoked (refused
+   * from now on) and their connections dropped. Returns every peer id revoked.
+   */
+  revoke(peerId: string): string[] {
+    const revoked = revokePeer(this.db, peerId);
+    for (const id of revoked) {
+      this.hangUp(id);
+      this.firstContact.delete(id);
+      this.family.witness.forget(id);
+    }
+    return revoked;
   }
 
   async stop(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Db } from '../../storage/catalog/db.js';
 import { listPeers, localSiteName, markSeen, type PeerRow } from '../../storage/trust/peers.js';
@@ -50,12 +51,20 @@ export async function liveStatus(node: LomoNode): Promise<StatusReport> {
   const peers = await Promise.all(
     listPeers(node.db).map(async (p) => {
       const s = fromRow(p);
-      const conns = node.host.getConnections(peerIdFromString(p.peerId));
+      // One row whose id does not parse (stored by an older version) must not fail the whole
+      // status: it shows offline, and maintenance removes it.
+      let pid: PeerId;
+      try {
+        pid = peerIdFromString(p.peerId);
+      } catch {
+        return s;
+      }
+      const conns = node.host.getConnections(pid);
       if (conns.length === 0) return s;
       // A direct connection is the interesting address when there are several (relay fallback).
       const best = conns.find((c) => !c.remoteAddr.toString().includes('/p2p-circuit')) ?? conns[0]!;
       try {
-        s.rttMs = await node.host.services.ping.ping(peerIdFromString(p.peerId), { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+        s.rttMs = await node.host.services.ping.ping(pid, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
       } catch {
         // A connection that cannot carry a ping is not a peer that is online: e.g. our redial of a
         // household that revoked us opens on our side for a moment before its gater closes it.
@@ -64,7 +73,11 @@ export async function liveStatus(node: LomoNode): Promise<StatusReport> {
       s.online = true;
       s.address = best.remoteAddr.toString();
       s.lastSeenAt = Date.now();
-      markSeen(node.db, p.peerId, s.address, s.rttMs, s.lastSeenAt);
+      try {
+        markSeen(node.db, p.peerId, s.address, s.rttMs, s.lastSeenAt);
+      } catch {
+        // the status is still right; the catalog write is retried by the next status
+      }
       return s;
     }),
   );

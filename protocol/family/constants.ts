@@ -10,6 +10,17 @@ export const MAX_ROSTER_FRAME = 256 * 1024;
 export const STEP_TIMEOUT_MS = 10_000;
 /** Addresses of one member the roster carries. */
 export const MAX_MEMBER_ADDRS = 16;
+/**
+ * Longest a relay admits unknown joiners for another member's announced invite, from the roster
+ * that announced it (the claim itself may say anything: see invite-window.ts).
+ */
+export const MAX_RELAY_WINDOW_MS = 15 * 60_000;
+/** How often an inviter re-announces an open invite, so that relay windows stay open. */
+export const INVITE_REANNOUNCE_MS = 5 * 60_000;
+/** Longest announced invite a site remembers as witnessed (the longest invite: 7 days). */
+export const MAX_WITNESS_WINDOW_MS = 7 * 24 * 3_600_000;
+/** After an announced invite closes (it was used), its introductions still count as witnessed this long. */
+export const WITNESS_GRACE_MS = 2 * 60_000;
 export const MAX_INBOUND_STREAMS = 4;
 export const MAX_OUTBOUND_STREAMS = 4;
 

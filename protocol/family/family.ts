@@ -6,7 +6,8 @@ import { FramedStream } from '../framing.js';
 import type { Member } from '../pairing/messages.js';
 import { ProtocolService, type ServiceComponents } from '../service.js';
 import { MAX_MEMBER_ADDRS, MAX_ROSTER_FRAME, ROSTER_SPEC, STEP_TIMEOUT_MS } from './constants.js';
-import { decodeRoster, encodeRoster, mergeRoster, type Roster } from './roster.js';
+import { decodeRoster, encodeRoster, mergeRoster, type MergeResult, type Roster } from './roster.js';
+import { InviteWitness } from './invite-window.js';
 
 /** What the family service needs from the running node. */
 export interface FamilyEnv {
@@ -15,7 +16,7 @@ export interface FamilyEnv {
   /** This site's name and current shareable addresses. */
   selfInfo(): { name: string; addrs: string[] };
   /** A trusted peer's roster arrived (after it was merged into the catalog). */
-  onRoster(from: string, roster: Roster, added: Member[]): void;
+  onRoster(from: string, roster: Roster, result: MergeResult): void;
 }
 
 /** The /lomo/family service: answers roster exchanges and starts them (sync). */
@@ -27,11 +28,19 @@ export class Family extends ProtocolService {
     super(ROSTER_SPEC, components);
   }
 
-  /** Our roster: ourselves first (fresh addresses), then every trusted peer. */
+  /** Open invites members announced to this site (decides which introductions were witnessed). */
+  readonly witness = new InviteWitness();
+
+  /**
+   * Our roster: ourselves first (fresh addresses), then every trusted peer with its original
+   * introducer (ourselves for the sites we paired with). Pending sites are never passed on.
+   */
   roster(): Roster {
     const self = this.env.selfInfo();
     const members: Member[] = [{ peerId: this.env.selfPeerId, name: self.name, addrs: self.addrs.slice(0, MAX_MEMBER_ADDRS) }];
-    for (const p of listPeers(this.env.db)) members.push({ peerId: p.peerId, name: p.siteName || p.name, addrs: p.addrs.slice(0, MAX_MEMBER_ADDRS) });
+    for (const p of listPeers(this.env.db)) {
+      members.push({ peerId: p.peerId, name: p.siteName || p.name, addrs: p.addrs.slice(0, MAX_MEMBER_ADDRS), introducedBy: p.introducedBy ?? this.env.selfPeerId });
+    }
     return { members, inviteUntil: openInviteUntil(this.env.db) };
   }
 
@@ -64,8 +73,12 @@ export class Family extends ProtocolService {
   }
 
   private merge(from: string, roster: Roster): Member[] {
-    const added = mergeRoster(this.env.db, this.env.selfPeerId, from, roster);
-    this.env.onRoster(from, roster, added);
-    return added;
+    // Witnessed means announced in an EARLIER roster: a roster that opens a window and introduces
+    // at once proves nothing more than the introduction alone.
+    const witnessed = this.witness.witnessed(from);
+    const result = mergeRoster(this.env.db, this.env.selfPeerId, from, roster, witnessed);
+    this.witness.saw(from, roster.inviteUntil);
+    this.env.onRoster(from, roster, result);
+    return result.added;
   }
 }

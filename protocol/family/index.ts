@@ -10,5 +10,7 @@ export function familyService(env: FamilyEnv): (components: ServiceComponents) =
 }
 
 export type { Family, FamilyEnv } from './family.js';
-export type { Roster } from './roster.js';
+export type { MergeResult, Roster } from './roster.js';
+export { relayWindowUntil } from './invite-window.js';
+export { INVITE_REANNOUNCE_MS, MAX_RELAY_WINDOW_MS } from './constants.js';
 export { ROSTER_PROTOCOL } from './constants.js';

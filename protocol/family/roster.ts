@@ -2,7 +2,8 @@ import type { Db } from '../../storage/catalog/db.js';
 import { decodeJsonObject, encodeJson, ProtocolViolation } from '../framing.js';
 import { arr, kind, optUint } from '../fields.js';
 import { decodeMember, MAX_MEMBERS, type Member } from '../pairing/messages.js';
-import { saveIntroducedPeer, updatePeerAddrs } from '../../storage/trust/peers.js';
+import { updatePeerAddrs } from '../../storage/trust/peers.js';
+import { introducePeer } from '../../storage/trust/introductions.js';
 
 /**
  * The roster message of /lomo/family/1.0.0 and what a site learns from it. Trusted sites exchange
@@ -11,9 +12,10 @@ import { saveIntroducedPeer, updatePeerAddrs } from '../../storage/trust/peers.j
  * household yields a full mesh. A roster never re-admits a site this one has revoked (see
  * storage/trust/peers.ts).
  *
- * The sender's own entry (first) refreshes its addresses; `inviteUntil` announces that the sender
- * has an open invite, so a relay-capable member admits the unknown joiner long enough to relay it
- * (see docs/network.md).
+ * The sender's own entry (first) refreshes its addresses; each other entry names its original
+ * introducer (`introducedBy`); `inviteUntil` announces that the sender has an open invite, which
+ * a relay honours for a short, clamped window and every site remembers as witnessed
+ * (invite-window.ts, docs/pairing.md).
  *
  *   initiator -> responder  roster
  *   responder -> initiator  roster
@@ -34,9 +36,24 @@ export function decodeRoster(frame: Uint8Array): Roster {
   return { members: arr(o, 'members', MAX_MEMBERS).map(decodeMember), inviteUntil: optUint(o, 'inviteUntil') };
 }
 
-/** Stores what a trusted peer's roster teaches us; returns the sites that are new to us. */
-export function mergeRoster(db: Db, selfPeerId: string, from: string, roster: Roster): Member[] {
-  const added: Member[] = [];
+/** What one roster taught this site. */
+export interface MergeResult {
+  /** New sites now trusted (dial them). */
+  added: Member[];
+  /** New sites waiting for a person's confirmation (never dialled). */
+  pending: Member[];
+  /** Entries not stored, with the reason (logged by the caller). */
+  refused: { member: Member; reason: string }[];
+}
+
+/**
+ * Stores what a trusted peer's roster teaches us (storage/trust/introductions.ts decides each
+ * entry). `witnessed`: this site saw the sender announce an open invite (invite-window.ts), so the
+ * sites the sender itself introduces are taken as the joiners of that invite; entries the sender
+ * only relays from another introducer always wait for a confirmation.
+ */
+export function mergeRoster(db: Db, selfPeerId: string, from: string, roster: Roster, witnessed = false, now = Date.now()): MergeResult {
+  const result: MergeResult = { added: [], pending: [], refused: [] };
   db.transaction(() => {
     for (const m of roster.members) {
       if (m.peerId === selfPeerId) continue;
@@ -44,17 +61,23 @@ export function mergeRoster(db: Db, selfPeerId: string, from: string, roster: Ro
         if (m.addrs.length > 0) updatePeerAddrs(db, from, m.addrs);
         continue;
       }
-      const isNew = saveIntroducedPeer(db, {
-        peerId: m.peerId,
-        name: m.name,
-        siteName: m.name,
-        addrs: m.addrs,
-        quotaOffered: null,
-        quotaGranted: null,
-        introducedBy: from,
-      });
-      if (isNew) added.push(m);
+      // A claim that we introduced a site we do not know is false: the sender is its introducer.
+      const claimed = m.introducedBy && m.introducedBy !== selfPeerId ? m.introducedBy : from;
+      const outcome = introducePeer(
+        db,
+        {
+          peerId: m.peerId,
+          name: m.name,
+          addrs: m.addrs,
+          introducedBy: claimed,
+          relayedBy: from,
+          confirmation: witnessed && claimed === from ? 'witnessed' : 'pending',
+        },
+        now,
+      );
+      if (outcome.kind === 'added') (outcome.state === 'trusted' ? result.added : result.pending).push(m);
+      else if (outcome.kind === 'refused') result.refused.push({ member: m, reason: outcome.reason });
     }
   })();
-  return added;
+  return result;
 }

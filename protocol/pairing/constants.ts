@@ -9,6 +9,8 @@ export const PROTOCOL_VERSION = '1.0.0';
 export const PAIR_PROTOCOL = `/lomo/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`;
 /** Each step of a pairing must arrive within this time. */
 export const PAIR_STEP_TIMEOUT_MS = 15_000;
+/** Longest an invite may stay open (`invite --expires`): 7 days. */
+export const MAX_INVITE_MS = 7 * 24 * 3_600_000;
 /** Largest pairing message (JSON control frame). */
 export const MAX_PAIR_FRAME = 64 * 1024;
 /** Field limits (characters of a string, items of a list). */

@@ -16,4 +16,4 @@ export type { JoinOptions, JoinResult } from './joiner.js';
 export type { Member } from './messages.js';
 export { PairingError } from './errors.js';
 export { decodeInviteCode, InviteCodeError, type InviteCode } from './code.js';
-export { PAIR_PROTOCOL } from './constants.js';
+export { MAX_INVITE_MS, PAIR_PROTOCOL } from './constants.js';

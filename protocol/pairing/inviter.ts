@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/catalog/db.js';
-import { consumeInvite, getInvite, inviteState, recordFailedAttempt } from '../../storage/trust/invites.js';
+import { consumeInvite, getInvite, inviteState, MAX_FAILED_ATTEMPTS, recordFailedAttempt, type InviteState } from '../../storage/trust/invites.js';
 import { getPeer, savePairedPeer, type PeerRow } from '../../storage/trust/peers.js';
 import { type FramedStream, ProtocolViolation } from '../framing.js';
 import type { ServiceLog } from '../service.js';
@@ -21,7 +21,8 @@ export interface InviterEnv {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-const REFUSALS: Record<'unknown' | 'used' | 'expired' | 'burnt', [PairErrorCode, string]> = {
+const REFUSALS: Record<Exclude<InviteState, 'open'>, [PairErrorCode, string]> = {
+  cancelled: ['expired', 'this invitation was cancelled by the inviting site; ask for a new one'],
   unknown: ['unknown-invite', 'this site issued no such invitation (it may belong to another site, or its catalog was replaced)'],
   used: ['used', 'this invitation was already used; ask for a new one'],
   expired: ['expired', 'this invitation has expired; ask for a new one'],
@@ -55,9 +56,18 @@ export async function answerJoiner(env: InviterEnv, log: ServiceLog, fs: FramedS
   const prove = expectPair(await fs.readRequired('proof'), 'prove');
   if (prove.t !== 'prove') throw new ProtocolViolation('a joiner does not send errors');
   const t: Transcript = { inviteId: hello.invite, inviterPeerId: env.selfPeerId, joinerPeerId: remote, joinerNonce: hello.nonce, inviterNonce };
+  // Look again now, with no await between this look, the check and the count: many joiners may
+  // have been waiting at this step at once, and the invite may have been used, cancelled or burnt
+  // meanwhile. So at most MAX_FAILED_ATTEMPTS proofs are ever checked against one secret.
+  const now = inviteState(getInvite(env.db, inviteId));
+  if (now !== 'open') {
+    const [code, message] = REFUSALS[now];
+    return await refuse(code, message);
+  }
   if (!checkProof(secret, 'joiner', t, prove.proof)) {
-    recordFailedAttempt(env.db, inviteId);
-    return await refuse('wrong-proof', 'the joiner does not know this invitation secret');
+    const failures = recordFailedAttempt(env.db, inviteId);
+    const left = failures === null ? 0 : MAX_FAILED_ATTEMPTS - failures;
+    return await refuse('wrong-proof', `the joiner does not know this invitation secret (${left} attempt${left === 1 ? '' : 's'} left)`);
   }
   const stored = env.db.transaction(() => {
     if (!consumeInvite(env.db, inviteId, remote)) return false;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/catalog/db.js';
-import { getPeer, savePairedPeer, saveIntroducedPeer, type PeerRow } from '../../storage/trust/peers.js';
+import { getPeer, savePairedPeer, type PeerRow } from '../../storage/trust/peers.js';
+import { introducePeer } from '../../storage/trust/introductions.js';
 import type { FramedStream } from '../framing.js';
 import type { InviteCode } from './code.js';
 import { encodePairMessage, expectPair, type Member, type SiteInfo } from './messages.js';
@@ -53,7 +54,8 @@ export async function proveToInviter(env: JoinerEnv, fs: FramedStream, code: Inv
   if (!checkProof(code.secret, 'inviter', t, welcome.proof)) {
     throw new PairingError('impostor', 'the other side could not prove it issued this invitation; nothing was stored');
   }
-  const introduced = welcome.members.filter((m) => m.peerId !== env.selfPeerId && m.peerId !== code.inviterPeerId);
+  const members = welcome.members.filter((m) => m.peerId !== env.selfPeerId && m.peerId !== code.inviterPeerId);
+  const introduced: Member[] = [];
   env.db.transaction(() => {
     savePairedPeer(env.db, {
       peerId: code.inviterPeerId,
@@ -64,8 +66,12 @@ export async function proveToInviter(env: JoinerEnv, fs: FramedStream, code: Inv
       quotaGranted: welcome.site.quota,
       introducedBy: null,
     });
-    for (const m of introduced) {
-      saveIntroducedPeer(env.db, { peerId: m.peerId, name: m.name, siteName: m.name, addrs: m.addrs, quotaOffered: null, quotaGranted: null, introducedBy: code.inviterPeerId });
+    // This site's person pasted the inviter's code: the family it lists is the one being joined
+    // ('pairing'), under the same rules as any introduction (names, revoked introducers).
+    for (const m of members) {
+      const introducedBy = m.introducedBy && m.introducedBy !== env.selfPeerId ? m.introducedBy : code.inviterPeerId;
+      const r = introducePeer(env.db, { peerId: m.peerId, name: m.name, addrs: m.addrs, introducedBy, relayedBy: code.inviterPeerId, confirmation: 'pairing' });
+      if (r.kind !== 'refused') introduced.push(m);
     }
   })();
   await fs.write(encodePairMessage({ t: 'ack' }));

@@ -1,5 +1,5 @@
 import { decodeJsonObject, encodeJson, ProtocolViolation } from '../framing.js';
-import { arr, b64, bytes, kind, object, optUint, str, strList } from '../fields.js';
+import { arr, b64, bytes, kind, multiaddrList, object, optUint, peerIdField, str } from '../fields.js';
 import { INVITE_ID_BYTES } from './code.js';
 import { NONCE_BYTES, PROOF_BYTES } from './proof.js';
 import { MAX_ADDR_LEN, MAX_ADDRS, MAX_ERROR_MESSAGE, MAX_MEMBERS, MAX_NAME, MAX_PEER_ID } from './constants.js';
@@ -27,6 +27,11 @@ export interface Member {
   peerId: string;
   name: string;
   addrs: string[];
+  /**
+   * The site that originally introduced this member to the family (the sender itself when it
+   * paired with it directly). Absent from older senders: the receiver then takes the sender.
+   */
+  introducedBy?: string;
 }
 
 export type PairErrorCode = 'unknown-invite' | 'used' | 'expired' | 'wrong-proof' | 'busy' | 'bad-request';
@@ -60,14 +65,18 @@ export function encodePairMessage(m: PairMessage): Uint8Array {
 
 export function decodeSiteInfo(v: unknown): SiteInfo {
   const o = object(v, 'site');
-  return { name: str(o, 'name', MAX_NAME), addrs: strList(o, 'addrs', MAX_ADDRS, MAX_ADDR_LEN), quota: optUint(o, 'quota') };
+  return { name: str(o, 'name', MAX_NAME), addrs: multiaddrList(o, 'addrs', MAX_ADDRS, MAX_ADDR_LEN), quota: optUint(o, 'quota') };
 }
 
+/**
+ * A member entry: the peer id must be an Ed25519 peer id and every address a multiaddr, or the
+ * whole message is refused (a value stored once would break every later dial, status and sweep).
+ */
 export function decodeMember(v: unknown): Member {
   const o = object(v, 'member');
-  const peerId = str(o, 'peerId', MAX_PEER_ID);
-  if (!/^[1-9A-HJ-NP-Za-km-z]+$/.test(peerId)) throw new ProtocolViolation('member peerId is not base58');
-  return { peerId, name: str(o, 'name', MAX_NAME), addrs: strList(o, 'addrs', MAX_ADDRS, MAX_ADDR_LEN) };
+  const m: Member = { peerId: peerIdField(o, 'peerId', MAX_PEER_ID), name: str(o, 'name', MAX_NAME), addrs: multiaddrList(o, 'addrs', MAX_ADDRS, MAX_ADDR_LEN) };
+  if (o.introducedBy !== undefined && o.introducedBy !== null) m.introducedBy = peerIdField(o, 'introducedBy', MAX_PEER_ID);
+  return m;
 }
 
 export function decodePairMessage(frame: Uint8Array): PairMessage {

@@ -17,6 +17,7 @@ import { objects } from './migrations/0020-objects.js';
 import { pendingObjects } from './migrations/0021-pending-objects.js';
 import { objectOwners } from './migrations/0022-object-owners.js';
 import { peers } from './migrations/0040-peers.js';
+import { introductions } from './migrations/0041-introductions.js';
 import { cloud } from './migrations/0030-cloud.js';
 import { holders } from './migrations/0031-holders.js';
 
@@ -34,7 +35,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, cloud, holders];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

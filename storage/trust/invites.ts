@@ -19,6 +19,7 @@ export interface InviteRow {
   usedAt: number | null;
   usedBy: string | null;
   failedAttempts: number;
+  cancelledAt: number | null;
 }
 
 interface RawInvite {
@@ -31,6 +32,7 @@ interface RawInvite {
   used_at: number | null;
   used_by: string | null;
   failed_attempts: number;
+  cancelled_at: number | null;
 }
 
 const toRow = (r: RawInvite): InviteRow => ({
@@ -43,6 +45,7 @@ const toRow = (r: RawInvite): InviteRow => ({
   usedAt: r.used_at,
   usedBy: r.used_by,
   failedAttempts: r.failed_attempts,
+  cancelledAt: r.cancelled_at ?? null,
 });
 
 export function createInvite(
@@ -61,11 +64,12 @@ export function getInvite(db: Db, id: string): InviteRow | null {
   return r ? toRow(r) : null;
 }
 
-export type InviteState = 'open' | 'unknown' | 'used' | 'expired' | 'burnt';
+export type InviteState = 'open' | 'unknown' | 'used' | 'expired' | 'burnt' | 'cancelled';
 
 export function inviteState(inv: InviteRow | null, now = Date.now()): InviteState {
   if (!inv) return 'unknown';
   if (inv.usedAt !== null) return 'used';
+  if (inv.cancelledAt !== null) return 'cancelled';
   if (inv.failedAttempts >= MAX_FAILED_ATTEMPTS) return 'burnt';
   if (inv.expiresAt <= now || inv.secret === null) return 'expired';
   return 'open';
@@ -76,21 +80,61 @@ export function consumeInvite(db: Db, id: string, peerId: string, now = Date.now
   const res = db
     .prepare(
       `UPDATE invites SET used_at = ?, used_by = ?, secret = NULL
-       WHERE id = ? AND used_at IS NULL AND expires_at > ? AND failed_attempts < ?`,
+       WHERE id = ? AND used_at IS NULL AND cancelled_at IS NULL AND expires_at > ? AND failed_attempts < ?`,
     )
     .run(now, peerId, id, now, MAX_FAILED_ATTEMPTS);
   if (res.changes === 1) scrubWal(db); // the erased secret must not stay in the WAL
   return res.changes === 1;
 }
 
-export function recordFailedAttempt(db: Db, id: string): void {
-  db.prepare('UPDATE invites SET failed_attempts = failed_attempts + 1 WHERE id = ?').run(id);
+/**
+ * Counts one wrong proof, atomically: the counter never passes MAX_FAILED_ATTEMPTS however many
+ * proofs arrive at once. Returns the new count, or null when the invite was already burnt (or is
+ * no longer open), so the caller can say so. Only a wrong proof counts (docs/pairing.md).
+ */
+export function recordFailedAttempt(db: Db, id: string): number | null {
+  const v = db
+    .prepare(
+      `UPDATE invites SET failed_attempts = failed_attempts + 1
+       WHERE id = ? AND failed_attempts < ? AND used_at IS NULL AND cancelled_at IS NULL
+       RETURNING failed_attempts`,
+    )
+    .pluck()
+    .get(id, MAX_FAILED_ATTEMPTS) as number | undefined;
+  return v ?? null;
+}
+
+/** Every invite (newest first); `all: false` keeps only the open ones. Secrets are not read. */
+export type InviteSummary = Omit<InviteRow, 'secret'> & { state: InviteState };
+
+export function listInvites(db: Db, opts: { all?: boolean } = {}, now = Date.now()): InviteSummary[] {
+  const rows = (db.prepare('SELECT * FROM invites ORDER BY created_at DESC, id').all() as RawInvite[]).map(toRow);
+  return rows
+    .map((r): InviteSummary => {
+      const { secret: _secret, ...rest } = r;
+      return { ...rest, state: inviteState(r, now) };
+    })
+    .filter((r) => opts.all || r.state === 'open');
+}
+
+/** Invites whose id starts with `prefix` (ids are 16 hex characters). */
+export function findInvites(db: Db, prefix: string): string[] {
+  const p = prefix.toLowerCase();
+  if (!/^[0-9a-f]{1,16}$/.test(p)) return [];
+  return (db.prepare('SELECT id FROM invites').pluck().all() as string[]).filter((id) => id.startsWith(p));
+}
+
+/** Cancels an invite that is not used yet: it can no longer be used, and its secret is erased. */
+export function cancelInvite(db: Db, id: string, now = Date.now()): boolean {
+  return (
+    db.prepare('UPDATE invites SET cancelled_at = ?, secret = NULL WHERE id = ? AND used_at IS NULL AND cancelled_at IS NULL').run(now, id).changes === 1
+  );
 }
 
 /** Latest expiry among open invites, or null: the gater admits unknown peers only until then. */
 export function openInviteUntil(db: Db, now = Date.now()): number | null {
   const v = db
-    .prepare('SELECT max(expires_at) FROM invites WHERE used_at IS NULL AND expires_at > ? AND failed_attempts < ?')
+    .prepare('SELECT max(expires_at) FROM invites WHERE used_at IS NULL AND cancelled_at IS NULL AND expires_at > ? AND failed_attempts < ?')
     .pluck()
     .get(now, MAX_FAILED_ATTEMPTS) as number | null;
   return v ?? null;

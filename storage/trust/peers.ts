@@ -19,7 +19,16 @@ export interface PeerRow {
   lastAddr: string | null;
   rttMs: number | null;
   revokedAt: number | null;
+  /** How an introduced site came to be trusted (migration 41); null: paired directly. */
+  confirmation: Confirmation | null;
+  /** The member whose roster or welcome brought it (introducedBy is the original introducer). */
+  relayedBy: string | null;
+  /** trusted (dialled, admitted), pending (neither, until confirmed) or revoked. */
+  state: PeerState;
 }
+
+export type Confirmation = 'pairing' | 'witnessed' | 'person' | 'pending';
+export type PeerState = 'trusted' | 'pending' | 'revoked';
 
 interface RawPeer {
   peer_id: string;
@@ -34,16 +43,25 @@ interface RawPeer {
   last_addr: string | null;
   rtt_ms: number | null;
   revoked_at: number | null;
+  confirmation: string | null;
+  relayed_by: string | null;
 }
 
-function toRow(r: RawPeer): PeerRow {
-  let addrs: string[] = [];
+/** SQL condition of a trusted row: not revoked, not waiting for a confirmation. */
+export const TRUSTED_SQL = "revoked_at IS NULL AND (confirmation IS NULL OR confirmation <> 'pending')";
+
+function parseAddrs(text: string): string[] {
   try {
-    const v = JSON.parse(r.addrs);
-    if (Array.isArray(v)) addrs = v.filter((a) => typeof a === 'string');
+    const v = JSON.parse(text);
+    if (Array.isArray(v)) return v.filter((a) => typeof a === 'string');
   } catch {
     // a damaged addrs column only costs the dial hints
   }
+  return [];
+}
+
+function toRow(r: RawPeer): PeerRow {
+  const addrs = parseAddrs(r.addrs);
   return {
     peerId: r.peer_id,
     name: r.name,
@@ -57,11 +75,15 @@ function toRow(r: RawPeer): PeerRow {
     lastAddr: r.last_addr,
     rttMs: r.rtt_ms,
     revokedAt: r.revoked_at,
+    confirmation: (r.confirmation as Confirmation | null) ?? null,
+    relayedBy: r.relayed_by,
+    state: r.revoked_at !== null ? 'revoked' : r.confirmation === 'pending' ? 'pending' : 'trusted',
   };
 }
 
+/** Dialled and admitted: paired, or introduced and confirmed; not revoked. */
 export function isTrusted(db: Db, peerId: string): boolean {
-  return db.prepare('SELECT 1 FROM peers WHERE peer_id = ? AND revoked_at IS NULL').pluck().get(peerId) !== undefined;
+  return db.prepare(`SELECT 1 FROM peers WHERE peer_id = ? AND ${TRUSTED_SQL}`).pluck().get(peerId) !== undefined;
 }
 
 export function isRevoked(db: Db, peerId: string): boolean {
@@ -73,10 +95,18 @@ export function getPeer(db: Db, peerId: string): PeerRow | null {
   return r ? toRow(r) : null;
 }
 
-/** Every peer, trusted first then revoked, by name. */
-export function listPeers(db: Db, opts: { includeRevoked?: boolean } = {}): PeerRow[] {
-  const where = opts.includeRevoked ? '' : 'WHERE revoked_at IS NULL';
-  return (db.prepare(`SELECT * FROM peers ${where} ORDER BY revoked_at IS NOT NULL, name, peer_id`).all() as RawPeer[]).map(toRow);
+/**
+ * Trusted peers by name; with `includePending` also introduced sites waiting for a confirmation,
+ * with `includeRevoked` also revoked ones (trusted first, then pending, then revoked).
+ */
+export function listPeers(db: Db, opts: { includeRevoked?: boolean; includePending?: boolean } = {}): PeerRow[] {
+  const conds: string[] = [];
+  if (!opts.includeRevoked) conds.push('revoked_at IS NULL');
+  if (!opts.includePending) conds.push("(confirmation IS NULL OR confirmation <> 'pending' OR revoked_at IS NOT NULL)");
+  const where = conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : '';
+  return (
+    db.prepare(`SELECT * FROM peers ${where} ORDER BY revoked_at IS NOT NULL, confirmation IS 'pending', name, peer_id`).all() as RawPeer[]
+  ).map(toRow);
 }
 
 export interface NewPeer {
@@ -99,7 +129,7 @@ export function savePairedPeer(db: Db, p: NewPeer, now = Date.now()): void {
      VALUES (@peerId, @name, @siteName, @addrs, @quotaOffered, @quotaGranted, NULL, @now, @now)
      ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name, site_name = excluded.site_name, addrs = excluded.addrs,
        quota_offered = excluded.quota_offered, quota_granted = excluded.quota_granted, introduced_by = NULL,
-       paired_at = excluded.paired_at, revoked_at = NULL`,
+       paired_at = excluded.paired_at, revoked_at = NULL, confirmation = NULL, relayed_by = NULL`,
   ).run({ ...p, addrs: JSON.stringify(p.addrs), now });
 }
 
@@ -125,7 +155,7 @@ export function saveIntroducedPeer(db: Db, p: NewPeer, now = Date.now()): boolea
 
 /** Finds a peer by full peer id, unique peer-id prefix (>= 8 chars) or exact name. */
 export function findPeer(db: Db, ref: string): PeerRow[] {
-  const all = listPeers(db, { includeRevoked: true });
+  const all = listPeers(db, { includeRevoked: true, includePending: true });
   const exact = all.filter((p) => p.peerId === ref);
   if (exact.length > 0) return exact;
   const byName = all.filter((p) => p.name === ref || p.siteName === ref);
@@ -133,12 +163,64 @@ export function findPeer(db: Db, ref: string): PeerRow[] {
   return ref.length >= 8 ? all.filter((p) => p.peerId.startsWith(ref)) : [];
 }
 
-export function revokePeer(db: Db, peerId: string, now = Date.now()): void {
-  db.prepare('UPDATE peers SET revoked_at = ? WHERE peer_id = ? AND revoked_at IS NULL').run(now, peerId);
+/**
+ * Revokes a peer and, recursively, every site it introduced (its original introducer field), and
+ * the unconfirmed sites only its roster carried here: what a revoked member planted does not
+ * outlive it. Returns every peer id revoked now (the peer first), for hang-ups and reports.
+ */
+export function revokePeer(db: Db, peerId: string, now = Date.now()): string[] {
+  return db.transaction(() => {
+    const revoked: string[] = [];
+    const revoke = db.prepare('UPDATE peers SET revoked_at = ? WHERE peer_id = ? AND revoked_at IS NULL');
+    const planted = db.prepare(
+      `SELECT peer_id FROM peers WHERE revoked_at IS NULL
+         AND (introduced_by = ? OR (relayed_by = ? AND confirmation IN ('pending', 'pairing')))`,
+    );
+    const queue = [peerId];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      if (revoke.run(now, id).changes === 0 && id !== peerId) continue;
+      if (!revoked.includes(id)) revoked.push(id);
+      for (const child of planted.pluck().all(id, id) as string[]) queue.push(child);
+    }
+    return revoked;
+  })();
+}
+
+/** A person vouches for a pending site: it becomes trusted. False if it was not pending. */
+export function confirmPeer(db: Db, peerId: string): boolean {
+  return db.prepare("UPDATE peers SET confirmation = 'person' WHERE peer_id = ? AND confirmation = 'pending' AND revoked_at IS NULL").run(peerId).changes === 1;
+}
+
+/** Removes a row altogether (repair of a row whose peer id cannot be parsed). */
+export function deletePeerRow(db: Db, peerId: string): void {
+  db.prepare('DELETE FROM peers WHERE peer_id = ?').run(peerId);
+}
+
+/** Raw ids and address lists of every row, for the repair that checks they parse. */
+export function peerRowsForRepair(db: Db): { peerId: string; addrs: string[] }[] {
+  return (db.prepare('SELECT peer_id, addrs FROM peers').all() as { peer_id: string; addrs: string }[]).map((r) => ({
+    peerId: r.peer_id,
+    addrs: parseAddrs(r.addrs),
+  }));
+}
+
+/** Replaces the stored addresses of any row (repair: drops addresses that do not parse). */
+export function setPeerAddrs(db: Db, peerId: string, addrs: string[]): void {
+  db.prepare('UPDATE peers SET addrs = ? WHERE peer_id = ?').run(JSON.stringify(addrs), peerId);
 }
 
 export function revokedPeerIds(db: Db): string[] {
   return db.prepare('SELECT peer_id FROM peers WHERE revoked_at IS NOT NULL').pluck().all() as string[];
+}
+
+/** Names in use here (labels and announced names of peers that are not revoked, and this site's). */
+export function nameInUse(db: Db, name: string, exceptPeerId = ''): boolean {
+  if (localSiteName(db) === name) return true;
+  return (
+    db.prepare('SELECT 1 FROM peers WHERE revoked_at IS NULL AND peer_id <> ? AND (name = ? OR site_name = ?)').pluck().get(exceptPeerId, name, name) !==
+    undefined
+  );
 }
 
 export function markSeen(db: Db, peerId: string, addr: string | null, rttMs: number | null, now = Date.now()): void {
