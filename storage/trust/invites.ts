@@ -93,14 +93,17 @@ export function consumeInvite(db: Db, id: string, peerId: string, now = Date.now
  * no longer open), so the caller can say so. Only a wrong proof counts (docs/pairing.md).
  */
 export function recordFailedAttempt(db: Db, id: string): number | null {
+  // The attempt that burns the invite also erases its secret: nothing can use it any more.
   const v = db
     .prepare(
-      `UPDATE invites SET failed_attempts = failed_attempts + 1
+      `UPDATE invites SET failed_attempts = failed_attempts + 1,
+              secret = CASE WHEN failed_attempts + 1 >= ? THEN NULL ELSE secret END
        WHERE id = ? AND failed_attempts < ? AND used_at IS NULL AND cancelled_at IS NULL
        RETURNING failed_attempts`,
     )
     .pluck()
-    .get(id, MAX_FAILED_ATTEMPTS) as number | undefined;
+    .get(MAX_FAILED_ATTEMPTS, id, MAX_FAILED_ATTEMPTS) as number | undefined;
+  if (v !== undefined && v >= MAX_FAILED_ATTEMPTS) scrubWal(db); // the erased secret must not stay in the WAL
   return v ?? null;
 }
 
@@ -126,9 +129,9 @@ export function findInvites(db: Db, prefix: string): string[] {
 
 /** Cancels an invite that is not used yet: it can no longer be used, and its secret is erased. */
 export function cancelInvite(db: Db, id: string, now = Date.now()): boolean {
-  return (
-    db.prepare('UPDATE invites SET cancelled_at = ?, secret = NULL WHERE id = ? AND used_at IS NULL AND cancelled_at IS NULL').run(now, id).changes === 1
-  );
+  const cancelled = db.prepare('UPDATE invites SET cancelled_at = ?, secret = NULL WHERE id = ? AND used_at IS NULL AND cancelled_at IS NULL').run(now, id).changes === 1;
+  if (cancelled) scrubWal(db); // the erased secret must not stay in the WAL
+  return cancelled;
 }
 
 /** Latest expiry among open invites, or null: the gater admits unknown peers only until then. */
