@@ -10,6 +10,7 @@
  *   30–39  tiers, uploads, placements, cost
  *   40–49  peers, pairing, per-site logs
  *   50–59  verification results, reports, alerts
+ *   60–69  site logs: entries, heads, forks, what is derived from them
  */
 import { foundation } from './migrations/0001-foundation.js';
 import { isoVolumes } from './migrations/0010-iso-volumes.js';
@@ -20,6 +21,7 @@ import { peers } from './migrations/0040-peers.js';
 import { introductions } from './migrations/0041-introductions.js';
 import { cloud } from './migrations/0030-cloud.js';
 import { holders } from './migrations/0031-holders.js';
+import { siteLogs } from './migrations/0060-site-logs.js';
 
 export interface Migration {
   readonly version: number;
@@ -35,7 +37,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

@@ -6,8 +6,10 @@ import type { Sodium } from './sodium.js';
  *
  *   K_master  = Argon2id13(NFC(passphrase) as UTF-8, salt, opslimit, memlimit) -> 32 bytes
  *   K_check   = kdf(K_master, 1, "lomochk1")   key check value = BLAKE2b-256("lomo-peer key check v1", key=K_check)
- *   K_catalog = kdf(K_master, 2, "lomocat1")   metadata: manifests, later catalog log entries
+ *   K_catalog = kdf(K_master, 2, "lomocat1")   metadata: manifests, catalog deltas of the site log
  *   K_objects = kdf(K_master, 3, "lomoobj1")   data: volumes and staging files
+ *   K_recover = kdf(K_master, 4, "lomorec1")   seed of the recovery Ed25519 key pair (storage/sitelog/recovery-key.ts)
+ *   K_delta   = BLAKE2b-256("lomo-sitelog catalog delta v1", key = K_catalog)   catalog deltas (storage/sitelog/delta.ts)
  *   K_object  = BLAKE2b-256(object id (16 random bytes), key = K_catalog or K_objects by kind)
  *
  * kdf is crypto_kdf_derive_from_key. Argon2 runs once per process (slow on purpose); every other
@@ -30,6 +32,7 @@ export interface KdfParams {
 }
 
 export type KeyDomain = 'objects' | 'catalog';
+export const CATALOG_DELTA_CONTEXT = 'lomo-sitelog catalog delta v1';
 
 export class WrongPassphraseError extends Error {
   override name = 'WrongPassphraseError';
@@ -50,6 +53,17 @@ export function passphraseBytes(passphrase: string): Uint8Array {
 
 export class SiteKeys {
   readonly checkValue: Uint8Array;
+  /**
+   * The seed of this household's recovery key pair: a function of the passphrase and the stored
+   * salt only, so a new machine that knows the passphrase proves it is the same household
+   * (docs/sitelog-format.md, "succession"). Its own KDF id and context: no other key is related.
+   */
+  readonly recoverySeed: Uint8Array;
+  /**
+   * The key of the site log's catalog deltas. A BLAKE2b input of 29 bytes, never 16 like an object
+   * id, so it cannot equal any manifest's key in the same K_catalog domain.
+   */
+  readonly catalogDeltaKey: Uint8Array;
   private readonly domains: Record<KeyDomain, Uint8Array>;
 
   constructor(
@@ -59,6 +73,8 @@ export class SiteKeys {
     const check = sodium.kdfDerive(master, 1, 'lomochk1');
     this.checkValue = sodium.blake2b(32, Buffer.from('lomo-peer key check v1'), check);
     this.domains = { catalog: sodium.kdfDerive(master, 2, 'lomocat1'), objects: sodium.kdfDerive(master, 3, 'lomoobj1') };
+    this.recoverySeed = sodium.kdfDerive(master, 4, 'lomorec1');
+    this.catalogDeltaKey = sodium.blake2b(32, Buffer.from(CATALOG_DELTA_CONTEXT, 'latin1'), this.domains.catalog);
   }
 
   /** The key of one object: fast, and distinct for every random object id. */

@@ -1,0 +1,233 @@
+import type { Db } from '../catalog/db.js';
+import { familyObject, localSiteId, saveFamilyObject } from '../objects/catalog.js';
+import { recordHolding } from '../placements/holdings.js';
+import { familyChunkKey, familyObjectKey } from '../naming/object-keys.js';
+import { decodeBody, type MembershipBody, type ObjectSealedBody, type PlacementBody } from './body.js';
+import { decodeEntry, type SiteLogEntry } from './entry.js';
+import { siteIdOfKey } from './site-id.js';
+
+/**
+ * What the catalog knows about other sites, derived from their logs only (DESIGN "Family"):
+ * their objects (saveFamilyObject), who holds what (placements rows made from placement
+ * entries), and membership. Everything here can be dropped and rebuilt from sitelog_entries
+ * (rebuildDerived), and the result does not depend on the order the entries arrived in:
+ * placements keep the newest fact per holder/object/chunk, and membership is recomputed whole.
+ */
+
+/** Applies newly stored entries (called inside the store's transaction). */
+export function applyEntries(db: Db, entries: readonly SiteLogEntry[]): void {
+  const local = localSiteId(db);
+  let membership = false;
+  for (const e of entries) {
+    const b = decodeBody(e.kind, e.body);
+    if (b.kind === 'objectSealed') applyObject(db, e.originId, local, b.body);
+    else if (b.kind === 'placement') applyPlacement(db, e, b.body);
+    else if (b.kind === 'membership' || b.kind === 'siteRecord') membership = true;
+  }
+  if (membership) recomputeMembers(db);
+}
+
+function applyObject(db: Db, owner: string, local: string | null, o: ObjectSealedBody): void {
+  // This site's own objects are written by saveObject with their private half, in the same
+  // transaction as their entry (appendLocal); the log alone cannot recreate the plaintext hash.
+  if (owner === local) return;
+  saveFamilyObject(db, owner, {
+    objectId: o.objectId,
+    kind: o.objectKind,
+    formatVersion: o.formatVersion,
+    messageSize: o.messageSize,
+    chunkPlain: o.chunkPlain,
+    plainSize: o.plainSize,
+    cipherSize: o.cipherSize,
+    cipherSha256: o.cipherSha256,
+    chunks: o.chunks.map((c, index) => ({ index, size: c.size, sha256: c.sha256, merkleRoot: c.merkleRoot })),
+  });
+  // Placement entries that arrived before the object (another site's log first) apply now.
+  const keys = db
+    .prepare('SELECT DISTINCT holder_site, tier_url, chunk_idx FROM sitelog_placement_facts WHERE owner_site = ? AND object_id = ?')
+    .all(owner, o.objectId) as FactKey[];
+  for (const k of keys) materialize(db, { ...k, owner_site: owner, object_id: o.objectId });
+}
+
+interface FactKey {
+  owner_site: string;
+  object_id: Buffer;
+  chunk_idx: number;
+  holder_site: string | null;
+  tier_url: string | null;
+}
+
+function applyPlacement(db: Db, e: SiteLogEntry, p: PlacementBody): void {
+  const key: FactKey = {
+    owner_site: siteIdOfKey(p.owner),
+    object_id: p.objectId,
+    chunk_idx: p.chunkIndex ?? -1,
+    holder_site: 'site' in p.holder ? siteIdOfKey(p.holder.site) : null,
+    tier_url: 'tierUrl' in p.holder ? p.holder.tierUrl : null,
+  };
+  db.prepare(
+    `INSERT OR IGNORE INTO sitelog_placement_facts (origin, seq, owner_site, object_id, chunk_idx, holder_site, tier_url, state, verified_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(e.origin, e.seq, key.owner_site, key.object_id, key.chunk_idx, key.holder_site, key.tier_url, p.state === 'held' ? 1 : 2, p.verifiedAt);
+  materialize(db, key);
+}
+
+/** Makes the placements table show the newest fact for one holder/object/chunk. */
+function materialize(db: Db, k: FactKey): void {
+  const obj = familyObject(db, k.owner_site, k.object_id);
+  if (!obj) return; // the owner's object-sealed entry has not arrived yet
+  const chunk = k.chunk_idx === -1 ? null : obj.chunks[k.chunk_idx];
+  if (chunk === undefined) return; // names a chunk the object does not have: ignored
+  const win = db
+    .prepare(
+      `SELECT state, verified_at FROM sitelog_placement_facts
+        WHERE owner_site = ? AND object_id = ? AND chunk_idx = ? AND holder_site IS ? AND tier_url IS ?
+        ORDER BY verified_at DESC, state DESC, origin DESC, seq DESC LIMIT 1`,
+    )
+    .get(k.owner_site, k.object_id, k.chunk_idx, k.holder_site, k.tier_url) as { state: number; verified_at: number };
+  const tierKey = k.tier_url === null ? undefined : chunk ? familyChunkKey(k.owner_site, k.object_id, chunk.index) : familyObjectKey(k.owner_site, k.object_id);
+  const live = (
+    k.holder_site !== null
+      ? db
+          .prepare('SELECT id, verified_at FROM placements WHERE peer_site = ? AND object_row = ? AND ifnull(chunk_idx, -1) = ? AND deleted_at IS NULL')
+          .get(k.holder_site, obj.row, k.chunk_idx)
+      : db.prepare('SELECT id, verified_at, object_row, chunk_idx FROM placements WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').get(k.tier_url, tierKey)
+  ) as { id: number; verified_at: number } | undefined;
+  const derived = (id: number) => db.prepare('SELECT 1 FROM sitelog_derived_placements WHERE placement_id = ?').get(id) !== undefined;
+  if (win.state === 1) {
+    if (live && live.verified_at >= win.verified_at) return;
+    const id = recordHolding(db, {
+      holder: k.holder_site !== null ? { site: k.holder_site } : { tierUrl: k.tier_url! },
+      objectRow: obj.row,
+      chunkIndex: chunk ? chunk.index : null,
+      key: tierKey,
+      size: chunk ? chunk.size : obj.cipherSize,
+      sha256: chunk ? chunk.sha256 : obj.cipherSha256,
+      verifiedAt: win.verified_at,
+    });
+    if (!live || live.id !== id) db.prepare('INSERT OR IGNORE INTO sitelog_derived_placements (placement_id) VALUES (?)').run(id);
+  } else if (live && derived(live.id) && live.verified_at <= win.verified_at) {
+    // A holder's copy reported gone; rows this site recorded itself are its own to retire.
+    db.prepare('UPDATE placements SET deleted_at = ? WHERE id = ?').run(win.verified_at, live.id);
+  }
+}
+
+interface Admission {
+  origin: string;
+  seq: number;
+  via: 'paired' | 'introduced';
+  name: string;
+}
+
+/**
+ * The family from this site outwards: a site is a member when a member's signed paired entry
+ * admits it (an introduction counts only as a pointer to such an entry), and it is not revoked.
+ * A revoked site admits no one any more, so revocation reaches whomever it alone brought in.
+ */
+export function recomputeMembers(db: Db): void {
+  const local = localSiteId(db);
+  db.prepare('DELETE FROM sitelog_members').run();
+  const admissions = new Map<string, Admission[]>(); // subject -> admissions
+  const keys = new Map<string, Buffer>();
+  const pairedAt = new Map<string, MembershipBody>(); // "origin/seq" -> paired body
+  const revoked = new Map<string, { by: string; seq: number; after: number }>();
+  const rows = db
+    .prepare(
+      `SELECT e.bytes FROM sitelog_entries e
+        WHERE e.kind = 5 AND e.seq <= ifnull((SELECT min(after_seq) FROM sitelog_revocations r WHERE r.subject = e.origin), e.seq)
+        ORDER BY e.origin, e.seq`,
+    )
+    .pluck()
+    .all() as Buffer[];
+  const entries = rows.map((b) => {
+    const e = decodeEntry(b);
+    return { e, m: (decodeBody(e.kind, e.body) as { body: MembershipBody }).body };
+  });
+  for (const { e, m } of entries) if (m.action === 'paired') pairedAt.set(`${e.originId}/${e.seq}`, m);
+  for (const { e, m } of entries) {
+    const subject = siteIdOfKey(m.subject);
+    keys.set(subject, m.subject);
+    if (m.action === 'revoked') {
+      const was = revoked.get(subject);
+      if (!was || m.revokedAfterSeq < was.after) revoked.set(subject, { by: e.originId, seq: e.seq, after: m.revokedAfterSeq });
+      continue;
+    }
+    let origin = e.originId;
+    let seq = e.seq;
+    if (m.action === 'introduced') {
+      // Not a claim of its own: valid only as a pointer to the introducer's paired entry for the same subject.
+      const ref = pairedAt.get(`${siteIdOfKey(m.introducer)}/${m.introducerSeq}`);
+      if (!ref || !ref.subject.equals(m.subject)) continue;
+      origin = siteIdOfKey(m.introducer);
+      seq = m.introducerSeq;
+    }
+    const list = admissions.get(subject) ?? [];
+    list.push({ origin, seq, via: m.action, name: m.name });
+    admissions.set(subject, list);
+  }
+  const members = new Map<string, Admission | null>();
+  if (local !== null) members.set(local, null);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [subject, list] of [...admissions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (members.has(subject) || revoked.has(subject)) continue;
+      const by = list.filter((a) => members.has(a.origin) && !revoked.has(a.origin)).sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq))[0];
+      if (by) {
+        members.set(subject, by);
+        grew = true;
+      }
+    }
+  }
+  const ins = db.prepare(
+    `INSERT INTO sitelog_members (site_id, public_key, via, admitted_by, admitted_seq, name, revoked_by, revoked_seq, revoked_after)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const [site, a] of members) {
+    const key = keys.get(site) ?? (db.prepare('SELECT origin FROM sitelog_heads WHERE site_id = ?').pluck().get(site) as Buffer | undefined);
+    if (!key) continue; // this site before its first log entry
+    ins.run(site, key, a ? a.via : 'self', a?.origin ?? null, a?.seq ?? null, a?.name ?? '', null, null, null);
+  }
+  for (const [site, r] of revoked) ins.run(site, keys.get(site)!, 'revoked', null, null, '', r.by, r.seq, r.after);
+}
+
+/**
+ * Drops everything derived from logs and derives it again from the stored entries, oldest first
+ * per log; entries after a revocation's cut-off are left out. Another site's object stays when a
+ * row this site wrote itself (one of its own holdings) still points at it.
+ */
+export function rebuildDerived(db: Db): void {
+  db.transaction(() => {
+    const derived = db.prepare('SELECT placement_id FROM sitelog_derived_placements').pluck().all() as number[];
+    db.prepare('DELETE FROM sitelog_derived_placements').run();
+    const del = db.prepare('DELETE FROM placements WHERE id = ?');
+    for (const id of derived) del.run(id);
+    db.prepare('DELETE FROM sitelog_placement_facts').run();
+    const local = localSiteId(db);
+    const orphans = db
+      .prepare(`SELECT id FROM objects o WHERE owner_site IS NOT ? AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.object_row = o.id)`)
+      .pluck()
+      .all(local) as number[];
+    const delChunks = db.prepare('DELETE FROM chunks WHERE object_row = ?');
+    const delObject = db.prepare('DELETE FROM objects WHERE id = ?');
+    for (const id of orphans) {
+      delChunks.run(id);
+      delObject.run(id);
+    }
+    // Pages of entries, so a log of millions never sits in memory at once.
+    const page = db.prepare(
+      `SELECT e.origin, e.seq, e.bytes FROM sitelog_entries e
+        WHERE e.kind IN (2, 4) AND (e.origin, e.seq) > (?, ?)
+          AND e.seq <= ifnull((SELECT min(after_seq) FROM sitelog_revocations r WHERE r.subject = e.origin), e.seq)
+        ORDER BY e.origin, e.seq LIMIT 1000`,
+    );
+    let after: [Buffer, number] = [Buffer.alloc(0), 0];
+    for (;;) {
+      const rows = page.all(...after) as { origin: Buffer; seq: number; bytes: Buffer }[];
+      if (!rows.length) break;
+      applyEntries(db, rows.map((r) => decodeEntry(r.bytes)));
+      const last = rows[rows.length - 1]!;
+      after = [last.origin, last.seq];
+    }
+    recomputeMembers(db);
+  })();
+}
