@@ -35,7 +35,7 @@ const fileSha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).d
 /** Every row of every table, to prove a second import changes nothing. */
 function dump(db: Db): string {
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_migrations' ORDER BY name`).pluck().all() as string[];
-  return JSON.stringify(tables.map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).raw().all()]), (_k, v) =>
+  return JSON.stringify(tables.map((t) => [t, (db.prepare(`SELECT * FROM ${t}`).raw().all() as unknown[][]).map((r) => JSON.stringify(r, (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))).sort()]), (_k, v) =>
     v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v,
   );
 }
