@@ -8,6 +8,7 @@ import { mdns } from '@libp2p/mdns';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface';
+import { INBOUND_UPGRADE_TIMEOUT_MS, MAX_PENDING_INBOUND } from './inbound-limit.js';
 
 /** mDNS service tag: lomo-peer nodes only see each other, not every libp2p app on the LAN. */
 export const MDNS_SERVICE_TAG = 'lomo-peer.local';
@@ -86,6 +87,10 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
     // message, and pings timed out. 2 MiB per stream still fills 160 Mbit/s at 100 ms RTT.
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })],
     connectionGater: cfg.gater,
+    // Pending (not yet encrypted) inbound connections: libp2p's defaults (10 in all, 10 s each)
+    // let ten idle sockets lock everyone out. The gater limits them per address
+    // (node/host/inbound-limit.ts); libp2p's global count is only a backstop above that.
+    connectionManager: { maxIncomingPendingConnections: MAX_PENDING_INBOUND, inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS },
     // libp2p pings every connection every 10 s and by default aborts it when a ping fails. Behind
     // a bulk transfer on a home uplink the pong waits in the queue (seconds of bufferbloat): the
     // adaptive timeout fired, or the next ping found the previous one still open ("too many

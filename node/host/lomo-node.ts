@@ -8,6 +8,8 @@ import { log } from '../log.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { Admission, PROBATION_MS } from './admission.js';
 import { trustGater } from './gater.js';
+import { InboundLimiter } from './inbound-limit.js';
+import { familyAddressKeys } from './family-addresses.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -82,7 +84,8 @@ export class LomoNode {
       if (opts.siteName) setLocalSiteName(db, opts.siteName);
       else if (!localSiteName(db)) setLocalSiteName(db, os.hostname());
       const admission = new Admission(db);
-      const gater = trustGater(admission, (id, dir) => log.debug(`refused ${dir} connection with untrusted peer ${id}`));
+      const limiter = new InboundLimiter({ familyAddresses: () => familyAddressKeys(db), log: (m) => log.debug(m) });
+      const gater = trustGater(admission, (id, dir) => log.debug(`refused ${dir} connection with untrusted peer ${id}`), limiter);
       const host = await createHost({
         privateKey: identity.privateKey,
         listen: opts.listen,
