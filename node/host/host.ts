@@ -8,6 +8,7 @@ import { mdns } from '@libp2p/mdns';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface';
+import { limitStrangerRelays } from './relay-limits.js';
 import { INBOUND_UPGRADE_TIMEOUT_MS, MAX_PENDING_INBOUND } from './inbound-limit.js';
 
 /** mDNS service tag: lomo-peer nodes only see each other, not every libp2p app on the LAN. */
@@ -34,6 +35,8 @@ export interface HostConfig {
   relayServer: boolean;
   /** Dial through relays and listen on a relay reservation when unreachable. */
   relayClient: boolean;
+  /** Who is family: relayed connections from anyone else are bounded (relay-limits.ts). */
+  isFamily?: (peerId: string) => boolean;
 }
 
 export type Services = {
@@ -76,7 +79,7 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
   if (cfg.mdns) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: cfg.mdnsIntervalMs ?? 10_000 }));
   const transports: any[] = [tcp()];
   if (cfg.relayClient) transports.push(circuitRelayTransport({ reservationCompletionTimeout: 20_000 }));
-  return (await createLibp2p({
+  const host = (await createLibp2p({
     privateKey: cfg.privateKey,
     start: false,
     addresses: { listen, appendAnnounce: cfg.announce },
@@ -100,4 +103,6 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
     peerDiscovery,
     services,
   } as any)) as unknown as Host;
+  if (cfg.relayServer) limitStrangerRelays(host.services.relay, cfg.isFamily ?? (() => false));
+  return host;
 }

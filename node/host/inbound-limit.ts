@@ -44,7 +44,9 @@ export interface PendingConnection {
 export function addressKey(ma: Multiaddr | string): string | null {
   let cfg: ReturnType<typeof tryGetNetConfig>;
   try {
-    cfg = tryGetNetConfig(typeof ma === 'string' ? multiaddr(ma) : ma);
+    const addr = typeof ma === 'string' ? multiaddr(ma) : ma;
+    if (addr.toString().includes('/p2p-circuit')) return null; // the relay's address, not the remote's
+    cfg = tryGetNetConfig(addr);
   } catch {
     return null;
   }

@@ -10,6 +10,9 @@ import { Admission, PROBATION_MS } from './admission.js';
 import { trustGater } from './gater.js';
 import { InboundLimiter } from './inbound-limit.js';
 import { familyAddressKeys } from './family-addresses.js';
+import { restrictToFamily } from './family-only.js';
+import { throttledLog } from './log-throttle.js';
+import { Probation } from './probation.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -44,6 +47,8 @@ export interface InviteRequest {
 }
 
 const DIAL_TIMEOUT_MS = 20_000;
+/** What services log (warnings name peers): repeated lines about one peer are throttled. */
+const serviceLog = throttledLog(log);
 const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
 /** How long a node connected to a family relay waits for its reservation before reconnecting. */
 const RELAY_GRACE_MS = 10_000;
@@ -59,7 +64,6 @@ export class LomoNode {
   private pairing!: Pairing;
   private family!: Family;
   private speedtester!: Speedtest;
-  private readonly probation = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private relayStuckSince: number | null = null;
 
@@ -68,6 +72,7 @@ export class LomoNode {
     readonly identity: SiteIdentity,
     readonly host: Host,
     readonly admission: Admission,
+    private readonly probation: Probation,
     private readonly opts: NodeOptions,
   ) {}
 
@@ -97,8 +102,10 @@ export class LomoNode {
         upnpGateways: opts.upnpGateways,
         relayServer: opts.relayServer ?? false,
         relayClient: opts.relayClient ?? false,
+        isFamily: (id) => admission.trusted(id),
       });
-      const node = new LomoNode(db, identity, host, admission, opts);
+      const probation = new Probation({ probationMs: opts.probationMs ?? PROBATION_MS, admission, limiter, trusted: (id) => admission.trusted(id), log: serviceLog });
+      const node = new LomoNode(db, identity, host, admission, probation, opts);
       await node.wire();
       try {
         await host.start();
@@ -109,6 +116,8 @@ export class LomoNode {
         const hint = /EADDRINUSE/.test(msg) ? ' (another program uses the port: pick another --listen port)' : '';
         throw new UserError(`cannot start the network node: ${reasons.length > 0 ? reasons.join('; ') : msg}${hint}`, EXIT.NETWORK);
       }
+      // Identify and ping registered their handlers in start(): strangers may use neither.
+      await restrictToFamily(host, (id) => admission.trusted(id), (id, p) => log.debug(`refused ${p} stream from untrusted peer ${id}`));
       node.timer = setInterval(() => void node.maintain(), opts.maintenanceMs ?? 15_000);
       void node.maintain();
       return node;
@@ -153,7 +162,7 @@ export class LomoNode {
    */
   private async wire(): Promise<void> {
     const h = this.host;
-    const components: ServiceComponents = { host: h, trust: this.admission, log };
+    const components: ServiceComponents = { host: h, trust: this.admission, log: serviceLog };
     const self = () => ({ name: this.siteName(), addrs: this.shareableAddrs() });
     this.pairing = pairingService({
       db: this.db,
@@ -178,7 +187,7 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.services = [this.pairing, this.family, this.speedtester];
     await Promise.all(this.services.map((s) => s.start()));
-    h.addEventListener('connection:open', (evt) => this.onConnection(evt.detail));
+    h.addEventListener('connection:open', (evt) => this.probation.watch(evt.detail));
     h.addEventListener('peer:connect', (evt) => this.onPeerConnect(evt.detail));
     h.addEventListener('peer:disconnect', (evt) => {
       const id = evt.detail.toString();
@@ -192,21 +201,6 @@ export class LomoNode {
         void this.dialPeer(id, evt.detail.multiaddrs).catch((err) => log.debug(`dial ${id} failed: ${err.message}`));
       }
     });
-  }
-
-  /** An unknown peer gets PROBATION_MS to finish pairing, then its connection is closed. */
-  private onConnection(conn: Connection): void {
-    const id = conn.remotePeer.toString();
-    if (isTrusted(this.db, id) || this.probation.has(conn.id)) return;
-    const t = setTimeout(() => {
-      this.probation.delete(conn.id);
-      if (!isTrusted(this.db, id) && conn.status === 'open') {
-        log.info(`closing probation connection of ${id}: no pairing completed`);
-        void conn.close().catch(() => conn.abort(new Error('probation over')));
-      }
-    }, this.opts.probationMs ?? PROBATION_MS);
-    t.unref();
-    this.probation.set(conn.id, t);
   }
 
   private onPeerConnect(peer: PeerId): void {
@@ -334,7 +328,7 @@ export class LomoNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    for (const t of this.probation.values()) clearTimeout(t);
+    this.probation.stop();
     await Promise.all(this.services.map((s) => s.stop().catch((err) => log.debug(`stopping ${s.protocol}: ${(err as Error).message}`))));
     await this.host.stop();
     this.db.close();
