@@ -9,7 +9,7 @@ import { uPnPNAT } from '@libp2p/upnp-nat';
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface';
 import { limitStrangerRelays } from './relay-limits.js';
-import { INBOUND_UPGRADE_TIMEOUT_MS, MAX_PENDING_INBOUND } from './inbound-limit.js';
+import { INBOUND_CONNECTIONS_PER_SECOND, INBOUND_UPGRADE_TIMEOUT_MS, MAX_PENDING_INBOUND } from './inbound-limit.js';
 
 /** mDNS service tag: lomo-peer nodes only see each other, not every libp2p app on the LAN. */
 export const MDNS_SERVICE_TAG = 'lomo-peer.local';
@@ -92,8 +92,13 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
     connectionGater: cfg.gater,
     // Pending (not yet encrypted) inbound connections: libp2p's defaults (10 in all, 10 s each)
     // let ten idle sockets lock everyone out. The gater limits them per address
-    // (node/host/inbound-limit.ts); libp2p's global count is only a backstop above that.
-    connectionManager: { maxIncomingPendingConnections: MAX_PENDING_INBOUND, inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS },
+    // and in time (node/host/inbound-limit.ts), family addresses excepted; libp2p's own limits,
+    // which cannot tell family from stranger, are only backstops above that.
+    connectionManager: {
+      maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
     // libp2p pings every connection every 10 s and by default aborts it when a ping fails. Behind
     // a bulk transfer on a home uplink the pong waits in the queue (seconds of bufferbloat): the
     // adaptive timeout fired, or the next ping found the previous one still open ("too many

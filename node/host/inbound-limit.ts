@@ -9,19 +9,25 @@ import { tryGetNetConfig } from '@libp2p/utils';
  * Noise), which pending connection a node keeps:
  *   - family addresses (where trusted members were last seen or say they listen, from the
  *     catalog) are never limited here: a member is admitted while a stranger stalls;
- *   - any other address holds at most PENDING_PER_ADDRESS pending connections, and all such
- *     addresses together at most PENDING_STRANGERS;
+ *   - any other address may open STRANGER_CONNECTIONS_PER_SECOND connections a second, holds at
+ *     most PENDING_PER_ADDRESS pending connections, and all such addresses together at most
+ *     PENDING_STRANGERS;
  *   - at a limit, the oldest pending connection is closed to make room: a new connection never
  *     waits behind a stalled one, so an attacker must open connections faster than an honest
- *     handshake completes (milliseconds), which libp2p's per-address rate limit (5/s) forbids;
+ *     handshake completes (milliseconds), which the rate limit forbids;
  *   - an address cooling down after a stranger's probation ended (node/host/probation.ts) is
  *     refused outright.
  * A connection stops being pending when its Noise handshake ends (denyInboundEncryptedConnection)
- * or it closes. libp2p's own global limit (MAX_PENDING_INBOUND) stays as a backstop far above
- * PENDING_STRANGERS, so strangers never reach it; the upgrade timeout bounds a stall in time.
+ * or it closes. libp2p's own limits stay as backstops far above ours (its global pending count,
+ * MAX_PENDING_INBOUND, and its rate per address, INBOUND_CONNECTIONS_PER_SECOND, which applied
+ * to family members too: four members behind one address reconnecting were refused); the upgrade
+ * timeout bounds a stall in time.
  */
 export const PENDING_PER_ADDRESS = 4;
 export const PENDING_STRANGERS = 32;
+export const STRANGER_CONNECTIONS_PER_SECOND = 5;
+/** libp2p's inboundConnectionThreshold (per address and second, family included): a backstop. */
+export const INBOUND_CONNECTIONS_PER_SECOND = 100;
 /** libp2p's maxIncomingPendingConnections: only a backstop (strangers are stopped far below). */
 export const MAX_PENDING_INBOUND = 256;
 /** libp2p's inboundUpgradeTimeout: Noise + muxer in a few RTTs, even over a relay (default 10 s). */
@@ -69,6 +75,7 @@ export interface InboundLimiterOptions {
   log: (msg: string) => void;
   perAddress?: number;
   strangers?: number;
+  perSecond?: number;
 }
 
 export class InboundLimiter {
@@ -76,6 +83,8 @@ export class InboundLimiter {
   private readonly pending = new Map<PendingConnection, string>();
   private readonly perKey = new Map<string, number>();
   private readonly cooling = new Map<string, number>();
+  /** Connections opened in the current second, per non-family address. */
+  private readonly rate = new Map<string, { second: number; n: number }>();
   private family: { keys: Set<string>; at: number } | null = null;
 
   constructor(private readonly opts: InboundLimiterOptions) {}
@@ -98,6 +107,10 @@ export class InboundLimiter {
         return false;
       }
       this.cooling.delete(key);
+    }
+    if (!this.withinRate(key, now)) {
+      this.opts.log(`refused inbound connection from ${key}: more than ${this.opts.perSecond ?? STRANGER_CONNECTIONS_PER_SECOND} a second`);
+      return false;
     }
     if ((this.perKey.get(key) ?? 0) >= (this.opts.perAddress ?? PENDING_PER_ADDRESS)) this.evictOldest(key);
     if (this.pending.size >= (this.opts.strangers ?? PENDING_STRANGERS)) this.evictOldest(null);
@@ -129,6 +142,18 @@ export class InboundLimiter {
   /** Pending connections from non-family addresses (for tests and the status page). */
   pendingCount(key?: string): number {
     return key === undefined ? this.pending.size : (this.perKey.get(key) ?? 0);
+  }
+
+  private withinRate(key: string, now: number): boolean {
+    const second = Math.floor(now / 1000);
+    const r = this.rate.get(key);
+    if (!r || r.second !== second) {
+      if (this.rate.size > 1024) for (const [k, v] of this.rate) if (v.second !== second) this.rate.delete(k);
+      this.rate.set(key, { second, n: 1 });
+      return true;
+    }
+    r.n++;
+    return r.n <= (this.opts.perSecond ?? STRANGER_CONNECTIONS_PER_SECOND);
   }
 
   private evictOldest(key: string | null): void {

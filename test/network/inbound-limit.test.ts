@@ -20,7 +20,7 @@ class RawConn implements PendingConnection {
 }
 
 describe('inbound limiter (pending connections before Noise)', () => {
-  const limiter = (family: string[] = []) => new InboundLimiter({ familyAddresses: () => family, log: () => {}, perAddress: 4, strangers: 8 });
+  const limiter = (family: string[] = []) => new InboundLimiter({ familyAddresses: () => family, log: () => {}, perAddress: 4, strangers: 8, perSecond: Infinity });
 
   it('keys IPv4 addresses whole and IPv6 addresses by their /64; relayed addresses are not limited', () => {
     expect(addressKey(multiaddr('/ip4/203.0.113.7/tcp/1'))).toBe('203.0.113.7');
@@ -65,5 +65,16 @@ describe('inbound limiter (pending connections before Noise)', () => {
     expect(l.admit(new RawConn('198.51.100.10'), now)).toBe(true);
     expect(l.admit(new RawConn('192.0.2.50'), now)).toBe(true);
     expect(l.admit(new RawConn('198.51.100.9'), now + 1_001)).toBe(true);
+  });
+});
+
+describe('inbound limiter: connection rate', () => {
+  it('a stranger address opens at most 5 connections a second; a family address is not counted', () => {
+    const l = new InboundLimiter({ familyAddresses: () => ['192.0.2.50'], log: () => {} });
+    const t = 1_700_000_000_000;
+    const admitted = Array.from({ length: 8 }, (_, i) => l.admit(new RawConn('198.51.100.9'), t + i));
+    expect(admitted).toEqual([true, true, true, true, true, false, false, false]);
+    expect(Array.from({ length: 20 }, () => l.admit(new RawConn('192.0.2.50'), t)).every(Boolean)).toBe(true);
+    expect(l.admit(new RawConn('198.51.100.9'), t + 1_000)).toBe(true); // the next second
   });
 });
