@@ -66,6 +66,8 @@ export class LomoNode {
   private speedtester!: Speedtest;
   private stopped = false;
   private relayStuckSince: number | null = null;
+  /** Connections identify was run on again after their peer became a member. */
+  private readonly identified = new Set<string>();
 
   private constructor(
     readonly db: Db,
@@ -239,6 +241,7 @@ export class LomoNode {
     try {
       for (const id of revokedPeerIds(this.db)) this.hangUp(id);
       purgeExpiredSecrets(this.db);
+      await this.identifyNewMembers();
       await this.kickRelayIfStuck();
       const dials = listPeers(this.db)
         .filter((p) => this.host.getConnections(peerIdFromString(p.peerId)).length === 0)
@@ -246,6 +249,26 @@ export class LomoNode {
       await Promise.all(dials);
     } catch (err) {
       if (!this.stopped) log.warn(`maintenance failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Identify answers family members only (family-only.ts), so a peer that became a member while
+   * connected (a joiner, the relay it came through) was refused at connection open and its
+   * protocols are unknown: the relay transport would not see a family relay. Ask again, once per
+   * connection.
+   */
+  private async identifyNewMembers(): Promise<void> {
+    for (const conn of this.host.getConnections()) {
+      const id = conn.remotePeer.toString();
+      if (this.identified.has(conn.id) || conn.status !== 'open' || !isTrusted(this.db, id)) continue;
+      const known = await this.host.peerStore.get(conn.remotePeer).catch(() => null);
+      // An agent version in the peer store means an identify exchange went through (stream
+      // negotiations alone also record protocols).
+      if (known?.metadata.has('AgentVersion')) continue;
+      this.identified.add(conn.id);
+      if (this.identified.size > 4096) this.identified.clear();
+      await this.host.services.identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => log.debug(`identify ${id}: ${err.message}`));
     }
   }
 
