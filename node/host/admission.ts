@@ -18,6 +18,8 @@ export class Admission {
   private readonly joinTargets = new Map<string, number>();
   /** Family members with an open invite (from their roster), until its expiry. */
   private readonly relayWindows = new Map<string, number>();
+  /** Strangers whose probation ended without pairing, refused until then (node/host/probation.ts). */
+  private readonly cooling = new Map<string, number>();
 
   constructor(private readonly db: Db) {}
 
@@ -56,10 +58,20 @@ export class Admission {
     return (openInviteUntil(this.db, now) ?? 0) > now;
   }
 
+  /** Refuses a stranger until `until` (its probation ended without pairing). */
+  coolDown(peerId: string, until: number): void {
+    this.cooling.set(peerId, until);
+    if (this.cooling.size > 1024) for (const [id, t] of this.cooling) if (t <= Date.now()) this.cooling.delete(id);
+  }
+
+  coolingDown(peerId: string, now = Date.now()): boolean {
+    return (this.cooling.get(peerId) ?? 0) > now;
+  }
+
   /** May this peer hold an inbound connection at all? A revoked peer never, not even on probation. */
   admitInbound(peerId: string, now = Date.now()): boolean {
     if (this.trusted(peerId)) return true;
-    if (isRevoked(this.db, peerId)) return false;
+    if (isRevoked(this.db, peerId) || this.coolingDown(peerId, now)) return false;
     return this.isJoinTarget(peerId, now) || this.ownInviteOpen(now) || this.anyRelayWindow(now);
   }
 

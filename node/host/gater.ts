@@ -1,13 +1,19 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface';
 import type { Admission } from './admission.js';
+import type { InboundLimiter, PendingConnection } from './inbound-limit.js';
 
 /**
  * The connection gater: libp2p asks it at each step of a connection. The first point where the
  * remote peer id is known is right after the Noise handshake (deny*EncryptedConnection), before
  * multistream-select runs any protocol; an untrusted peer is dropped there and sees only an
- * unexpected EOF. Relay decisions use the same trust list.
+ * unexpected EOF. Relay decisions use the same trust list. Before that, only the remote address
+ * is known: the inbound limiter decides which raw connections may start a handshake.
  */
-export function trustGater(admission: Admission, onRefused: (peerId: string, direction: 'inbound' | 'outbound') => void): ConnectionGater {
+export function trustGater(
+  admission: Admission,
+  onRefused: (peerId: string, direction: 'inbound' | 'outbound') => void,
+  limiter?: InboundLimiter,
+): ConnectionGater {
   const inbound = (p: PeerId) => {
     const id = p.toString();
     const deny = !admission.admitInbound(id);
@@ -23,7 +29,11 @@ export function trustGater(admission: Admission, onRefused: (peerId: string, dir
   return {
     denyDialPeer: outbound,
     denyOutboundEncryptedConnection: outbound,
-    denyInboundEncryptedConnection: inbound,
+    denyInboundConnection: (maConn) => (limiter ? !limiter.admit(maConn as unknown as PendingConnection) : false),
+    denyInboundEncryptedConnection: (p: PeerId, maConn) => {
+      limiter?.settled(maConn as unknown as PendingConnection);
+      return inbound(p);
+    },
     denyInboundUpgradedConnection: inbound,
     // Only family members may park a reservation on this node (it relays for the family only).
     denyInboundRelayReservation: (source: PeerId) => !admission.trusted(source.toString()),

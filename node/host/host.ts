@@ -8,6 +8,8 @@ import { mdns } from '@libp2p/mdns';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface';
+import { limitStrangerRelays } from './relay-limits.js';
+import { INBOUND_CONNECTIONS_PER_SECOND, INBOUND_UPGRADE_TIMEOUT_MS, MAX_PENDING_INBOUND } from './inbound-limit.js';
 
 /** mDNS service tag: lomo-peer nodes only see each other, not every libp2p app on the LAN. */
 export const MDNS_SERVICE_TAG = 'lomo-peer.local';
@@ -33,6 +35,8 @@ export interface HostConfig {
   relayServer: boolean;
   /** Dial through relays and listen on a relay reservation when unreachable. */
   relayClient: boolean;
+  /** Who is family: relayed connections from anyone else are bounded (relay-limits.ts). */
+  isFamily?: (peerId: string) => boolean;
 }
 
 export type Services = {
@@ -75,7 +79,7 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
   if (cfg.mdns) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: cfg.mdnsIntervalMs ?? 10_000 }));
   const transports: any[] = [tcp()];
   if (cfg.relayClient) transports.push(circuitRelayTransport({ reservationCompletionTimeout: 20_000 }));
-  return (await createLibp2p({
+  const host = (await createLibp2p({
     privateKey: cfg.privateKey,
     start: false,
     addresses: { listen, appendAnnounce: cfg.announce },
@@ -86,6 +90,15 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
     // message, and pings timed out. 2 MiB per stream still fills 160 Mbit/s at 100 ms RTT.
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })],
     connectionGater: cfg.gater,
+    // Pending (not yet encrypted) inbound connections: libp2p's defaults (10 in all, 10 s each)
+    // let ten idle sockets lock everyone out. The gater limits them per address
+    // and in time (node/host/inbound-limit.ts), family addresses excepted; libp2p's own limits,
+    // which cannot tell family from stranger, are only backstops above that.
+    connectionManager: {
+      maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
     // libp2p pings every connection every 10 s and by default aborts it when a ping fails. Behind
     // a bulk transfer on a home uplink the pong waits in the queue (seconds of bufferbloat): the
     // adaptive timeout fired, or the next ping found the previous one still open ("too many
@@ -95,4 +108,6 @@ export async function createHost(cfg: HostConfig): Promise<Host> {
     peerDiscovery,
     services,
   } as any)) as unknown as Host;
+  if (cfg.relayServer) limitStrangerRelays(host.services.relay, cfg.isFamily ?? (() => false));
+  return host;
 }

@@ -8,6 +8,11 @@ import { log } from '../log.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { Admission, PROBATION_MS } from './admission.js';
 import { trustGater } from './gater.js';
+import { InboundLimiter } from './inbound-limit.js';
+import { familyAddressKeys } from './family-addresses.js';
+import { restrictToFamily } from './family-only.js';
+import { throttledLog } from './log-throttle.js';
+import { Probation } from './probation.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -44,6 +49,8 @@ export interface InviteRequest {
 }
 
 const DIAL_TIMEOUT_MS = 20_000;
+/** What services log (warnings name peers): repeated lines about one peer are throttled. */
+const serviceLog = throttledLog(log);
 const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
 /** How long a node connected to a family relay waits for its reservation before reconnecting. */
 const RELAY_GRACE_MS = 10_000;
@@ -66,19 +73,21 @@ export class LomoNode {
   private pairing!: Pairing;
   private family!: Family;
   private speedtester!: Speedtest;
-  private readonly probation = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
   private readonly firstContact = new Map<string, { attempts: number; nextAt: number }>();
   /** Last time this site announced its own open invite (relays keep their window open). */
   private lastInviteAnnounce = 0;
+  /** Connections identify was run on again after their peer became a member. */
+  private readonly identified = new Set<string>();
 
   private constructor(
     readonly db: Db,
     readonly identity: SiteIdentity,
     readonly host: Host,
     readonly admission: Admission,
+    private readonly probation: Probation,
     private readonly opts: NodeOptions,
   ) {}
 
@@ -95,7 +104,8 @@ export class LomoNode {
       if (opts.siteName) setLocalSiteName(db, opts.siteName);
       else if (!localSiteName(db)) setLocalSiteName(db, os.hostname());
       const admission = new Admission(db);
-      const gater = trustGater(admission, (id, dir) => log.debug(`refused ${dir} connection with untrusted peer ${id}`));
+      const limiter = new InboundLimiter({ familyAddresses: () => familyAddressKeys(db), log: (m) => log.debug(m) });
+      const gater = trustGater(admission, (id, dir) => log.debug(`refused ${dir} connection with untrusted peer ${id}`), limiter);
       const host = await createHost({
         privateKey: identity.privateKey,
         listen: opts.listen,
@@ -107,8 +117,10 @@ export class LomoNode {
         upnpGateways: opts.upnpGateways,
         relayServer: opts.relayServer ?? false,
         relayClient: opts.relayClient ?? false,
+        isFamily: (id) => admission.trusted(id),
       });
-      const node = new LomoNode(db, identity, host, admission, opts);
+      const probation = new Probation({ probationMs: opts.probationMs ?? PROBATION_MS, admission, limiter, trusted: (id) => admission.trusted(id), log: serviceLog });
+      const node = new LomoNode(db, identity, host, admission, probation, opts);
       await node.wire();
       try {
         await host.start();
@@ -119,6 +131,8 @@ export class LomoNode {
         const hint = /EADDRINUSE/.test(msg) ? ' (another program uses the port: pick another --listen port)' : '';
         throw new UserError(`cannot start the network node: ${reasons.length > 0 ? reasons.join('; ') : msg}${hint}`, EXIT.NETWORK);
       }
+      // Identify and ping registered their handlers in start(): strangers may use neither.
+      await restrictToFamily(host, (id) => admission.trusted(id), (id, p) => log.debug(`refused ${p} stream from untrusted peer ${id}`));
       node.timer = setInterval(() => void node.maintain(), opts.maintenanceMs ?? 15_000);
       void node.maintain();
       return node;
@@ -163,7 +177,7 @@ export class LomoNode {
    */
   private async wire(): Promise<void> {
     const h = this.host;
-    const components: ServiceComponents = { host: h, trust: this.admission, log };
+    const components: ServiceComponents = { host: h, trust: this.admission, log: serviceLog };
     const self = () => ({ name: this.siteName(), addrs: this.shareableAddrs() });
     this.pairing = pairingService({
       db: this.db,
@@ -183,7 +197,7 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.services = [this.pairing, this.family, this.speedtester];
     await Promise.all(this.services.map((s) => s.start()));
-    h.addEventListener('connection:open', (evt) => this.onConnection(evt.detail));
+    h.addEventListener('connection:open', (evt) => this.probation.watch(evt.detail));
     h.addEventListener('peer:connect', (evt) => this.onPeerConnect(evt.detail));
     h.addEventListener('peer:disconnect', (evt) => {
       const id = evt.detail.toString();
@@ -244,21 +258,6 @@ export class LomoNode {
     }
   }
 
-  /** An unknown peer gets PROBATION_MS to finish pairing, then its connection is closed. */
-  private onConnection(conn: Connection): void {
-    const id = conn.remotePeer.toString();
-    if (isTrusted(this.db, id) || this.probation.has(conn.id)) return;
-    const t = setTimeout(() => {
-      this.probation.delete(conn.id);
-      if (!isTrusted(this.db, id) && conn.status === 'open') {
-        log.info(`closing probation connection of ${id}: no pairing completed`);
-        void conn.close().catch(() => conn.abort(new Error('probation over')));
-      }
-    }, this.opts.probationMs ?? PROBATION_MS);
-    t.unref();
-    this.probation.set(conn.id, t);
-  }
-
   private onPeerConnect(peer: PeerId): void {
     const id = peer.toString();
     if (!isTrusted(this.db, id)) return;
@@ -307,6 +306,7 @@ export class LomoNode {
     for (const id of await this.listOr(() => revokedPeerIds(this.db))) await step(`hanging up on revoked ${id}`, () => this.hangUp(id));
     await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
     await step('re-announcing the open invite', () => this.reannounceInvite());
+    await step('identifying new members', () => this.identifyNewMembers());
     await step('checking the relay reservation', () => this.kickRelayIfStuck());
     const peers = await this.listOr(() => listPeers(this.db));
     await Promise.all(
@@ -342,6 +342,26 @@ export class LomoNode {
     if (Date.now() - this.lastInviteAnnounce < INVITE_REANNOUNCE_MS) return;
     this.lastInviteAnnounce = Date.now();
     this.pushRoster();
+  }
+
+  /**
+   * Identify answers family members only (family-only.ts), so a peer that became a member while
+   * connected (a joiner, the relay it came through) was refused at connection open and its
+   * protocols are unknown: the relay transport would not see a family relay. Ask again, once per
+   * connection.
+   */
+  private async identifyNewMembers(): Promise<void> {
+    for (const conn of this.host.getConnections()) {
+      const id = conn.remotePeer.toString();
+      if (this.identified.has(conn.id) || conn.status !== 'open' || !isTrusted(this.db, id)) continue;
+      const known = await this.host.peerStore.get(conn.remotePeer).catch(() => null);
+      // An agent version in the peer store means an identify exchange went through (stream
+      // negotiations alone also record protocols).
+      if (known?.metadata.has('AgentVersion')) continue;
+      this.identified.add(conn.id);
+      if (this.identified.size > 4096) this.identified.clear();
+      await this.host.services.identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => log.debug(`identify ${id}: ${err.message}`));
+    }
   }
 
   /**
@@ -454,7 +474,7 @@ export class LomoNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    for (const t of this.probation.values()) clearTimeout(t);
+    this.probation.stop();
     await Promise.all(this.services.map((s) => s.stop().catch((err) => log.debug(`stopping ${s.protocol}: ${(err as Error).message}`))));
     await this.host.stop();
     this.db.close();
