@@ -23,6 +23,7 @@ const E2E = [
   'test/catalog/release-fixture.test.ts',
   'test/jobs/local-jobs.test.ts',
   'test/lomob/{import-cli,lomob-names}.test.ts',
+  'test/restore/**/*.test.ts',
 ];
 
 export default defineConfig({

@@ -25,6 +25,11 @@ export class S3Proxy {
   /** SHA-256 of each UploadPart body as received, next to the x-amz-content-sha256 it was signed with. */
   readonly partHashes: { body: string; signed: string }[] = [];
   private faults: { status: number; code: string }[] = [];
+  private opFaults: { op: string; status: number; code: string }[] = [];
+  /** Bytes of GetObject answers passed on (what a download costs in egress). */
+  getBytes = 0;
+  /** Slows every GetObject answer down (lets a test kill the client mid-download). */
+  getDelayMs = 0;
   private corrupt = new Set<number>();
   /** Rewrites answers of one operation (e.g. a server that reports the wrong size). */
   rewrite?: { op: string; fn: (body: string) => string };
@@ -59,11 +64,23 @@ export class S3Proxy {
 
   reset(): void {
     this.log.length = 0;
+    this.getBytes = 0;
   }
 
   /** The next `count` requests get this error instead of reaching moto. */
   fail(status: number, code: string, count = 1): void {
     for (let i = 0; i < count; i++) this.faults.push({ status, code });
+  }
+
+  /** The next `count` requests of operation `op` get this error (other operations pass). */
+  failOn(op: string, status: number, code: string, count = 1): void {
+    for (let i = 0; i < count; i++) this.opFaults.push({ op, status, code });
+  }
+
+  /** Forgets injected faults not used yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+    this.opFaults.length = 0;
   }
 
   /** Flip one byte of the next upload of this part number. */
@@ -81,7 +98,8 @@ export class S3Proxy {
     if (op === 'UploadPart') {
       this.partHashes.push({ body: createHash('sha256').update(body).digest('hex'), signed: String(req.headers['x-amz-content-sha256']) });
     }
-    const fault = this.faults.shift();
+    const i = this.opFaults.findIndex((f) => f.op === op);
+    const fault = i >= 0 ? this.opFaults.splice(i, 1)[0] : this.faults.shift();
     if (fault) {
       const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected</Message><RequestId>x</RequestId></Error>`;
       res.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
@@ -95,6 +113,7 @@ export class S3Proxy {
       body[Math.floor(body.length / 2)]! ^= 0xff;
     }
     if (op === 'UploadPart' && this.uploadDelayMs) await new Promise((r) => setTimeout(r, this.uploadDelayMs));
+    if (op === 'GetObject' && this.getDelayMs) await new Promise((r) => setTimeout(r, this.getDelayMs));
     const t = new URL(this.target);
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
@@ -111,6 +130,7 @@ export class S3Proxy {
           return;
         }
         res.writeHead(r.statusCode ?? 502, r.headers);
+        if (op === 'GetObject') r.on('data', (c: Buffer) => (this.getBytes += c.length));
         r.pipe(res);
       },
     );
