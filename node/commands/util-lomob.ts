@@ -170,7 +170,7 @@ const listInProgress: CommandModule<GlobalArgs, ListUploadsArgs> = {
   command: 'list-inprogress-upload',
   describe: 'List uploading tasks in AWS (unfinished multipart uploads)',
   builder: (y) =>
-    awsOptions(y).option('local', { alias: 'l', type: 'boolean', default: false, describe: "List the unfinished uploads this catalog records only (no AWS call)" }) as unknown as Argv<ListUploadsArgs>,
+    awsOptions(y).option('local', { type: 'boolean', default: false, describe: "List the unfinished uploads this catalog records only, no AWS call (lomob's -l is lomo-peer's global --log-level: spell it --local)" }) as unknown as Argv<ListUploadsArgs>,
   handler: async (args) => {
     let rows: { key: string; uploadId: string; time: number | null; where?: string }[];
     if (args.local) {

@@ -33,11 +33,19 @@ export async function atomicWrite(out: string, produce: (w: Writable) => Promise
     fs.renameSync(tmp, out);
     return sha;
   } catch (e) {
-    w.destroy();
-    try {
-      fs.closeSync(fd);
-    } catch {
-      /* closed already */
+    // An fs stream's destroy() closes its descriptor itself, asynchronously and whatever autoClose
+    // says; closing it here as well raced with that (EBADF as an unhandled 'error', exit 1). Wait.
+    await new Promise<void>((resolve) => {
+      w.once('error', () => {});
+      w.once('close', () => resolve());
+      w.destroy();
+    });
+    if ((w as unknown as { fd: number | null }).fd !== null) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* closed already */
+      }
     }
     fs.rmSync(tmp, { force: true });
     throw e;
