@@ -22,7 +22,7 @@ const E2E = [
   'test/cost/{seed-scenario,wire}.test.ts',
   'test/catalog/release-fixture.test.ts',
   'test/jobs/local-jobs.test.ts',
-  'test/lomob/{import-cli,lomob-names}.test.ts',
+  'test/lomob/{import-cli,lomob-names,archives-cli}.test.ts',
   'test/restore/**/*.test.ts',
 ];
 

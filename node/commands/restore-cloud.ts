@@ -12,11 +12,13 @@ import { log } from '../log.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
 import { awsOptions, cloudUserError, driveOptions, interruptible, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-args.js';
 import { pricesFor } from './cost.js';
+import { lomobArchived, lomobStaged } from './restore-lomob.js';
+import { withLomobKeyOption, type LomobKeyArgs } from './lomob-key.js';
 
 /** The AWS and Google clients load only when a cloud restore runs (restore file stays light). */
 const tiers = () => import('./cloud-options.js');
 
-interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs {
+interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs, LomobKeyArgs {
   volume: string;
   out: string;
   tier?: 'Bulk' | 'Standard';
@@ -27,7 +29,7 @@ interface AwsRestoreArgs extends GlobalArgs, AwsArgs, PassphraseArgs, TargetArgs
   prices?: string;
 }
 
-interface DriveRestoreArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs {
+interface DriveRestoreArgs extends GlobalArgs, DriveArgs, PassphraseArgs, TargetArgs, LomobKeyArgs {
   file: string;
   out: string;
 }
@@ -51,7 +53,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
   command: 'aws <volume> <out>',
   describe: 'Restore ISO files in AWS',
   builder: (y) =>
-    targetOption(withPassphraseOption(awsOptions(y)), 'volumes (read them from there)')
+    targetOption(withLomobKeyOption(withPassphraseOption(awsOptions(y))), 'volumes (read them from there)')
       .positional('volume', { type: 'string', demandOption: true, describe: 'iso file name (see list iso)' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output file name' })
       .option('tier', { type: 'string', choices: ['Bulk', 'Standard'] as const, describe: 'Glacier retrieval tier to request (Bulk: ~48 h, cheapest; Standard: ~12 h)' })
@@ -68,7 +70,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
       const { signal, dispose } = interruptible();
       try {
         const opts = { volume: args.volume, out: args.out, retrieval: args.tier, days: args.days, wait: args.wait, pollSeconds: args.poll, concurrency: args.nthreads, prices: () => pricesFor(args).prices, signal };
-        const r = await restoreArchived(db, tier, opts, () => unlockSite(db, args), logProgress);
+        const r = (await lomobArchived(db, tier, opts, args)) ?? (await restoreArchived(db, tier, opts, () => unlockSite(db, args), logProgress));
         if (r.status === 'restored') {
           log.info(`${r.volume} restored to ${args.out} (${formatSize(r.size)}), SHA-256 ${r.sha256.toString('hex')} verified${r.requests !== undefined ? `; ${r.requests} requests` : ''}`);
           return;
@@ -90,7 +92,7 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
   command: 'gdrive <file> <out>',
   describe: 'Restore files in google drive',
   builder: (y) =>
-    targetOption(withPassphraseOption(driveOptions(y)), 'staging files (read them from there)')
+    targetOption(withLomobKeyOption(withPassphraseOption(driveOptions(y))), 'staging files (read them from there)')
       .positional('file', { type: 'string', demandOption: true, describe: 'library path of the file (as list files / list gdrive show it), or its Drive key' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output file name' })
       .example('$0 restore gdrive ~/Pictures/2024/a.jpg /tmp/a.jpg', 'one staged file back from Drive, decrypted and verified') as unknown as Argv<DriveRestoreArgs>,
@@ -99,7 +101,7 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
       checkOut(args.out);
       const tier = await (await tiers()).stagingTierFrom(args);
       try {
-        const r = await restoreStaged(db, tier, { file: args.file, out: args.out }, () => unlockSite(db, args));
+        const r = (await lomobStaged(db, tier, { file: args.file, out: args.out }, args)) ?? (await restoreStaged(db, tier, { file: args.file, out: args.out }, () => unlockSite(db, args)));
         log.info(`${r.path} restored to ${args.out} (${formatSize(r.plainSize)}), SHA-256 verified`);
       } catch (e) {
         throw toUserError(e, `restore gdrive ${args.file}`);

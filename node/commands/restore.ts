@@ -14,6 +14,7 @@ import { printJson } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs, type UnlockedSite } from '../passphrase.js';
 import { restoreCloudCommands } from './restore-cloud.js';
+import { lomobFileOptions, mergeRestored, withLomobFiles, type LomobFileArgs } from './restore-lomob.js';
 
 /**
  * `restore <what>`: get plaintext back from encrypted objects. Every subcommand unlocks the site
@@ -26,7 +27,7 @@ interface RestoreArgs extends GlobalArgs, PassphraseArgs {
   objectsDir?: string;
 }
 
-interface RestoreFileArgs extends RestoreArgs {
+interface RestoreFileArgs extends RestoreArgs, LomobFileArgs {
   paths: string[];
 }
 
@@ -64,18 +65,18 @@ export const restoreFileCommand: CommandModule<GlobalArgs, RestoreFileArgs> = {
   command: 'file <paths..>',
   describe: 'Restore library files (or folders) from their encrypted volume or staging copy',
   builder: (y) =>
-    common(y)
+    lomobFileOptions(common(y))
       .positional('paths', { type: 'string', array: true, describe: 'Library paths as scanned (absolute), files or folders' })
       .example('$0 restore file /home/me/Pictures/a.jpg --to /tmp/r', 'writes /tmp/r/home/me/Pictures/a.jpg') as unknown as Argv<RestoreFileArgs>,
   handler: (args) =>
-    withLocalRead(args, async (db, read, bar) => {
-      const r = await restoreFiles(db, read, { paths: args.paths, to: args.to, onProgress: progressPrinter(bar, 'restore') });
+    withLomobFiles(args, (paths, lomob) => withLocalRead(args, async (db, read, bar) => {
+      const r = mergeRestored(lomob, await restoreFiles(db, read, { paths, to: args.to, onProgress: progressPrinter(bar, 'restore') }));
       for (const f of r.failed) reportExit(exitCodeOf(f.error));
       bar.done();
       const failed = r.failed.length;
       if (args.json) printJson({ restored: r.restored, failed });
       else log.info(`${r.restored.length} file(s) restored into ${path.resolve(args.to)}${failed ? `, ${failed} failed` : ''}`);
-    }),
+    })),
 };
 
 export const restoreVolumeCommand: CommandModule<GlobalArgs, RestoreVolumeArgs> = {

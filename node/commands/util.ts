@@ -6,6 +6,7 @@ import type { GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { userErrorOf } from '../job-errors.js';
 import { log } from '../log.js';
+import { lomobUtilCommands } from './util-lomob.js';
 
 interface AuthArgs extends GlobalArgs {
   cred: string;
@@ -60,6 +61,7 @@ export const utilCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .command([gcloudAuth, gcloudAuthRefresh] as CommandModule<GlobalArgs, any>[])
+      .command(lomobUtilCommands)
       .demandCommand(1, 'Name a tool.')
       .example('$0 util gcloud-auth --redirect-port 8080', 'get a Google Drive token through a browser'),
   handler: () => {},

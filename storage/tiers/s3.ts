@@ -23,11 +23,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PutOptions, type Tier } from './tier.js';
+import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PendingUpload, type PutOptions, type Tier } from './tier.js';
 import { kindForStatus, withRetry, type RetryOptions } from './retry.js';
 import { MemoryJournal, type UploadJournal } from './upload-journal.js';
 import { multipartPut, abortOrphans, abortUpload } from './s3-multipart.js';
 import { parallelGet } from './s3-download.js';
+import { abortPendingUpload, listPendingUploads } from './s3-uploads.js';
 
 import { COLD_CLASSES, type LomobStorageClass } from './s3-classes.js';
 export { STORAGE_CLASSES, COLD_CLASSES, type LomobStorageClass } from './s3-classes.js';
@@ -357,6 +358,15 @@ export class S3Tier implements Tier {
   /** Tier capability: the orphan multipart uploads, aborted (abortOrphans). */
   sweepOrphans(): Promise<string[]> {
     return this.abortOrphans();
+  }
+
+  /** Tier capabilities for lomob's util list-inprogress-upload / abort-upload (s3-uploads.ts). */
+  listUploads(): Promise<PendingUpload[]> {
+    return listPendingUploads(this);
+  }
+
+  abortUploadById(key: string, uploadId: string): Promise<void> {
+    return abortPendingUpload(this, key, uploadId);
   }
 
   private assertMayReplace(st: ObjectStat): void {

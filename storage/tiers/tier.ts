@@ -63,6 +63,13 @@ export interface TreeEntry {
   appProperties?: Record<string, string>;
 }
 
+/** An unfinished multipart upload (S3), key relative to the tier. */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
+
 export interface ByteRange {
   start: number;
   /** Inclusive. */
@@ -143,6 +150,10 @@ export interface Tier {
   getParallel?(key: string, size: number, opts?: { concurrency?: number }): Readable;
   /** Depth-first walk of the whole tree, folders included, sorted by name (Drive). */
   walk?(): AsyncIterable<TreeEntry>;
+  /** Unfinished multipart uploads under this tier, by whoever started them (S3; lomob's util list-inprogress-upload). */
+  listUploads?(): Promise<PendingUpload[]>;
+  /** Aborts one unfinished multipart upload by key and upload id (S3; lomob's util abort-upload). */
+  abortUploadById?(key: string, uploadId: string): Promise<void>;
 }
 
 /** Removes one copy: by its remote id where the tier addresses copies that way, else by key. */
