@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { refreshDriveToken, signInToDrive } from '../../storage/jobs/drive-sign-in.js';
+import { DRIVE_FILE_SCOPE, DRIVE_SCOPE } from '../../storage/tiers/gdrive-auth.js';
 import type { JobProgress } from '../../storage/jobs/job.js';
 import { TierError } from '../../storage/tiers/tier.js';
 import type { GlobalArgs } from '../context.js';
@@ -12,8 +13,10 @@ interface AuthArgs extends GlobalArgs {
   cred: string;
   token: string;
   redirectPath: string;
-  redirectPort: number;
+  redirectPort?: number;
   timeout: number;
+  scope: 'drive.file' | 'drive';
+  force: boolean;
 }
 
 const credOptions = (y: Argv<GlobalArgs>) =>
@@ -30,18 +33,36 @@ function cloudError(err: unknown): never {
 /** The sign-in's lines for the user go to stdout, as lomob printed them; warnings to the log. */
 const say = (p: JobProgress) => (p.level === 'warn' ? log.warn(p.message!) : console.log(p.message));
 
-/** `util gcloud-auth`, as lomob: consent URL, loopback redirect, token saved 0600 (storage/jobs/drive-sign-in.ts). */
+/**
+ * `util gcloud-auth`, as a desktop app (storage/jobs/drive-sign-in.ts): loopback redirect on a port
+ * the system picks, PKCE, drive.file scope, token saved 0600; a token that still works is kept.
+ */
 const gcloudAuth: CommandModule<GlobalArgs, AuthArgs> = {
   command: 'gcloud-auth',
-  describe: 'Sign in to Google Drive and save an OAuth token',
+  describe: 'Sign in to Google Drive and save an OAuth token (kept when it still works)',
   builder: (y) =>
     credOptions(y)
       .option('redirect-path', { type: 'string', default: '/', describe: 'Redirect path defined in credentials.json' })
-      .option('redirect-port', { type: 'number', default: 80, describe: 'Redirect port defined in credentials.json' })
+      .option('redirect-port', { type: 'number', describe: 'Redirect port defined in credentials.json (default: http://127.0.0.1 on a free port, as Desktop app clients allow)' })
+      .option('scope', { choices: ['drive.file', 'drive'] as const, default: 'drive.file' as const, describe: "drive.file: only this app's files (enough for staging); drive: the whole Drive, as lomob asked" })
+      .option('force', { type: 'boolean', default: false, describe: 'Sign in again even if the token file still works' })
       .option('timeout', { type: 'number', default: 600, describe: 'Seconds to wait for the browser' })
-      .example('$0 util gcloud-auth --redirect-port 8080 --redirect-path /auth/callback', 'without root: a high port') as unknown as Argv<AuthArgs>,
-  handler: (args) =>
-    signInToDrive({ credentials: args.cred, token: args.token, redirectPath: args.redirectPath, redirectPort: args.redirectPort, timeoutSeconds: args.timeout }, say).catch(cloudError),
+      .example('$0 util gcloud-auth', 'sign in through a browser (any free loopback port)')
+      .example('$0 util gcloud-auth --redirect-port 8080 --redirect-path /auth/callback', "lomob's fixed redirect registered for the client") as unknown as Argv<AuthArgs>,
+  handler: async (args) => {
+    await signInToDrive(
+      {
+        credentials: args.cred,
+        token: args.token,
+        redirectPath: args.redirectPath,
+        redirectPort: args.redirectPort,
+        timeoutSeconds: args.timeout,
+        scope: args.scope === 'drive' ? DRIVE_SCOPE : DRIVE_FILE_SCOPE,
+        force: args.force,
+      },
+      say,
+    ).catch(cloudError);
+  },
 };
 
 /** `util gcloud-auth-refresh`: new access token from the refresh token, saved back (0600). */
@@ -50,8 +71,8 @@ const gcloudAuthRefresh: CommandModule<GlobalArgs, AuthArgs> = {
   describe: 'Refresh the Google OAuth token',
   builder: (y) => credOptions(y).example('$0 util gcloud-auth-refresh', 'renew the access token in gdrive-token.json') as unknown as Argv<AuthArgs>,
   handler: async (args) => {
-    await refreshDriveToken({ credentials: args.cred, token: args.token }).catch(cloudError);
-    console.log(`Refresh success, saving token into ${args.token}`);
+    const { backup } = await refreshDriveToken({ credentials: args.cred, token: args.token }).catch(cloudError);
+    console.log(`Refresh success, old token kept as ${backup}, saving token into ${args.token}`);
   },
 };
 
@@ -63,6 +84,6 @@ export const utilCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command([gcloudAuth, gcloudAuthRefresh] as CommandModule<GlobalArgs, any>[])
       .command(lomobUtilCommands)
       .demandCommand(1, 'Name a tool.')
-      .example('$0 util gcloud-auth --redirect-port 8080', 'get a Google Drive token through a browser'),
+      .example('$0 util gcloud-auth', 'get a Google Drive token through a browser'),
   handler: () => {},
 };

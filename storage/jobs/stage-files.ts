@@ -2,7 +2,7 @@
  * Staging (`upload files`): library files not yet in a volume go to the staging tier (Drive, or a
  * folder), each encrypted as its own object under name tokens that mirror the tree. First the
  * staging lifecycle: copies of files now inside a volume with a verified archive copy are removed
- * for good (on Drive not to the trash, which counts against the quota).
+ * for good, each by its own id (on Drive not to the trash, which counts against the quota).
  */
 import fs from 'node:fs';
 import type { Db } from '../catalog/db.js';
@@ -47,8 +47,9 @@ export async function removeArchivedCopies(db: Db, tier: Tier, onProgress: Progr
     markDeleted(db, p.id);
     removed++;
   }
+  // Nothing else: each copy was deleted for good (Drive: files.delete by its id, no trash). The
+  // user's trash is theirs; emptying it would destroy their own trashed files too.
   if (removed) {
-    await tier.emptyTrash?.();
     onProgress({ job: JOB, level: 'info', message: `removed ${removed} staged copies of files that are now archived in a verified volume` });
   }
   return removed;

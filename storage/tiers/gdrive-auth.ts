@@ -12,7 +12,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TierError } from './tier.js';
 
+/** Every file of the user: what lomob asks for. Only on request (`util gcloud-auth --scope drive`). */
 export const DRIVE_SCOPE = 'https://www.googleapis.com/auth/drive';
+/**
+ * Only the files this app (OAuth client) created or the user opened with it: all staging needs
+ * (create, list, read, delete our own files; about.get for the quota), and nothing else of the
+ * user's Drive is reachable with the token. The default of `util gcloud-auth`.
+ */
+export const DRIVE_FILE_SCOPE = 'https://www.googleapis.com/auth/drive.file';
 
 export interface ClientCredentials {
   clientId: string;
@@ -28,6 +35,8 @@ export interface TokenFile {
   refresh_token?: string;
   /** RFC 3339, as Go's oauth2.Token writes it. */
   expiry?: string;
+  /** The scopes granted (ours only: Go's oauth2.Token has no such field and lomob ignores it). */
+  scope?: string;
 }
 
 export function readCredentials(file: string): ClientCredentials {
@@ -99,6 +108,7 @@ export function authorizedClient(credFile: string, tokenFile: string): OAuth2Cli
       token_type: nt.token_type ?? 'Bearer',
       refresh_token: nt.refresh_token ?? t.refresh_token,
       expiry: nt.expiry_date ? new Date(nt.expiry_date).toISOString() : t.expiry,
+      scope: nt.scope ?? t.scope,
     });
   });
   return client;

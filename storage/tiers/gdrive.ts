@@ -304,7 +304,10 @@ export class GDriveTier implements Tier {
     );
   }
 
-  /** Permanent delete: skips the trash, which would still count against the quota. */
+  /**
+   * Permanent delete of one file of ours: skips the trash, which would still count against the
+   * quota. Never files.emptyTrash: that deletes every trashed file of the user, ours or not.
+   */
   async delete(key: string): Promise<void> {
     const st = await this.head(key);
     if (st) await this.deleteById(st.id!);
@@ -317,10 +320,6 @@ export class GDriveTier implements Tier {
     } catch (err) {
       if (!(err instanceof TierError && err.kind === 'not-found')) throw err;
     }
-  }
-
-  async emptyTrash(): Promise<void> {
-    await this.call('files.emptyTrash', 'empty the Drive trash', () => this.drive.files.emptyTrash({}));
   }
 }
 

@@ -144,8 +144,6 @@ export interface Tier {
   getById?(id: string, range?: ByteRange): Promise<Readable>;
   /** Removes a copy by the tier's own id; a copy already gone is no error (Drive). */
   deleteById?(id: string): Promise<void>;
-  /** Empties the tier's trash, whose bytes count against the quota (Drive). */
-  emptyTrash?(): Promise<void>;
   /** A whole object as ranged reads in parallel, delivered in order (big restores from S3). */
   getParallel?(key: string, size: number, opts?: { concurrency?: number }): Readable;
   /** Depth-first walk of the whole tree, folders included, sorted by name (Drive). */

@@ -9,6 +9,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DriveEmulator } from '../emulators/gdrive/server.js';
+import { DRIVE_FILE } from '../emulators/gdrive/oauth.js';
 import { seeded } from '../support/random.js';
 
 const random = seeded('tiers/gdrive-emulator.test.ts');
@@ -150,5 +151,61 @@ describe('Drive emulator with the official client', () => {
     await expect(bad.getAccessToken()).rejects.toThrow(/invalid_grant/);
     const noAuth = await fetch(`${emu.url}drive/v3/about?fields=user`);
     expect(noAuth.status).toBe(401);
+  });
+
+  it('lists trashed files unless q excludes them, and emptyTrash deletes every trashed file of the user', async () => {
+    const mine = await drive.files.create({ requestBody: { name: 'mine-trashed' }, media: { body: Readable.from([Buffer.from('m')]) }, fields: 'id' }, { rootUrl: emu.url });
+    await drive.files.update({ fileId: mine.data.id!, requestBody: { trashed: true } });
+    const theirs = emu.store.create({ name: 'their-trashed', trashed: true }, Buffer.from('t')); // the web UI's
+    const names = async (q?: string) => ((await drive.files.list({ q, fields: 'files(name)', pageSize: 1000 })).data.files ?? []).map((f) => f.name);
+    expect(await names()).toEqual(expect.arrayContaining(['mine-trashed', 'their-trashed']));
+    expect(await names('trashed = false')).not.toContain('their-trashed');
+    expect(await names('trashed = true')).toEqual(expect.arrayContaining(['mine-trashed', 'their-trashed']));
+    await drive.files.emptyTrash({});
+    expect(emu.store.files.has(theirs.id)).toBe(false); // why lomo-peer never calls it
+    expect(emu.store.files.has(mine.data.id!)).toBe(false);
+  });
+
+  it("limits a drive.file token to its app's files; emptyTrash needs the whole-Drive scope", async () => {
+    const fileAuth = new OAuth2Client({ clientId: emu.oauth.client.clientId, clientSecret: emu.oauth.client.clientSecret, endpoints: { oauth2TokenUrl: emu.tokenUrl } });
+    fileAuth.setCredentials({ refresh_token: emu.oauth.grant(DRIVE_FILE).refresh_token });
+    const scoped = driveApi({ version: 'v3', auth: fileAuth as never, rootUrl: emu.url, retry: false });
+    const folder = emu.store.create({ name: 'Family photos', mimeType: 'application/vnd.google-apps.folder' }, null); // the user's
+    const doc = emu.store.create({ name: 'doc.txt', parents: [folder.id] }, Buffer.from('user data'));
+    const own = await scoped.files.create({ requestBody: { name: 'app-made' }, media: { body: Readable.from([Buffer.from('x')]) }, fields: 'id' }, { rootUrl: emu.url });
+    const listed = (await scoped.files.list({ fields: 'files(id,name)', pageSize: 1000 })).data.files!.map((f) => f.id);
+    expect(listed).toContain(own.data.id);
+    expect(listed).not.toContain(doc.id);
+    expect(listed).not.toContain(folder.id);
+    expect((await failure(scoped.files.get({ fileId: doc.id }))).status).toBe(404);
+    expect((await failure(scoped.files.delete({ fileId: doc.id }))).status).toBe(404);
+    expect((await failure(scoped.files.update({ fileId: doc.id, requestBody: { trashed: true } }))).status).toBe(404);
+    expect((await failure(scoped.files.create({ requestBody: { name: 'x', parents: [folder.id] } }))).status).toBe(404);
+    expect(await failure(scoped.files.emptyTrash({}))).toEqual({ status: 403, reason: 'insufficientPermissions' });
+    expect((await scoped.about.get({ fields: 'storageQuota' })).status).toBe(200); // the quota check works with drive.file
+    expect(emu.store.files.get(doc.id)).toBe(doc);
+  });
+
+  it('checks PKCE at the code exchange and accepts any loopback port', async () => {
+    const verifier = 'v'.repeat(43);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const codeFor = async (redirect: string, withChallenge = true) => {
+      const u = new URL(emu.authUrl);
+      u.search = new URLSearchParams({ client_id: emu.oauth.client.clientId, redirect_uri: redirect, response_type: 'code', scope: DRIVE_FILE, ...(withChallenge ? { code_challenge: challenge, code_challenge_method: 'S256' } : {}) }).toString();
+      const r = await fetch(u, { redirect: 'manual' });
+      return { status: r.status, code: r.headers.get('location') ? new URL(r.headers.get('location')!).searchParams.get('code')! : '' };
+    };
+    const exchange = async (redirect: string, code: string, codeVerifier?: string) => {
+      const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: emu.oauth.client.clientId, client_secret: emu.oauth.client.clientSecret, ...(codeVerifier ? { code_verifier: codeVerifier } : {}) });
+      const r = await fetch(emu.tokenUrl, { method: 'POST', body });
+      return { status: r.status, body: (await r.json()) as { error?: string; error_description?: string; scope?: string } };
+    };
+    const ru = 'http://127.0.0.1:54321';
+    expect((await codeFor('https://attacker.example/cb')).status).toBe(400); // not loopback, not registered
+    expect(await exchange(ru, (await codeFor(ru)).code)).toMatchObject({ status: 400, body: { error: 'invalid_grant', error_description: 'Missing code verifier.' } });
+    expect(await exchange(ru, (await codeFor(ru)).code, 'w'.repeat(43))).toMatchObject({ status: 400, body: { error: 'invalid_grant', error_description: 'Invalid code verifier.' } });
+    expect(await exchange(ru, (await codeFor(ru)).code, verifier)).toMatchObject({ status: 200, body: { scope: DRIVE_FILE } });
+    const other = 'http://127.0.0.1:61000/cb';
+    expect((await exchange(other, (await codeFor(other, false)).code)).status).toBe(200); // no challenge sent: none asked
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DriveEmulator } from '../emulators/gdrive/server.js';
+import { DRIVE_FILE } from '../emulators/gdrive/oauth.js';
 import { GDriveTier } from '../../storage/tiers/gdrive.js';
 import { oauthClient } from '../../storage/tiers/gdrive-auth.js';
 import { TierError } from '../../storage/tiers/tier.js';
@@ -19,9 +20,9 @@ async function readAll(r: Readable): Promise<Buffer> {
   for await (const x of r) c.push(x as Buffer);
   return Buffer.concat(c);
 }
-function tier(opts: { folder?: string; retries?: string[]; cache?: boolean; journal?: MemoryJournal } = {}): GDriveTier {
+function tier(opts: { folder?: string; retries?: string[]; cache?: boolean; journal?: MemoryJournal; scope?: string } = {}): GDriveTier {
   const auth = oauthClient({ clientId: emu.oauth.client.clientId, clientSecret: emu.oauth.client.clientSecret, authUri: emu.authUrl, tokenUri: emu.tokenUrl, redirectUris: [] });
-  auth.setCredentials({ refresh_token: emu.oauth.grant().refresh_token });
+  auth.setCredentials({ refresh_token: emu.oauth.grant(opts.scope).refresh_token });
   return new GDriveTier({
     auth,
     rootUrl: emu.url,
@@ -198,5 +199,28 @@ describe('Drive tier on the emulator', () => {
     expect(e.kind).toBe('auth');
     expect(e.message).toMatch(/expire.*util gcloud-auth/s);
     expect(uploads().length).toBeGreaterThan(0);
+  });
+
+  it("works whole with a drive.file token, and never sees or writes into the user's own folders", async () => {
+    // The user's own "scoped" folder (made in the web UI) with a file: invisible to drive.file.
+    const theirs = emu.store.create({ name: 'scoped', mimeType: 'application/vnd.google-apps.folder' }, null);
+    const theirFile = emu.store.create({ name: 'x.bin', parents: [theirs.id] }, Buffer.from('user'));
+    const t = tier({ folder: 'scoped', scope: DRIVE_FILE, cache: true });
+    const big = random.bytes(1536 * 1024);
+    const small = random.bytes(5000);
+    expect((await t.quota()).limit).toBe(64 * 1024 * 1024);
+    await t.put('a/big.bin', big, { sha256: hex(big) });
+    await t.put('a/small.bin', small, { sha256: hex(small) });
+    const keys = [];
+    for await (const o of t.list()) keys.push(o.key);
+    expect(keys.sort()).toEqual(['a/big.bin', 'a/small.bin']);
+    expect((await readAll(await t.get('a/small.bin'))).equals(small)).toBe(true);
+    await t.delete('a/big.bin');
+    expect(await t.head('a/big.bin')).toBeNull();
+    // Our own top folder was created beside theirs; theirs is as it was.
+    const tops = [...emu.store.files.values()].filter((f) => f.name === 'scoped');
+    expect(tops).toHaveLength(2);
+    expect(theirs.appId).toBeUndefined();
+    expect([...emu.store.files.values()].filter((f) => f.parents.includes(theirs.id))).toEqual([theirFile]);
   });
 });

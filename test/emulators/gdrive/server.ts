@@ -1,23 +1,43 @@
 /**
  * A Google Drive API v3 emulator for tests, written from the v3 reference: files.create (multipart,
  * media and resumable uploads), files.get (metadata, alt=media with Range), files.list (q, fields,
- * pageSize/pageToken), files.update (metadata, addParents/removeParents, new content), files.delete,
- * files.emptyTrash, about.get (storageQuota), plus the OAuth endpoints (oauth.ts). The official
+ * pageSize/pageToken), files.update (metadata, addParents/removeParents, new content, trashed),
+ * files.delete, files.emptyTrash, about.get (storageQuota), plus the OAuth endpoints (oauth.ts). The official
  * `@googleapis/drive` client reaches it through its `rootUrl` option, unchanged.
  *
  * For tests: every request is logged (`requests`), faults can be injected for the next N API
  * requests (403 userRateLimitExceeded, 429 rateLimitExceeded, 500 backendError), the quota is
  * settable, and resumable sessions can be dropped (the client then gets 404 and must start over).
+ *
+ * Scopes, as the v3 reference and "Choose Google Drive API scopes" describe them, simply: a token
+ * with the full `drive` scope sees every file of the user; a token with only `drive.file` sees the
+ * files its app (OAuth client) created — others are absent from files.list and 404 to get, update
+ * and delete, as Drive answers. files.emptyTrash requires the full `drive` scope (403
+ * insufficientPermissions otherwise) and deletes every trashed file of the user. files.list returns
+ * trashed files too unless `q` excludes them ("This method returns all files by default, including
+ * trashed files").
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DriveError, DriveStore, type FileMeta, type StoredFile } from './store.js';
 import { QueryError, parseFields, parseQuery, project } from './query.js';
-import { OAuthState } from './oauth.js';
+import { DRIVE_FILE, DRIVE_FULL, OAuthState, type Grant } from './oauth.js';
 
 const CHUNK_UNIT = 256 * 1024;
 const DEFAULT_FILE_FIELDS = 'kind,id,name,mimeType';
+
+/** What a request may touch: every file (full scope, or requireAuth off), or one app's files. */
+interface Caller {
+  full: boolean;
+  appId?: string;
+}
+
+function callerOf(g: Grant): Caller {
+  if (g.scopes.includes(DRIVE_FULL)) return { full: true, appId: g.clientId };
+  if (g.scopes.includes(DRIVE_FILE)) return { full: false, appId: g.clientId };
+  throw new DriveError(403, 'insufficientPermissions', 'Request had insufficient authentication scopes.');
+}
 
 export interface LoggedRequest {
   method: string;
@@ -28,6 +48,7 @@ export interface LoggedRequest {
 
 interface Session {
   meta: FileMeta;
+  appId?: string;
   targetId?: string;
   total?: number;
   chunks: Buffer[];
@@ -100,11 +121,14 @@ export class DriveEmulator {
       if (url.pathname === '/o/oauth2/auth' && req.method === 'GET') return this.oauth.authorize(url, res);
       const fault = this.faults.shift();
       if (fault) throw new DriveError(fault.status, fault.reason, fault.reason === 'backendError' ? 'Backend Error' : 'Rate Limit Exceeded', 'usageLimits');
+      let caller: Caller = { full: true };
       if (this.requireAuth) {
         const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-        if (!this.oauth.isValidAccess(token)) throw new DriveError(401, 'authError', 'Invalid Credentials');
+        const grant = this.oauth.access(token);
+        if (!grant) throw new DriveError(401, 'authError', 'Invalid Credentials');
+        caller = callerOf(grant);
       }
-      await this.route(req, url, body, res);
+      await this.route(req, url, body, res, caller);
     } catch (err) {
       if (err instanceof DriveError) return sendError(res, err);
       if (err instanceof QueryError) return sendError(res, new DriveError(400, 'invalid', `Invalid Value: ${err.message}`));
@@ -113,25 +137,42 @@ export class DriveEmulator {
     }
   }
 
-  private async route(req: http.IncomingMessage, url: URL, body: Buffer, res: http.ServerResponse): Promise<void> {
+  /** A file the caller may touch; others do not exist for it (404, as Drive answers). */
+  private visible(id: string, caller: Caller) {
+    const f = this.store.get(id);
+    if (!caller.full && f.appId !== caller.appId) throw new DriveError(404, 'notFound', `File not found: ${id}.`);
+    return f;
+  }
+
+  /** New files go only into folders the caller can see (My Drive's root always). */
+  private checkParents(meta: FileMeta, caller: Caller): void {
+    for (const p of meta.parents ?? []) if (this.store.resolveId(p) !== this.store.rootId) this.visible(p, caller);
+  }
+
+  private async route(req: http.IncomingMessage, url: URL, body: Buffer, res: http.ServerResponse, caller: Caller): Promise<void> {
     const p = url.pathname;
     const q = url.searchParams;
     const m = req.method ?? 'GET';
     let mm: RegExpExecArray | null;
     if (p === '/drive/v3/about' && m === 'GET') return this.about(q, res);
-    if (p === '/drive/v3/files' && m === 'GET') return this.list(q, res);
+    if (p === '/drive/v3/files' && m === 'GET') return this.list(q, res, caller);
     if (p === '/drive/v3/files' && m === 'POST') {
-      const f = this.store.create(jsonBody(body), null);
+      const meta = jsonBody(body);
+      this.checkParents(meta, caller);
+      const f = this.store.create(meta, null, caller.appId);
       return sendJson(res, 200, this.fileOut(f, q.get('fields')));
     }
     if (p === '/drive/v3/files/trash' && m === 'DELETE') {
+      if (!caller.full) throw new DriveError(403, 'insufficientPermissions', 'Request had insufficient authentication scopes.');
       this.store.emptyTrash();
       return void res.writeHead(204).end();
     }
     if ((mm = /^\/drive\/v3\/files\/([^/]+)$/.exec(p))) {
       const id = decodeURIComponent(mm[1]!);
+      this.visible(id, caller);
       if (m === 'GET') return this.get(id, q, req, res);
       if (m === 'PATCH') {
+        for (const a of splitIds(q.get('addParents'))) this.checkParents({ parents: [a] }, caller);
         const f = this.store.update(id, jsonBody(body), splitIds(q.get('addParents')), splitIds(q.get('removeParents')), null);
         return sendJson(res, 200, this.fileOut(f, q.get('fields')));
       }
@@ -143,17 +184,19 @@ export class DriveEmulator {
     if (p === '/upload/drive/v3/files' && m === 'PUT' && q.get('upload_id')) return this.resumablePut(q, req, body, res);
     if ((p === '/upload/drive/v3/files' && m === 'POST') || ((mm = /^\/upload\/drive\/v3\/files\/([^/]+)$/.exec(p)) && m === 'PATCH')) {
       const targetId = mm ? decodeURIComponent(mm[1]!) : undefined;
+      if (targetId) this.visible(targetId, caller);
       const type = q.get('uploadType');
-      if (type === 'resumable') return this.resumableStart(q, req, body, res, targetId);
+      if (type === 'resumable') return this.resumableStart(q, req, body, res, caller, targetId);
       let meta: FileMeta = {};
       let data: Buffer;
       if (type === 'multipart') ({ meta, data } = parseMultipart(req.headers['content-type'] ?? '', body));
       else if (type === 'media') data = body;
       else throw new DriveError(400, 'invalid', `Invalid uploadType: ${type}`);
       if (!meta.mimeType && type === 'media' && req.headers['content-type']) meta.mimeType = req.headers['content-type'];
+      if (!targetId) this.checkParents(meta, caller);
       const f = targetId
         ? this.store.update(targetId, meta, splitIds(q.get('addParents')), splitIds(q.get('removeParents')), data)
-        : this.store.create(meta, data);
+        : this.store.create(meta, data, caller.appId);
       return sendJson(res, 200, this.fileOut(f, q.get('fields')));
     }
     throw new DriveError(404, 'notFound', `Not Found: ${m} ${p}`);
@@ -180,11 +223,11 @@ export class DriveEmulator {
     sendJson(res, 200, project(about, parseFields(fields)));
   }
 
-  private list(q: URLSearchParams, res: http.ServerResponse): void {
+  private list(q: URLSearchParams, res: http.ServerResponse, caller: Caller): void {
     const query = q.get('q');
     const pred = query ? parseQuery(query, (id) => this.store.resolveId(id)) : () => true;
     const pageSize = Math.min(Math.max(Number(q.get('pageSize') ?? 100) || 100, 1), 1000);
-    let all = [...this.store.files.values()].filter(pred);
+    let all = [...this.store.files.values()].filter((f) => (caller.full || f.appId === caller.appId) && pred(f));
     if (q.get('orderBy')?.startsWith('name')) all = all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const key = `${query ?? ''}|${q.get('orderBy') ?? ''}`;
     let offset = 0;
@@ -236,15 +279,16 @@ export class DriveEmulator {
     res.end(data.subarray(start, end + 1));
   }
 
-  private resumableStart(q: URLSearchParams, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, targetId?: string): void {
+  private resumableStart(q: URLSearchParams, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, caller: Caller, targetId?: string): void {
     const meta = body.length ? jsonBody(body) : {};
+    if (!targetId) this.checkParents(meta, caller);
     const lenHeader = req.headers['x-upload-content-length'];
     const total = lenHeader !== undefined ? Number(lenHeader) : undefined;
     if (total !== undefined) this.store.checkQuota(total);
     if (!meta.mimeType && req.headers['x-upload-content-type']) meta.mimeType = String(req.headers['x-upload-content-type']);
     if (targetId) this.store.get(targetId);
     const id = 'emu-' + randomBytes(12).toString('base64url');
-    this.sessions.set(id, { meta, targetId, total, chunks: [], received: 0, fields: q.get('fields') ?? '' });
+    this.sessions.set(id, { meta, appId: caller.appId, targetId, total, chunks: [], received: 0, fields: q.get('fields') ?? '' });
     const loc = new URL(this.url + 'upload/drive/v3/files');
     loc.searchParams.set('uploadType', 'resumable');
     loc.searchParams.set('upload_id', id);
@@ -294,7 +338,7 @@ export class DriveEmulator {
 
   private finish(s: Session, res: http.ServerResponse): void {
     const data = Buffer.concat(s.chunks);
-    s.done = s.targetId ? this.store.update(s.targetId, s.meta, [], [], data) : this.store.create(s.meta, data);
+    s.done = s.targetId ? this.store.update(s.targetId, s.meta, [], [], data) : this.store.create(s.meta, data, s.appId);
     s.chunks = [];
     sendJson(res, 200, this.fileOut(s.done, s.fields));
   }

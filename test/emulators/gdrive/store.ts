@@ -2,6 +2,12 @@
  * The emulated Drive's state: files and folders with their bytes, trash, quota. Resource JSON
  * follows the Drive v3 File reference: int64 values (size, quota) are strings, checksums exist
  * only for binary files, folders have mimeType application/vnd.google-apps.folder.
+ *
+ * Every file remembers the app (OAuth client) that created it, which is what the drive.file scope
+ * goes by; a file put here directly by a test (`create(meta, data)` without an app) stands for one
+ * the user made in the web UI or with another app. The trash belongs to the user, not to an app:
+ * `emptyTrash()` deletes every trashed file, whoever made it (files.emptyTrash: "Permanently
+ * deletes all of the user's trashed files").
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -19,6 +25,8 @@ export interface StoredFile {
   properties?: Record<string, string>;
   appProperties?: Record<string, string>;
   data: Buffer | null;
+  /** The OAuth client that created the file; undefined: made by the user or another app. */
+  appId?: string;
   md5?: string;
   sha1?: string;
   sha256?: string;
@@ -84,7 +92,7 @@ export class DriveStore {
     return f;
   }
 
-  create(meta: FileMeta, data: Buffer | null): StoredFile {
+  create(meta: FileMeta, data: Buffer | null, appId?: string): StoredFile {
     const now = new Date().toISOString();
     const mimeType = meta.mimeType ?? (data ? 'application/octet-stream' : 'application/octet-stream');
     const parents = (meta.parents && meta.parents.length ? meta.parents : ['root']).map((p) => this.resolveId(p));
@@ -109,7 +117,9 @@ export class DriveStore {
       properties: meta.properties,
       appProperties: meta.appProperties,
       data: null,
+      appId,
     };
+    if (meta.trashed) f.trashed = true;
     if (bytes) this.setData(f, bytes);
     this.files.set(f.id, f);
     return f;
