@@ -187,9 +187,9 @@ describe('S3 tier on moto', () => {
     await start('mine/orphan.iso'); // in our folder, nobody's journal: a crash before the journal entry
     await start('theirs/live.iso'); // another site's folder: never ours
     const resumable = await start('mine/resume.iso');
-    journal.started(t.url, 'mine/resume.iso', resumable, 5 * MiB, undefined); // journaled, its volume still waits
+    journal.started(t.url, 'mine/resume.iso', resumable, 5 * MiB); // journaled, its volume still waits
     const stale = await start('elsewhere/gone.iso');
-    journal.started(t.url, 'elsewhere/gone.iso', stale, 5 * MiB, undefined); // journaled, its volume is gone
+    journal.started(t.url, 'elsewhere/gone.iso', stale, 5 * MiB); // journaled, its volume is gone
     const scope = { folders: ['mine'], pending: (k: string) => k === 'mine/resume.iso' };
     // Within the grace period nothing is touched: any of them may be uploading right now.
     expect(await t.abortOrphans({ ...scope, graceMs: 3_600_000 })).toEqual([]);
