@@ -156,6 +156,23 @@ describe('S3 credentials as the AWS tools read them', () => {
   });
 });
 
+describe('answers the SDK cannot parse', () => {
+  it("exit 9 with the parser's reason when the final check's Last-Modified is unreadable (servers before moto 5.2.5), nothing recorded", async () => {
+    const s = await site('unreadable');
+    proxy.rewriteHeaders = { op: 'GetObjectAttributes', fn: (h) => ({ ...h, 'last-modified': 'Thu, 31 Nov 24 25:61:00 XYZ' }) };
+    try {
+      const env = { ...clean(s.home), AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_ENDPOINT_URL: proxy.endpoint };
+      const r = await cli(['--db', s.db, 'upload', 'iso', '--awsBucketName', 'unreadable'], { env });
+      expect(r.code, r.stderr).toBe(9);
+      expect(r.stderr).toMatch(/upload iso: verify .*: the S3 server sent an answer the AWS SDK cannot read \(.*\)/);
+      expect(r.stderr).not.toMatch(/usage/i);
+      expect(placements(s.db)).toBe(0);
+    } finally {
+      proxy.rewriteHeaders = undefined;
+    }
+  });
+});
+
 describe('orphan clean-up in a bucket two sites share', () => {
   it("aborts only this site's abandoned uploads past the grace period; the other site's live upload survives", async () => {
     const a = await site('share-a', 2);
