@@ -120,9 +120,10 @@ function sources(db: Db, opts: ArchiveOptions, local: Tier | null, tok: NameToke
 function orphanScope(db: Db, tier: Tier, tok: NameTokenizer | null): OrphanScope {
   const folders = new Set<string>();
   for (const v of archivableVolumes(db)) {
-    const key = volumeKey(db, v, objectForVolume(db, v.id) ? tok : null);
+    const encrypted = !!objectForVolume(db, v.id);
     // Without the site's keys (a --no-encrypt run) an encrypted volume's folder is unknown: the journal still knows its uploads.
-    if (objectForVolume(db, v.id) && !tok) continue;
+    if (encrypted && !tok) continue;
+    const key = volumeKey(db, v, encrypted ? tok : null);
     const slash = key.lastIndexOf('/');
     if (slash > 0) folders.add(key.slice(0, slash));
   }
