@@ -14,7 +14,12 @@ export interface AwsArgs {
   awsBucketRegion?: string;
   awsBucketName: string;
   awsEndpoint?: string;
+  /** --awsBucketName was given (not lomob's default): the user asked for S3. */
+  awsBucketNameGiven?: boolean;
 }
+
+/** lomob's default bucket. */
+export const DEFAULT_BUCKET = 'lomorage';
 
 export interface DriveArgs {
   cred?: string;
@@ -39,8 +44,14 @@ export function awsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
     .option('awsAccessKeyID', { type: 'string', describe: 'aws Access Key ID [$AWS_ACCESS_KEY_ID]' })
     .option('awsSecretAccessKey', { type: 'string', describe: 'aws Secret Access Key [$AWS_SECRET_ACCESS_KEY]' })
     .option('awsBucketRegion', { type: 'string', describe: 'aws Bucket Region [$AWS_DEFAULT_REGION]' })
-    .option('awsBucketName', { type: 'string', default: 'lomorage', describe: 'awsBucketName' })
-    .option('awsEndpoint', { type: 'string', describe: 'S3-compatible endpoint URL (path-style addressing) [$AWS_ENDPOINT_URL]' }) as unknown as Argv<T & AwsArgs>;
+    // The default is applied below rather than by yargs, so that a bucket given explicitly is known to be an S3 request.
+    .option('awsBucketName', { type: 'string', defaultDescription: JSON.stringify(DEFAULT_BUCKET), describe: 'awsBucketName' })
+    .option('awsEndpoint', { type: 'string', describe: 'S3-compatible endpoint URL (path-style addressing) [$AWS_ENDPOINT_URL, $LOCALSTACK_ENDPOINT]' })
+    .middleware((argv) => {
+      const a = argv as unknown as AwsArgs;
+      a.awsBucketNameGiven = a.awsBucketName !== undefined;
+      a.awsBucketName ??= DEFAULT_BUCKET;
+    }) as unknown as Argv<T & AwsArgs>;
 }
 
 export function driveOptions<T>(y: Argv<T>): Argv<T & DriveArgs> {

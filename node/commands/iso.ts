@@ -17,6 +17,7 @@ import { progressPrinter } from '../job-progress.js';
 import { formatDate, printJson } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { withPassphraseOption, type PassphraseArgs } from '../passphrase-option.js';
+import { uploadIso } from './upload.js';
 
 interface CreateArgs extends GlobalArgs, PassphraseArgs {
   encrypt: boolean;
@@ -127,12 +128,15 @@ const dumpCommand: CommandModule<GlobalArgs, GlobalArgs & { iso: string }> = {
   handler: (args) => dumpVolume(args),
 };
 
+/** lomob's `iso upload`: the same command as `upload iso` (flags, behaviour, exit codes). */
+const uploadAlias = { ...uploadIso, command: 'upload [names..]', describe: `${String(uploadIso.describe)} (the same as upload iso)` } as unknown as CommandModule<GlobalArgs, GlobalArgs>;
+
 export const isoCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'iso <command>',
-  describe: 'ISO volume commands: create, list, dump',
+  describe: 'ISO volume commands: create, list, dump, upload',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .command([createCommand, listCommand, dumpCommand] as CommandModule<GlobalArgs, any>[])
+      .command([createCommand, listCommand, dumpCommand, uploadAlias] as CommandModule<GlobalArgs, any>[])
       .demandCommand(1, 'Say which iso command.')
       .example('$0 iso create', 'pack staging files into 5 GB volumes once enough has accumulated')
       .example('$0 iso dump 2024-04-13--2024-04-20.iso', 'the files of one volume as a tree'),

@@ -46,7 +46,7 @@ function partSizeOf(args: IsoArgs): number {
 }
 
 /** `upload iso`: volumes to S3 (Glacier), multipart, resumable, verified before they count (storage/jobs/archive-volumes.ts). */
-const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
+export const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
   command: 'iso [names..]',
   describe: 'Upload specified or all iso files',
   builder: (y) =>

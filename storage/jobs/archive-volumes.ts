@@ -9,17 +9,20 @@
  */
 import fs from 'node:fs';
 import type { Db } from '../catalog/db.js';
+import { plannedStorageClass } from '../cost/catalog-summary.js';
 import { uploadEstimate, usd } from '../cost/estimate.js';
+import { classMismatchWarning } from '../cost/storage-class.js';
 import type { PriceTable } from '../cost/prices.js';
 import { volumeKey } from '../naming/archive-names.js';
 import { nameTokenizer, type NameTokenizer } from '../naming/drive-names.js';
 import { loadSiteKeys, objectForVolume, type StoredObject } from '../objects/catalog.js';
-import { archivableVolumes, markVolumeArchived } from '../placements/archived-volumes.js';
+import { archivableVolume, archivableVolumes, markVolumeArchived } from '../placements/archived-volumes.js';
 import { livePlacement, recordPlacement } from '../placements/placements.js';
 import { FileTier } from '../tiers/file.js';
 import { cipherStream } from '../tiers/object-copy.js';
 import type { LomobStorageClass } from '../tiers/s3-classes.js';
-import type { Tier } from '../tiers/tier.js';
+import { orphanGraceMs } from '../tiers/orphan-grace.js';
+import type { OrphanScope, Tier } from '../tiers/tier.js';
 import { formatSize } from '../util/units.js';
 import { JobError, noProgress, type ProgressFn } from './job.js';
 import type { UnlockKeys } from './unlock.js';
@@ -61,6 +64,8 @@ export interface ArchivePlan {
   volumes: PlannedVolume[];
   /** The local object store the encrypted volumes are read from. */
   local: Tier | null;
+  /** Which unfinished uploads in the tier are this site's and abandoned (the sweep before sending). */
+  orphans: OrphanScope;
 }
 
 export interface ArchivedVolume {
@@ -108,6 +113,30 @@ function sources(db: Db, opts: ArchiveOptions, local: Tier | null, tok: NameToke
   });
 }
 
+/**
+ * Ours in the tier: the folders our volume keys live in (an encrypted volume's folder is its root's
+ * keyed token, which no other site can produce), and which keys still wait for their upload.
+ */
+function orphanScope(db: Db, tier: Tier, tok: NameTokenizer | null): OrphanScope {
+  const folders = new Set<string>();
+  for (const v of archivableVolumes(db)) {
+    const encrypted = !!objectForVolume(db, v.id);
+    // Without the site's keys (a --no-encrypt run) an encrypted volume's folder is unknown: the journal still knows its uploads.
+    if (encrypted && !tok) continue;
+    const key = volumeKey(db, v, encrypted ? tok : null);
+    const slash = key.lastIndexOf('/');
+    if (slash > 0) folders.add(key.slice(0, slash));
+  }
+  return {
+    folders: [...folders],
+    pending: (key) => {
+      const v = archivableVolume(db, key.slice(key.lastIndexOf('/') + 1));
+      return !!v && !livePlacement(db, tier.url, key);
+    },
+    graceMs: orphanGraceMs(),
+  };
+}
+
 /** The volumes to send (those the tier holds verified already are left out, unless forced), and the estimate as progress. */
 export async function planArchive(db: Db, tier: Tier, opts: ArchiveOptions, unlock: UnlockKeys, onProgress: ProgressFn = noProgress): Promise<ArchivePlan> {
   const info = (message: string) => onProgress({ job: JOB, message, level: 'info' });
@@ -123,6 +152,8 @@ export async function planArchive(db: Db, tier: Tier, opts: ArchiveOptions, unlo
     }
     return true;
   });
+  const warning = billed(tier) && volumes.length ? classWarning(db, opts, volumes) : null;
+  if (warning) onProgress({ job: JOB, message: warning, level: 'warn' });
   if (!volumes.length) {
     info('nothing to upload: every volume is already in the bucket');
   } else if (billed(tier) && !opts.prices) {
@@ -138,7 +169,19 @@ export async function planArchive(db: Db, tier: Tier, opts: ArchiveOptions, unlo
   } else {
     info(`estimate: ${volumes.length} volume(s), ${formatSize(volumes.reduce((a, s) => a + s.size, 0))} to the folder tier ${tier.url}: no cloud charges`);
   }
-  return { tierUrl: tier.url, volumes, local };
+  return { tierUrl: tier.url, volumes, local, orphans: orphanScope(db, tier, tok) };
+}
+
+/** `cost` planned one storage class (the archive's, else Deep Archive); say so before sending with another. */
+function classWarning(db: Db, opts: ArchiveOptions, volumes: PlannedVolume[]): string | null {
+  let prices;
+  try {
+    prices = opts.prices?.().prices;
+  } catch {
+    prices = undefined; // an unreadable price table is reported by the estimate; the warning stands without figures
+  }
+  const what = prices ? { prices, bytes: volumes.reduce((a, s) => a + s.size, 0), objects: volumes.length } : undefined;
+  return classMismatchWarning(plannedStorageClass(db), opts.storageClass, what);
 }
 
 /** Sends the planned volumes, one after the other; each is recorded as soon as the tier verified it. */
@@ -153,7 +196,7 @@ export async function archiveVolumes(
   const uploaded: ArchivedVolume[] = [];
   if (!plan.volumes.length) return { uploaded, requests: {} };
   await tier.prepare?.();
-  const orphans = (await tier.sweepOrphans?.()) ?? [];
+  const orphans = (await tier.sweepOrphans?.(plan.orphans)) ?? [];
   if (orphans.length) onProgress({ job: JOB, level: 'info', message: `aborted ${orphans.length} unfinished upload(s) nobody will resume: ${orphans.join(', ')}` });
   const region = tier.region ? await tier.region() : 'local';
   for (const s of plan.volumes) {

@@ -15,8 +15,8 @@ import type { UploadJournal } from './upload-journal.js';
 import type { OAuth2Client } from 'google-auth-library';
 
 export interface TierSecrets {
-  /** S3 key pair; without one, the AWS SDK's usual sources (environment, profile) apply. */
-  aws?: { accessKeyId?: string; secretAccessKey?: string };
+  /** S3 key pair (+ session token of temporary keys); without one, the AWS SDK's default chain (environment, profile files, SSO, roles). */
+  aws?: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string };
   /** Google OAuth: the client credentials file and the token file (refreshed tokens are written back), or a ready client. */
   drive?: { credentials: string; token: string } | { auth: OAuth2Client };
   /** Keeps unfinished uploads (S3 multipart ids and parts, Drive sessions) so that another run resumes them. */
@@ -93,6 +93,7 @@ export async function openTier(url: string, secrets: TierSecrets = {}): Promise<
         storageClass: cls as never,
         accessKeyId: secrets.aws?.accessKeyId,
         secretAccessKey: secrets.aws?.secretAccessKey,
+        sessionToken: secrets.aws?.sessionToken,
         journal: secrets.journal,
         partSize: o.partSize,
         concurrency: o.concurrency,

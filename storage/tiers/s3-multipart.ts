@@ -15,7 +15,6 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  ListMultipartUploadsCommand,
   ListPartsCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -180,28 +179,4 @@ export async function abortUpload(tier: S3Tier, key: string, full: string, uploa
     if (!(err instanceof TierError && err.kind === 'not-found')) throw err;
   }
   tier.journal.finished(tier.url, key);
-}
-
-/** Incomplete uploads are billed until aborted: abort those no journal entry will resume. */
-export async function abortOrphans(tier: S3Tier): Promise<string[]> {
-  await tier.ensureBucket();
-  const known = tier.journal.known(tier.url);
-  const aborted: string[] = [];
-  let keyMarker: string | undefined;
-  let idMarker: string | undefined;
-  for (;;) {
-    const r = await tier.send<{ Uploads?: { Key?: string; UploadId?: string }[]; IsTruncated?: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string }>(
-      'ListMultipartUploads',
-      new ListMultipartUploadsCommand({ Bucket: tier.bucket, Prefix: tier.prefix ? tier.prefix + '/' : undefined, KeyMarker: keyMarker, UploadIdMarker: idMarker }),
-      `list unfinished uploads in ${tier.url}`,
-    );
-    for (const u of r.Uploads ?? []) {
-      if (known.has(u.UploadId!)) continue;
-      await tier.send('AbortMultipartUpload', new AbortMultipartUploadCommand({ Bucket: tier.bucket, Key: u.Key!, UploadId: u.UploadId! }), `abort ${u.Key}`);
-      aborted.push(u.Key!);
-    }
-    if (!r.IsTruncated) return aborted;
-    keyMarker = r.NextKeyMarker;
-    idMarker = r.NextUploadIdMarker;
-  }
 }

@@ -26,7 +26,9 @@ import type { Readable } from 'node:stream';
 import { TierError, assertSafeKey, type ByteRange, type ObjectStat, type PendingUpload, type PutOptions, type Tier } from './tier.js';
 import { kindForStatus, withRetry, type RetryOptions } from './retry.js';
 import { MemoryJournal, type UploadJournal } from './upload-journal.js';
-import { multipartPut, abortOrphans, abortUpload } from './s3-multipart.js';
+import { multipartPut, abortUpload } from './s3-multipart.js';
+import { abortOrphans } from './s3-orphans.js';
+import type { OrphanScope } from './tier.js';
 import { parallelGet } from './s3-download.js';
 import { abortPendingUpload, listPendingUploads } from './s3-uploads.js';
 
@@ -40,8 +42,14 @@ export interface S3TierOptions {
   bucket: string;
   region?: string;
   endpoint?: string;
+  /**
+   * A key pair (lomob's flags or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN
+   * for temporary keys). Without one, the SDK's default chain: the environment, the shared files
+   * (~/.aws/credentials and config, AWS_PROFILE), SSO, web identity, container and instance roles.
+   */
   accessKeyId?: string;
   secretAccessKey?: string;
+  sessionToken?: string;
   /** Key prefix inside the bucket ('' = bucket root). */
   prefix?: string;
   storageClass?: LomobStorageClass;
@@ -90,16 +98,17 @@ export class S3Tier implements Tier {
     if (this.partSize < MIN_PART) throw new TierError(`part size ${this.partSize} is below S3's minimum of 5 MiB (5242880 bytes); use --part-size 6M or more`, 'invalid');
     // package.json supports Node 20; the SDK's "upgrade to Node 22" notice would only confuse users.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL ?? undefined;
+    const endpoint = opts.endpoint ?? s3EndpointFromEnv();
     const region = opts.region ?? process.env.AWS_DEFAULT_REGION ?? process.env.AWS_REGION ?? 'us-east-1';
-    const id = opts.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
-    const secret = opts.secretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
+    const id = opts.accessKeyId;
+    const secret = opts.secretAccessKey;
     this.client = new S3Client({
       region,
       endpoint,
       forcePathStyle: !!endpoint,
       maxAttempts: 1,
-      credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined,
+      // No key pair: the SDK's default provider chain, exactly as the aws CLI reads credentials.
+      credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret, ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}) } : undefined,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
@@ -155,16 +164,34 @@ export class S3Tier implements Tier {
     }, this.opts.retry);
   }
 
+  /**
+   * Whether the client has credentials: a key pair given, else whatever the SDK's default chain
+   * finds (profile, SSO, roles). Resolving them sends nothing to S3. `reason`: why none were found.
+   */
+  async findCredentials(): Promise<{ found: true } | { found: false; reason: string }> {
+    try {
+      await this.client.config.credentials();
+      return { found: true };
+    } catch (e) {
+      return { found: false, reason: (e as Error).message };
+    }
+  }
+
   mapError(err: unknown, what: string): TierError {
     if (err instanceof TierError) return err;
-    const e = err as S3ServiceException & { code?: string };
+    const e = err as S3ServiceException & { code?: string; $response?: { statusCode?: number } };
     const status = e?.$metadata?.httpStatusCode;
     const code = e?.name ?? e?.code ?? 'Error';
+    // An answer the SDK could not read (a server sending dates or XML the SDK rejects, e.g. moto
+    // before 5.2.5 and its Last-Modified dates): the storage failed, not the user's flags.
+    if (isUnreadableAnswer(e)) {
+      return new TierError(`${what}: the S3 server sent an answer the AWS SDK cannot read (${unreadableReason(e)}); check the endpoint (an S3-compatible server may be too old)`, 'unreadable', err);
+    }
     if (code === 'InvalidObjectState') return new TierError(`${what}: the object is archived; request a restore first (lomo-peer restore aws --tier Bulk|Standard)`, 'needs-restore', err);
     if (code === 'NoSuchBucket') return new TierError(`${what}: bucket "${this.bucket}" does not exist; create it or pass --awsBucketName`, 'not-found', err);
     if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'AccessDenied', 'CredentialsProviderError'].includes(code) || status === 401 || (status === 403 && !/SlowDown|Throttl/.test(code))) {
       return new TierError(
-        `${what}: S3 refused the credentials (${code}). Set --awsAccessKeyID and --awsSecretAccessKey (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) to a key allowed to use bucket "${this.bucket}" (region: --awsBucketRegion / AWS_DEFAULT_REGION)`,
+        `${what}: S3 refused the credentials (${code}). Set --awsAccessKeyID and --awsSecretAccessKey (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or an AWS profile) to a key allowed to use bucket "${this.bucket}" (region: --awsBucketRegion / AWS_DEFAULT_REGION)`,
         'auth',
         err,
       );
@@ -350,14 +377,14 @@ export class S3Tier implements Tier {
     if (j) await abortUpload(this, key, this.fullKey(key), j.uploadId);
   }
 
-  /** Aborts multipart uploads under this tier's prefix that the journal does not know. */
-  abortOrphans(): Promise<string[]> {
-    return abortOrphans(this);
+  /** Aborts this site's unfinished multipart uploads that nobody will resume (s3-orphans.ts). */
+  abortOrphans(scope: OrphanScope): Promise<string[]> {
+    return abortOrphans(this, scope);
   }
 
-  /** Tier capability: the orphan multipart uploads, aborted (abortOrphans). */
-  sweepOrphans(): Promise<string[]> {
-    return this.abortOrphans();
+  /** Tier capability: this site's abandoned multipart uploads, aborted (abortOrphans). */
+  sweepOrphans(scope: OrphanScope): Promise<string[]> {
+    return this.abortOrphans(scope);
   }
 
   /** Tier capabilities for lomob's util list-inprogress-upload / abort-upload (s3-uploads.ts). */
@@ -377,6 +404,25 @@ export class S3Tier implements Tier {
       throw new TierError(`${st.key} is in ${st.storageClass} since ${Math.floor(ageDays)} days; replacing or deleting it before ${min} days is billed as if kept ${min} days. Refusing.`, 'invalid');
     }
   }
+}
+
+/** The endpoint the environment names: AWS_ENDPOINT_URL (the AWS tools' name), else lomob's LOCALSTACK_ENDPOINT. */
+export function s3EndpointFromEnv(): string | undefined {
+  return process.env.AWS_ENDPOINT_URL || process.env.LOCALSTACK_ENDPOINT || undefined;
+}
+
+/**
+ * The SDK's deserializer failed on an answer that did arrive: smithy attaches the raw response
+ * ($response) and, for errors it raised itself, no $metadata of a service exception.
+ */
+function isUnreadableAnswer(e: { name?: string; message?: string; $response?: unknown; $fault?: unknown }): boolean {
+  if (!e || typeof e !== 'object') return false;
+  if (/Deserialization error/i.test(String(e.message ?? ''))) return true;
+  return e.$response !== undefined && !(e instanceof S3ServiceException) && (e.name === 'TypeError' || e.name === 'SyntaxError' || e.name === 'Error');
+}
+
+function unreadableReason(e: { message?: string }): string {
+  return String(e.message ?? e).split('\n')[0]!.replace(/^Deserialization error: to see the raw response.*$/i, 'deserialization error');
 }
 
 export function s3Class(c: LomobStorageClass): StorageClass {

@@ -84,6 +84,7 @@ export type TierErrorKind =
   | 'throttled' // 429 / rate-limit 403: retry later
   | 'unavailable' // 5xx, network
   | 'checksum' // stored bytes do not match
+  | 'unreadable' // the server answered, but with something the client cannot parse: not retried
   | 'invalid'; // bad key or argument
 
 export class TierError extends Error {
@@ -95,6 +96,21 @@ export class TierError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Which unfinished uploads a sweep may cancel. A bucket can be shared (families, several sites):
+ * an upload is only ever cancelled when it is ours — its id is in our upload journal, or its key
+ * lies in one of our own key folders — and it is older than the grace period, so that an upload
+ * running right now (ours from another process, or anyone's) is never cut off.
+ */
+export interface OrphanScope {
+  /** Key folders (relative to the tier) only this site writes: its scan roots' keyed folder names. */
+  folders: readonly string[];
+  /** Whether `key` (relative to the tier) still waits for upload: its journaled upload is resumed, never cancelled. */
+  pending(key: string): boolean;
+  /** Unfinished uploads younger than this are left alone. */
+  graceMs: number;
 }
 
 export interface Tier {
@@ -132,8 +148,8 @@ export interface Tier {
   region?(): Promise<string>;
   /** Makes the tier ready to receive, once (S3: checks the bucket, creating it when allowed). */
   prepare?(): Promise<void>;
-  /** Cancels unfinished uploads nobody will resume (S3 multipart uploads its journal does not know); their keys. */
-  sweepOrphans?(): Promise<string[]>;
+  /** Cancels this site's unfinished uploads that nobody will resume (S3 multipart uploads); their keys. */
+  sweepOrphans?(scope: OrphanScope): Promise<string[]>;
   /** Forgets the recorded unfinished upload of `key` (cancelled remotely), so the next put starts over. */
   discardUpload?(key: string): Promise<void>;
   /** Free space (Drive). */

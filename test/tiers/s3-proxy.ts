@@ -1,7 +1,10 @@
 /**
  * A loopback HTTP proxy in front of moto that counts S3 requests by operation (the bill counts
  * requests, so tests count them on the wire, not in our own code), injects error answers for the
- * next N requests, and can damage one part's body in transit.
+ * next N requests, can damage one part's body in transit, rewrite answer headers (a server whose
+ * answers the SDK cannot parse), and records which credentials signed each request. moto reports
+ * the same fixed `Initiated` date (2010) for every multipart upload; the proxy reports when each
+ * upload really started, as S3 does, so that age rules (the orphan grace period) can be tested.
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -31,8 +34,14 @@ export class S3Proxy {
   /** Slows every GetObject answer down (lets a test kill the client mid-download). */
   getDelayMs = 0;
   private corrupt = new Set<number>();
+  /** UploadId -> when CreateMultipartUpload answered (ISO date). */
+  private initiated = new Map<string, string>();
   /** Rewrites answers of one operation (e.g. a server that reports the wrong size). */
   rewrite?: { op: string; fn: (body: string) => string };
+  /** Rewrites the answer headers of one operation (e.g. a Last-Modified date the SDK rejects). */
+  rewriteHeaders?: { op: string; fn: (headers: http.IncomingHttpHeaders) => http.IncomingHttpHeaders };
+  /** Access key id (SigV4 Credential=) and x-amz-security-token of each request, in order. */
+  readonly signers: { accessKeyId: string; sessionToken?: string }[] = [];
   /** Slows every UploadPart answer down (lets a test kill the client mid-upload). */
   uploadDelayMs = 0;
   // A client killed mid-request (SIGKILL tests) resets its socket: not an error of the test.
@@ -50,6 +59,24 @@ export class S3Proxy {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private initiatedRewrite(op: string, then?: { op: string; fn: (body: string) => string }): { op: string; fn: (body: string) => string } {
+    return {
+      op,
+      fn: (body) => {
+        if (op === 'CreateMultipartUpload') {
+          const id = /<UploadId>([^<]+)<\/UploadId>/.exec(body)?.[1];
+          if (id) this.initiated.set(id, new Date().toISOString());
+        } else {
+          body = body.replace(/<Upload>[\s\S]*?<\/Upload>/g, (u) => {
+            const at = this.initiated.get(/<UploadId>([^<]+)<\/UploadId>/.exec(u)?.[1] ?? '');
+            return at ? u.replace(/<Initiated>[^<]*<\/Initiated>/, `<Initiated>${at}</Initiated>`) : u;
+          });
+        }
+        return then?.op === op ? then.fn(body) : body;
+      },
+    };
   }
 
   count(op?: string): number {
@@ -92,6 +119,8 @@ export class S3Proxy {
     const url = new URL(req.url ?? '/', 'http://x');
     const op = s3Operation(req.method ?? 'GET', url);
     this.log.push(op);
+    const key = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    if (key) this.signers.push({ accessKeyId: key, sessionToken: req.headers['x-amz-security-token'] as string | undefined });
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let body = Buffer.concat(chunks);
@@ -118,7 +147,8 @@ export class S3Proxy {
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
       (r) => {
-        const rw = this.rewrite;
+        if (this.rewriteHeaders?.op === op) r.headers = this.rewriteHeaders.fn({ ...r.headers });
+        const rw = op === 'CreateMultipartUpload' || op === 'ListMultipartUploads' ? this.initiatedRewrite(op, this.rewrite) : this.rewrite;
         if (rw && rw.op === op) {
           const parts: Buffer[] = [];
           r.on('data', (c: Buffer) => parts.push(c));

@@ -73,7 +73,7 @@ describe('S3 tier on moto', () => {
   });
 
   it('keeps each storage class lomob offers', async () => {
-    for (const c of ['STANDARD', 'STANDARD_IA', 'ONE-ZONE_IA', 'GLACIER_IR', 'INTELLIGENT_TIERING', 'REDUCED_REDUNDANCY'] as const) {
+    for (const c of ['STANDARD', 'STANDARD_IA', 'ONE-ZONE_IA', 'ONEZONE_IA', 'GLACIER_IR', 'INTELLIGENT_TIERING', 'REDUCED_REDUNDANCY'] as const) {
       const t = tier({ storageClass: c });
       await t.put(`classes/${c}`, Buffer.from(c));
       expect((await t.head(`classes/${c}`))!.storageClass).toBe(c === 'ONE-ZONE_IA' ? 'ONEZONE_IA' : c);
@@ -177,12 +177,41 @@ describe('S3 tier on moto', () => {
     expect((await readAll(await t.get('resume.iso'))).equals(data)).toBe(true);
   });
 
-  it('aborts orphaned multipart uploads the journal does not know', async () => {
-    const raw = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    await raw.send(new CreateMultipartUploadCommand({ Bucket: 'lomorage', Key: 'orphan.iso' }));
-    const aborted = await tier().abortOrphans();
-    expect(aborted).toContain('orphan.iso');
-    const left = await raw.send(new ListMultipartUploadsCommand({ Bucket: 'lomorage' }));
-    expect((left.Uploads ?? []).map((u) => u.Key)).not.toContain('orphan.iso');
+  it('aborts only our abandoned multipart uploads older than the grace period', async () => {
+    // Through the proxy: it reports each upload's real start (moto's Initiated is a fixed 2010 date).
+    const raw = new S3Client({ endpoint: proxy.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const start = async (Key: string) => (await raw.send(new CreateMultipartUploadCommand({ Bucket: 'lomorage', Key }))).UploadId!;
+    const left = async () => ((await raw.send(new ListMultipartUploadsCommand({ Bucket: 'lomorage' }))).Uploads ?? []).map((u) => u.Key);
+    const journal = new MemoryJournal();
+    const t = tier({ journal });
+    await start('mine/orphan.iso'); // in our folder, nobody's journal: a crash before the journal entry
+    await start('theirs/live.iso'); // another site's folder: never ours
+    const resumable = await start('mine/resume.iso');
+    journal.started(t.url, 'mine/resume.iso', resumable, 5 * MiB); // journaled, its volume still waits
+    const stale = await start('elsewhere/gone.iso');
+    journal.started(t.url, 'elsewhere/gone.iso', stale, 5 * MiB); // journaled, its volume is gone
+    const scope = { folders: ['mine'], pending: (k: string) => k === 'mine/resume.iso' };
+    // Within the grace period nothing is touched: any of them may be uploading right now.
+    expect(await t.abortOrphans({ ...scope, graceMs: 3_600_000 })).toEqual([]);
+    expect(await left()).toEqual(expect.arrayContaining(['mine/orphan.iso', 'theirs/live.iso', 'mine/resume.iso', 'elsewhere/gone.iso']));
+    const aborted = await t.abortOrphans({ ...scope, graceMs: 0 });
+    expect(aborted.sort()).toEqual(['elsewhere/gone.iso', 'mine/orphan.iso']);
+    expect(await left()).toEqual(expect.arrayContaining(['theirs/live.iso', 'mine/resume.iso']));
+    expect(await left()).not.toContain('mine/orphan.iso');
+    expect(journal.load(t.url, 'elsewhere/gone.iso')).toBeNull();
+    expect(journal.load(t.url, 'mine/resume.iso')?.uploadId).toBe(resumable);
+  });
+
+  it('reports an answer the SDK cannot parse as a storage error with the reason, not a usage error', async () => {
+    // moto before 5.2.5 sent Last-Modified dates the SDK rejects; the final check must say so.
+    proxy.rewriteHeaders = { op: 'GetObjectAttributes', fn: (h) => ({ ...h, 'last-modified': 'yesterday-ish' }) };
+    try {
+      const e = await tier().put('unreadable/x.bin', Buffer.from('some bytes')).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TierError);
+      expect((e as TierError).kind).toBe('unreadable');
+      expect((e as TierError).message).toMatch(/verify unreadable\/x\.bin: the S3 server sent an answer the AWS SDK cannot read \(.*date.*\)/i);
+    } finally {
+      proxy.rewriteHeaders = undefined;
+    }
   });
 });
