@@ -44,7 +44,7 @@ describe('mDNS: family nodes find each other on a LAN (two namespaces, one bridg
     await Promise.all([M1.stop(), M2.stop()]);
     [M1, M2] = await Promise.all([start('m1', 'One', 'm1', false), start('m2', 'Two', 'm2', false)]);
     // Each has tried the other's stored (stale) addresses once at start and failed: then look.
-    await waitFor(() => count(M1.stderr, new RegExp(`redial ${M2.peerId}`)) >= 1 && count(M2.stderr, new RegExp(`redial ${M1.peerId}`)) >= 1, 60_000, 'both start-up re-dials to fail');
+    await waitFor(() => count(M1.stderr, new RegExp(`dial ${M2.peerId} failed`)) >= 1 && count(M2.stderr, new RegExp(`dial ${M1.peerId} failed`)) >= 1, 60_000, 'both start-up re-dials to fail');
     expect(await onlinePeers(M1)).not.toContain(M2.peerId);
 
     await Promise.all([M1.stop(), M2.stop()]);
