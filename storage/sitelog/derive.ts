@@ -150,17 +150,16 @@ export function recomputeMembers(db: Db): void {
   const revocations = new Map<string, RevocationFact[]>(); // subject -> revocations
   const readmissions: { by: string; subject: string; coversAfter: number }[] = [];
   const rows = db
-    .prepare(
-      `SELECT e.bytes FROM sitelog_entries e
-        WHERE e.kind = 5 AND e.seq <= ifnull(${cutoffSql('e.origin')}, e.seq)
-        ORDER BY e.origin, e.seq`,
-    )
-    .pluck()
-    .all() as Buffer[];
-  const entries = rows.map((b) => {
-    const e = decodeEntry(b);
-    return { e, m: (decodeBody(e.kind, e.body) as { body: MembershipBody }).body };
+    .prepare(`SELECT e.bytes, ${cutoffSql('e.origin')} AS cut FROM sitelog_entries e WHERE e.kind = 5 ORDER BY e.origin, e.seq`)
+    .all() as { bytes: Buffer; cut: number | null }[];
+  const all = rows.map((r) => {
+    const e = decodeEntry(r.bytes);
+    return { e, m: (decodeBody(e.kind, e.body) as { body: MembershipBody }).body, valid: r.cut === null || e.seq <= r.cut };
   });
+  // After a cut-off only a counter-revocation counts (of a site that revoked this one): mutual
+  // revocations revoke both, whichever was signed first (docs/sitelog-format.md §6).
+  const revokedBy = new Set(all.filter((x) => x.m.action === 'revoked').map((x) => `${x.e.originId}>${siteIdOfKey(x.m.subject)}`));
+  const entries = all.filter((x) => x.valid || (x.m.action === 'revoked' && revokedBy.has(`${siteIdOfKey(x.m.subject)}>${x.e.originId}`)));
   for (const { e, m } of entries) if (m.action === 'paired') pairedAt.set(`${e.originId}/${e.seq}`, m);
   const revokedIn = new Map<string, number>(); // "origin/subject" -> largest cut-off that log named so far
   for (const { e, m } of entries) {

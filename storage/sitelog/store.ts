@@ -187,7 +187,8 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
   const storedHead = new Map<string, number>();
   const batchEntries = new Map<string, Map<number, { entry: SiteLogEntry; before: LogState }>>();
   const fresh: { entry: SiteLogEntry; after: LogState }[] = [];
-  const batchCutoff = membershipOfBatch(db, entries);
+  const batch = membershipOfBatch(db, entries);
+  const batchCutoff = batch.cut;
   let duplicates = 0;
 
   for (const e of entries) {
@@ -212,7 +213,12 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
     }
     const inBatch = batchEntries.get(key)?.get(e.seq);
     if (inBatch && !inBatch.entry.hash.equals(e.hash) && isFork(inBatch.before, inBatch.entry, e)) throw forkFound(db, [inBatch.entry, e], opts.from);
-    const after = verifyNext(state, e);
+    // A counter-revocation (of the site whose revocation cut this log off) counts even after the
+    // cut-off: two members revoking each other are both revoked (docs/sitelog-format.md §6).
+    const after =
+      state.revokedAfter !== null && e.seq > state.revokedAfter && isCounterRevocation(e, batch.revs)
+        ? { ...verifyNext({ ...state, revokedAfter: null }, e), revokedAfter: state.revokedAfter }
+        : verifyNext(state, e);
     if (!batchEntries.has(key)) batchEntries.set(key, new Map());
     batchEntries.get(key)!.set(e.seq, { entry: e, before: state });
     states.set(key, after);
@@ -235,7 +241,7 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
  * the batch names (stored ones counted too). Entries are not verified yet: a forged one fails the
  * batch later anyway, so using it here can only refuse, never let anything in.
  */
-function membershipOfBatch(db: Db, entries: readonly SiteLogEntry[]): Map<string, number | null> {
+function membershipOfBatch(db: Db, entries: readonly SiteLogEntry[]): { cut: Map<string, number | null>; revs: { subject: string; revoker: string }[] } {
   const revs: (Revocation & { revoker: string; seq: number })[] = [];
   const readms: Readmission[] = [];
   const subjects = new Map<string, Buffer>();
@@ -266,7 +272,17 @@ function membershipOfBatch(db: Db, entries: readonly SiteLogEntry[]): Map<string
   }
   const cut = new Map<string, number | null>();
   for (const subject of subjects.keys()) cut.set(subject, effectiveCutoff(subject, revs, readms));
-  return cut;
+  return { cut, revs };
+}
+
+/** Is `e` a revocation of a site that revoked e's origin (stored or in the batch)? */
+function isCounterRevocation(e: SiteLogEntry, revs: readonly { subject: string; revoker: string }[]): boolean {
+  if (e.kind !== KIND.membership) return false;
+  const b = decodeBody(e.kind, e.body);
+  if (b.kind !== 'membership' || b.body.action !== 'revoked') return false;
+  const origin = e.origin.toString('hex');
+  const subject = b.body.subject.toString('hex');
+  return revs.some((r) => r.subject === origin && r.revoker === subject);
 }
 
 /** Records both conflicting entries and flags the site; returns the error that refuses the batch. */
