@@ -3,7 +3,10 @@ import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { formatDateTime, printJson, printTable } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
-import { confirmPeer, findPeer, listPeers, revokePeer, type PeerRow } from '../../storage/trust/peers.js';
+import { confirmPeer, findPeer, listPeers, type PeerRow } from '../../storage/trust/peers.js';
+import { revokeSigned } from '../../storage/trust/members.js';
+import { loadIdentity } from '../identity.js';
+import { siteLogKeys } from '../host/log-keys.js';
 import type { SpeedtestResult } from '../../protocol/speedtest/index.js';
 import { formatSize } from '../../storage/util/units.js';
 
@@ -77,7 +80,11 @@ async function removePeer(args: PeersArgs): Promise<void> {
   // gater reads it on every connection, and a node started later sweeps revoked peers).
   let also: string[];
   if (await nodeRunning(dir)) also = (await controlRequest<{ also: string[] }>(dir, { op: 'revoke', peerId: peer.peerId })).also;
-  else also = withCatalog(args, (db) => revokePeer(db, peer.peerId)).filter((id) => id !== peer.peerId);
+  else {
+    // Signed with the site's identity when it has one (a site that never ran a node has no log).
+    const identity = loadIdentity(dir);
+    also = withCatalog(args, (db) => revokeSigned(db, identity ? siteLogKeys(db, identity) : null, peer.peerId)).filter((id) => id !== peer.peerId);
+  }
   if (args.json) return printJson({ revoked: peer.peerId, name: peer.name, also });
   process.stdout.write(`revoked ${peer.name} (${peer.peerId})\n`);
   if (also.length > 0) process.stdout.write(`also revoked ${also.length} site(s) it introduced: ${also.join(' ')}\n`);

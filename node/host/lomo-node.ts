@@ -20,7 +20,9 @@ import { familyService, INVITE_REANNOUNCE_MS, relayWindowUntil, type Family, typ
 import { repairPeerRows } from '../../protocol/family/repair.js';
 import { speedtestService, type Speedtest, type SpeedtestResult } from '../../protocol/speedtest/index.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
-import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, revokePeer, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
+import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
+import { revokeSigned } from '../../storage/trust/members.js';
+import { siteLogKeys } from './log-keys.js';
 import { MAX_INVITE_MS } from '../../protocol/pairing/index.js';
 
 export interface NodeOptions {
@@ -185,6 +187,7 @@ export class LomoNode {
       selfInfo: self,
       members: () => this.family.roster().members,
       onPaired: () => this.pushRoster(),
+      logKeys: () => siteLogKeys(this.db, this.identity),
       dial: (peerId, addrs) => this.dialPeer(peerId, addrs),
       acceptsJoiners: () => this.admission.ownInviteOpen(),
     })(components);
@@ -457,11 +460,13 @@ export class LomoNode {
   }
 
   /**
-   * Revokes a peer and what it introduced (storage/trust/peers.ts): stored as revoked (refused
-   * from now on) and their connections dropped. Returns every peer id revoked.
+   * Revokes a peer and what it introduced (storage/trust/members.ts revokeSigned): a signed entry
+   * in this site's log, stored as revoked (refused from now on) and their connections dropped.
+   * Returns every peer id revoked.
    */
   revoke(peerId: string): string[] {
-    const revoked = revokePeer(this.db, peerId);
+    // A signed revocation in this site's log: every member applies it when it receives the log.
+    const revoked = revokeSigned(this.db, siteLogKeys(this.db, this.identity), peerId);
     for (const id of revoked) {
       this.hangUp(id);
       this.firstContact.delete(id);

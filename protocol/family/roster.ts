@@ -10,7 +10,8 @@ import { introducePeer } from '../../storage/trust/introductions.js';
  * their rosters (the sites each one trusts, with addresses) whenever they connect and whenever the
  * family changes. A site learns new households from any trusted member, so one invite per new
  * household yields a full mesh. A roster never re-admits a site this one has revoked (see
- * storage/trust/peers.ts).
+ * storage/trust/peers.ts), and never makes a site a member: membership is signed, in the site
+ * logs (storage/trust/members.ts); for a site the logs back, a roster only brings addresses.
  *
  * The sender's own entry (first) refreshes its addresses; each other entry names its original
  * introducer (`introducedBy`); `inviteUntil` announces that the sender has an open invite, which

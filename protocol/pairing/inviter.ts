@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/catalog/db.js';
 import { consumeInvite, getInvite, inviteState, MAX_FAILED_ATTEMPTS, recordFailedAttempt, type InviteState } from '../../storage/trust/invites.js';
 import { getPeer, savePairedPeer, type PeerRow } from '../../storage/trust/peers.js';
+import { recordPaired } from '../../storage/trust/members.js';
+import type { LocalLogKeys } from '../../storage/sitelog/store.js';
 import { type FramedStream, ProtocolViolation } from '../framing.js';
 import type { ServiceLog } from '../service.js';
 import { encodePairMessage, expectPair, type Member, type PairErrorCode } from './messages.js';
@@ -17,6 +19,8 @@ export interface InviterEnv {
   members(): Member[];
   /** Called once the newcomer is stored as trusted (roster push, invite window update). */
   onPaired(peer: PeerRow): void;
+  /** The keys this site signs its log with: a pairing is recorded as a signed membership entry. */
+  logKeys(): LocalLogKeys;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -80,6 +84,8 @@ export async function answerJoiner(env: InviterEnv, log: ServiceLog, fs: FramedS
       quotaGranted: prove.site.quota,
       introducedBy: null,
     });
+    // The signed record every other member checks this admission against (docs/pairing.md).
+    recordPaired(env.db, env.logKeys(), { siteId: remote, inviteId, name: invite!.label || prove.site.name });
     return true;
   })();
   if (!stored) return await refuse('used', 'this invitation was already used; ask for a new one');

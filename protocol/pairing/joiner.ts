@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/catalog/db.js';
 import { getPeer, savePairedPeer, type PeerRow } from '../../storage/trust/peers.js';
 import { introducePeer } from '../../storage/trust/introductions.js';
+import { recordPaired } from '../../storage/trust/members.js';
+import type { LocalLogKeys } from '../../storage/sitelog/store.js';
 import type { FramedStream } from '../framing.js';
 import type { InviteCode } from './code.js';
 import { encodePairMessage, expectPair, type Member, type SiteInfo } from './messages.js';
@@ -13,6 +15,8 @@ export interface JoinerEnv {
   db: Db;
   selfPeerId: string;
   selfInfo(): { name: string; addrs: string[] };
+  /** The keys this site signs its log with: the pairing is recorded as a signed membership entry. */
+  logKeys(): LocalLogKeys;
 }
 
 export interface JoinOptions {
@@ -65,6 +69,11 @@ export async function proveToInviter(env: JoinerEnv, fs: FramedStream, code: Inv
       quotaOffered: opts.quota ?? null,
       quotaGranted: welcome.site.quota,
       introducedBy: null,
+    });
+    recordPaired(env.db, env.logKeys(), {
+      siteId: code.inviterPeerId,
+      inviteId: Buffer.from(code.inviteId).toString('hex'),
+      name: opts.name || welcome.site.name,
     });
     // This site's person pasted the inviter's code: the family it lists is the one being joined
     // ('pairing'), under the same rules as any introduction (names, revoked introducers).

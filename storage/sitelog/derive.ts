@@ -5,6 +5,9 @@ import { familyChunkKey, familyObjectKey } from '../naming/object-keys.js';
 import { decodeBody, type MembershipBody, type ObjectSealedBody, type PlacementBody } from './body.js';
 import { decodeEntry, type SiteLogEntry } from './entry.js';
 import { siteIdOfKey } from './site-id.js';
+import { cutoffSql } from './revocation.js';
+import { localOrigin } from './local.js';
+import { applySignedMembership } from '../trust/members.js';
 
 /**
  * What the catalog knows about other sites, derived from their logs only (DESIGN "Family"):
@@ -119,37 +122,53 @@ interface Admission {
   name: string;
 }
 
+interface RevocationFact {
+  by: string;
+  seq: number;
+  after: number;
+}
+
 /**
- * The family from this site outwards: a site is a member when a member's signed paired entry
- * admits it (an introduction counts only as a pointer to such an entry), and it is not revoked.
- * A revoked site admits no one any more, so revocation reaches whomever it alone brought in.
+ * The family from this site outwards (docs/sitelog-format.md §6), in three steps so the result
+ * depends only on the stored entries, never on their arrival order:
+ *   1. who is *admitted*: reachable from this site through signed paired entries (an introduction
+ *      counts only as a pointer to its introducer's paired entry), revocations ignored;
+ *   2. who is *revoked*: a site named by a revocation signed by an admitted site, unless a
+ *      re-admission (revocation.ts) by an admitted, unrevoked site lifted it — any member may
+ *      revoke any other, and two members revoking each other are both revoked;
+ *   3. who is a *member*: reachable again, now without revoked sites, which admit no one — so a
+ *      revocation reaches whomever the revoked site alone brought in.
+ * A stranger's log (stored as evidence) can neither admit nor revoke anyone.
  */
 export function recomputeMembers(db: Db): void {
-  const local = localSiteId(db);
+  const localKey = localOrigin(db);
+  const local = localSiteId(db) ?? (localKey ? siteIdOfKey(localKey) : null);
   db.prepare('DELETE FROM sitelog_members').run();
   const admissions = new Map<string, Admission[]>(); // subject -> admissions
   const keys = new Map<string, Buffer>();
   const pairedAt = new Map<string, MembershipBody>(); // "origin/seq" -> paired body
-  const revoked = new Map<string, { by: string; seq: number; after: number }>();
+  const revocations = new Map<string, RevocationFact[]>(); // subject -> revocations
+  const readmissions: { by: string; subject: string; coversAfter: number }[] = [];
   const rows = db
-    .prepare(
-      `SELECT e.bytes FROM sitelog_entries e
-        WHERE e.kind = 5 AND e.seq <= ifnull((SELECT min(after_seq) FROM sitelog_revocations r WHERE r.subject = e.origin), e.seq)
-        ORDER BY e.origin, e.seq`,
-    )
-    .pluck()
-    .all() as Buffer[];
-  const entries = rows.map((b) => {
-    const e = decodeEntry(b);
-    return { e, m: (decodeBody(e.kind, e.body) as { body: MembershipBody }).body };
+    .prepare(`SELECT e.bytes, ${cutoffSql('e.origin')} AS cut FROM sitelog_entries e WHERE e.kind = 5 ORDER BY e.origin, e.seq`)
+    .all() as { bytes: Buffer; cut: number | null }[];
+  const all = rows.map((r) => {
+    const e = decodeEntry(r.bytes);
+    return { e, m: (decodeBody(e.kind, e.body) as { body: MembershipBody }).body, valid: r.cut === null || e.seq <= r.cut };
   });
+  // After a cut-off only a counter-revocation counts (of a site that revoked this one): mutual
+  // revocations revoke both, whichever was signed first (docs/sitelog-format.md §6).
+  const revokedBy = new Set(all.filter((x) => x.m.action === 'revoked').map((x) => `${x.e.originId}>${siteIdOfKey(x.m.subject)}`));
+  const entries = all.filter((x) => x.valid || (x.m.action === 'revoked' && revokedBy.has(`${siteIdOfKey(x.m.subject)}>${x.e.originId}`)));
   for (const { e, m } of entries) if (m.action === 'paired') pairedAt.set(`${e.originId}/${e.seq}`, m);
+  const revokedIn = new Map<string, number>(); // "origin/subject" -> largest cut-off that log named so far
   for (const { e, m } of entries) {
     const subject = siteIdOfKey(m.subject);
     keys.set(subject, m.subject);
     if (m.action === 'revoked') {
-      const was = revoked.get(subject);
-      if (!was || m.revokedAfterSeq < was.after) revoked.set(subject, { by: e.originId, seq: e.seq, after: m.revokedAfterSeq });
+      revocations.set(subject, [...(revocations.get(subject) ?? []), { by: e.originId, seq: e.seq, after: m.revokedAfterSeq }]);
+      const k = `${e.originId}/${subject}`;
+      revokedIn.set(k, Math.max(revokedIn.get(k) ?? 0, m.revokedAfterSeq));
       continue;
     }
     let origin = e.originId;
@@ -160,34 +179,67 @@ export function recomputeMembers(db: Db): void {
       if (!ref || !ref.subject.equals(m.subject)) continue;
       origin = siteIdOfKey(m.introducer);
       seq = m.introducerSeq;
+    } else {
+      // Entries come in log order, so revokedIn holds what this log revoked before this entry.
+      const covers = revokedIn.get(`${e.originId}/${subject}`);
+      if (covers !== undefined) readmissions.push({ by: e.originId, subject, coversAfter: covers });
     }
     const list = admissions.get(subject) ?? [];
     list.push({ origin, seq, via: m.action, name: m.name });
     admissions.set(subject, list);
   }
-  const members = new Map<string, Admission | null>();
-  if (local !== null) members.set(local, null);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [subject, list] of [...admissions].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (members.has(subject) || revoked.has(subject)) continue;
-      const by = list.filter((a) => members.has(a.origin) && !revoked.has(a.origin)).sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq))[0];
-      if (by) {
-        members.set(subject, by);
-        grew = true;
+  const reach = (excluded: ReadonlySet<string>) => {
+    const members = new Map<string, Admission | null>();
+    if (local !== null) members.set(local, null);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [subject, list] of [...admissions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (members.has(subject) || excluded.has(subject)) continue;
+        const by = list
+          .filter((a) => members.has(a.origin) && !excluded.has(a.origin))
+          .sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq))[0];
+        if (by) {
+          members.set(subject, by);
+          grew = true;
+        }
       }
     }
+    return members;
+  };
+  // 1. admitted, whatever the revocations say: only their revocations and re-admissions count.
+  const admitted = reach(new Set());
+  // 2. revoked. Lifting can only shrink the revoked set, and a smaller set lets more sites' re-admissions
+  // count, so this converges; a revoked site's own re-admissions never count.
+  const standing = new Map<string, RevocationFact>(); // subject -> the smallest cut-off in force
+  for (let revoked: Set<string> | null = null; ; ) {
+    standing.clear();
+    const lifters = readmissions.filter((x) => admitted.has(x.by) && !(revoked ?? new Set(revocations.keys())).has(x.by));
+    for (const [subject, list] of revocations) {
+      if (subject === local) continue; // this site keeps its own view of the family
+      for (const r of list) {
+        if (!admitted.has(r.by)) continue;
+        if (lifters.some((x) => x.subject === subject && x.coversAfter >= r.after)) continue;
+        const was = standing.get(subject);
+        if (!was || r.after < was.after) standing.set(subject, r);
+      }
+    }
+    const next = new Set(standing.keys());
+    if (revoked && next.size === revoked.size) break;
+    revoked = next;
   }
+  // 3. members: revoked sites admit no one.
+  const members = reach(new Set(standing.keys()));
   const ins = db.prepare(
     `INSERT INTO sitelog_members (site_id, public_key, via, admitted_by, admitted_seq, name, revoked_by, revoked_seq, revoked_after)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const [site, a] of members) {
-    const key = keys.get(site) ?? (db.prepare('SELECT origin FROM sitelog_heads WHERE site_id = ?').pluck().get(site) as Buffer | undefined);
+    const key = keys.get(site) ?? (site === local ? localKey : null) ?? (db.prepare('SELECT origin FROM sitelog_heads WHERE site_id = ?').pluck().get(site) as Buffer | undefined);
     if (!key) continue; // this site before its first log entry
     ins.run(site, key, a ? a.via : 'self', a?.origin ?? null, a?.seq ?? null, a?.name ?? '', null, null, null);
   }
-  for (const [site, r] of revoked) ins.run(site, keys.get(site)!, 'revoked', null, null, '', r.by, r.seq, r.after);
+  for (const [site, r] of standing) ins.run(site, keys.get(site)!, 'revoked', null, null, '', r.by, r.seq, r.after);
+  applySignedMembership(db);
 }
 
 /**
@@ -217,7 +269,7 @@ export function rebuildDerived(db: Db): void {
     const page = db.prepare(
       `SELECT e.origin, e.seq, e.bytes FROM sitelog_entries e
         WHERE e.kind IN (2, 4) AND (e.origin, e.seq) > (?, ?)
-          AND e.seq <= ifnull((SELECT min(after_seq) FROM sitelog_revocations r WHERE r.subject = e.origin), e.seq)
+          AND e.seq <= ifnull(${cutoffSql('e.origin')}, e.seq)
         ORDER BY e.origin, e.seq LIMIT 1000`,
     );
     let after: [Buffer, number] = [Buffer.alloc(0), 0];

@@ -6,6 +6,7 @@ import { SiteLogError } from './errors.js';
 import { applyEntries, rebuildDerived } from './derive.js';
 import { signEntry, type SigningKey } from './sign.js';
 import { siteIdOfKey } from './site-id.js';
+import { cutoffSql, effectiveCutoff, type Readmission, type Revocation } from './revocation.js';
 
 /**
  * Site logs in the catalog (migration 60). Two ways in:
@@ -40,9 +41,28 @@ interface EntryRow {
   recovery_key: Buffer | null;
 }
 
+/** The cut-off in force for a log: its smallest revocation that no re-admission lifted (revocation.ts). */
 function cutoff(db: Db, origin: Buffer): number | null {
-  return (db.prepare('SELECT min(after_seq) FROM sitelog_revocations WHERE subject = ?').pluck().get(origin) as number | null) ?? null;
+  return (db.prepare(`SELECT ${cutoffSql('?')}`).pluck().get(origin) as number | null) ?? null;
 }
+
+interface StoredRevocation {
+  revoker: Buffer;
+  revoker_seq: number;
+  after_seq: number;
+}
+
+function storedRevocations(db: Db, subject: Buffer): StoredRevocation[] {
+  return db.prepare('SELECT revoker, revoker_seq, after_seq FROM sitelog_revocations WHERE subject = ?').all(subject) as StoredRevocation[];
+}
+
+function storedReadmissions(db: Db, subject: Buffer): Readmission[] {
+  return (db.prepare('SELECT covers_after FROM sitelog_readmissions WHERE subject = ?').pluck().all(subject) as number[]).map((c) => ({
+    subject: subject.toString('hex'),
+    coversAfter: c,
+  }));
+}
+
 
 /** The state of a log just after entry `seq` (0: before its first). */
 function stateAfter(db: Db, origin: Buffer, seq: number): LogState {
@@ -89,6 +109,15 @@ function store(db: Db, e: SiteLogEntry, after: LogState, now: number): void {
     const b = decodeBody(e.kind, e.body);
     if (b.kind === 'membership' && b.body.action === 'revoked') {
       db.prepare('INSERT INTO sitelog_revocations (revoker, revoker_seq, subject, after_seq) VALUES (?, ?, ?, ?)').run(e.origin, e.seq, b.body.subject, b.body.revokedAfterSeq);
+    } else if (b.kind === 'membership' && b.body.action === 'paired') {
+      // A fresh invite of a site this log revoked before: a re-admission (revocation.ts).
+      const covers = db
+        .prepare('SELECT max(after_seq) FROM sitelog_revocations WHERE revoker = ? AND subject = ? AND revoker_seq < ?')
+        .pluck()
+        .get(e.origin, b.body.subject, e.seq) as number | null;
+      if (covers !== null) {
+        db.prepare('INSERT INTO sitelog_readmissions (origin, seq, subject, covers_after) VALUES (?, ?, ?, ?)').run(e.origin, e.seq, b.body.subject, covers);
+      }
     }
   }
 }
@@ -122,6 +151,7 @@ export function appendLocal(db: Db, keys: LocalLogKeys, kind: number, body: Buff
     const entry = signEntry({ kind, origin: keys.origin, seq: state.seq + 1, prev: state.hash, time: opts.time ?? Date.now(), body }, signer);
     const after = verifyNext(state, entry); // the same checks a peer will make: a wrong key fails here, not there
     const now = Date.now();
+    db.prepare('INSERT OR IGNORE INTO sitelog_local (id, origin) VALUES (1, ?)').run(keys.origin);
     store(db, entry, after, now);
     setHead(db, after, now);
     applyEntries(db, [entry]);
@@ -157,7 +187,8 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
   const storedHead = new Map<string, number>();
   const batchEntries = new Map<string, Map<number, { entry: SiteLogEntry; before: LogState }>>();
   const fresh: { entry: SiteLogEntry; after: LogState }[] = [];
-  const revocations = new Map<string, number>(); // subject hex -> cut-off, from this batch
+  const batch = membershipOfBatch(db, entries);
+  const batchCutoff = batch.cut;
   let duplicates = 0;
 
   for (const e of entries) {
@@ -167,6 +198,8 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
       const h = headSeq(db, e.origin);
       storedHead.set(key, h);
       state = stateAfter(db, e.origin, h);
+      // Revocations and re-admissions in this batch count, whatever order the logs came in.
+      if (batchCutoff.has(key)) state = { ...state, revokedAfter: batchCutoff.get(key)! };
     }
     const held = storedHead.get(key)!;
     if (e.seq <= held) {
@@ -180,36 +213,76 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
     }
     const inBatch = batchEntries.get(key)?.get(e.seq);
     if (inBatch && !inBatch.entry.hash.equals(e.hash) && isFork(inBatch.before, inBatch.entry, e)) throw forkFound(db, [inBatch.entry, e], opts.from);
-    const after = verifyNext(state, e);
+    // A counter-revocation (of the site whose revocation cut this log off) counts even after the
+    // cut-off: two members revoking each other are both revoked (docs/sitelog-format.md §6).
+    const after =
+      state.revokedAfter !== null && e.seq > state.revokedAfter && isCounterRevocation(e, batch.revs)
+        ? { ...verifyNext({ ...state, revokedAfter: null }, e), revokedAfter: state.revokedAfter }
+        : verifyNext(state, e);
     if (!batchEntries.has(key)) batchEntries.set(key, new Map());
     batchEntries.get(key)!.set(e.seq, { entry: e, before: state });
     states.set(key, after);
     fresh.push({ entry: e, after });
-    if (e.kind === KIND.membership) {
-      const b = decodeBody(e.kind, e.body);
-      if (b.kind === 'membership' && b.body.action === 'revoked') {
-        const s = b.body.subject.toString('hex');
-        revocations.set(s, Math.min(revocations.get(s) ?? Infinity, b.body.revokedAfterSeq));
-      }
-    }
-  }
-  // A revocation anywhere in the batch counts, whatever order the logs came in.
-  for (const { entry } of fresh) {
-    const cut = revocations.get(entry.origin.toString('hex'));
-    if (cut !== undefined && entry.seq > cut) {
-      throw new SiteLogError('revoked', `signed after the site was revoked (entries after ${cut} are refused)`, entry.originId, entry.seq);
-    }
   }
   if (!fresh.length) return { accepted: [], duplicates };
   db.transaction(() => {
     const now = Date.now();
     for (const { entry, after } of fresh) store(db, entry, after, now);
     for (const s of states.values()) setHead(db, s, now);
-    // A revocation can retract what was derived from the revoked site's later entries: rebuild.
-    if (revocations.size) rebuildDerived(db);
+    // A revocation (or its lifting) changes what counts of the subject's later entries: rebuild.
+    if (batchCutoff.size) rebuildDerived(db);
     else applyEntries(db, fresh.map((f) => f.entry));
   })();
   return { accepted: fresh.map((f) => f.entry), duplicates };
+}
+
+/**
+ * The cut-off in force, once this batch is stored, for every site a revocation or re-admission in
+ * the batch names (stored ones counted too). Entries are not verified yet: a forged one fails the
+ * batch later anyway, so using it here can only refuse, never let anything in.
+ */
+function membershipOfBatch(db: Db, entries: readonly SiteLogEntry[]): { cut: Map<string, number | null>; revs: { subject: string; revoker: string }[] } {
+  const revs: (Revocation & { revoker: string; seq: number })[] = [];
+  const readms: Readmission[] = [];
+  const subjects = new Map<string, Buffer>();
+  const load = (subject: Buffer) => {
+    const hex = subject.toString('hex');
+    if (subjects.has(hex)) return;
+    subjects.set(hex, subject);
+    for (const r of storedRevocations(db, subject)) revs.push({ subject: hex, after: r.after_seq, revoker: r.revoker.toString('hex'), seq: r.revoker_seq });
+    readms.push(...storedReadmissions(db, subject));
+  };
+  for (const e of entries) {
+    if (e.kind !== KIND.membership) continue;
+    let b;
+    try {
+      b = decodeBody(e.kind, e.body);
+    } catch {
+      continue; // refused with its reason by verifyNext
+    }
+    if (b.kind !== 'membership' || b.body.action === 'introduced') continue;
+    load(b.body.subject);
+    const subject = b.body.subject.toString('hex');
+    const origin = e.origin.toString('hex');
+    if (b.body.action === 'revoked') revs.push({ subject, after: b.body.revokedAfterSeq, revoker: origin, seq: e.seq });
+    else {
+      const earlier = revs.filter((r) => r.subject === subject && r.revoker === origin && r.seq < e.seq).map((r) => r.after);
+      if (earlier.length) readms.push({ subject, coversAfter: Math.max(...earlier) });
+    }
+  }
+  const cut = new Map<string, number | null>();
+  for (const subject of subjects.keys()) cut.set(subject, effectiveCutoff(subject, revs, readms));
+  return { cut, revs };
+}
+
+/** Is `e` a revocation of a site that revoked e's origin (stored or in the batch)? */
+function isCounterRevocation(e: SiteLogEntry, revs: readonly { subject: string; revoker: string }[]): boolean {
+  if (e.kind !== KIND.membership) return false;
+  const b = decodeBody(e.kind, e.body);
+  if (b.kind !== 'membership' || b.body.action !== 'revoked') return false;
+  const origin = e.origin.toString('hex');
+  const subject = b.body.subject.toString('hex');
+  return revs.some((r) => r.subject === origin && r.revoker === subject);
 }
 
 /** Records both conflicting entries and flags the site; returns the error that refuses the batch. */

@@ -3,8 +3,8 @@ import { getPeer, isRevoked, nameInUse, type Confirmation } from './peers.js';
 
 /**
  * What a site does with a household a family member introduces (a roster entry, or a member
- * listed in the welcome of a pairing). Until signed membership entries exist (issue 10) this is
- * the one place that limits what a hostile member can plant:
+ * listed in the welcome of a pairing) that no signed membership entry backs (members.ts decides
+ * those). Until every member runs the log sync this is what limits what a hostile member can plant:
  *
  *   - the ORIGINAL introducer the entry names is recorded (`introduced_by`), and the member that
  *     carried it (`relayed_by`); revoking either revokes what it planted (peers.ts revokePeer);

@@ -27,7 +27,8 @@ export interface PeerRow {
   state: PeerState;
 }
 
-export type Confirmation = 'pairing' | 'witnessed' | 'person' | 'pending';
+/** 'signed': a member by the signed membership entries of the site logs (members.ts). */
+export type Confirmation = 'pairing' | 'witnessed' | 'person' | 'pending' | 'signed';
 export type PeerState = 'trusted' | 'pending' | 'revoked';
 
 interface RawPeer {
