@@ -11,11 +11,16 @@ export function progressPrinter(bar: ProgressBar, label: string): ProgressFn {
   return (p: JobProgress) => {
     if (p.error || p.message !== undefined) {
       bar.done();
-      if (p.error) log.error(p.error.message);
-      else log[p.level ?? 'info'](p.message!);
+      logProgress(p);
       return;
     }
     if (p.doneBytes === undefined) return;
     bar.update({ label, doneBytes: p.doneBytes, totalBytes: p.totalBytes ?? 0, doneItems: p.doneItems ?? 0, totalItems: p.totalItems ?? 0 }, p.final);
   };
+}
+
+/** A job's progress lines without a bar: logged at their level (a failed item's error as ERROR); silent ones are skipped. */
+export function logProgress(p: JobProgress): void {
+  if (p.error) log.error(p.error.message);
+  else if (p.message !== undefined) log[p.level ?? 'info'](p.message);
 }

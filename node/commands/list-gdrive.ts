@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { renderTree } from '../tree.js';
 import { listStaged, type StagedEntry } from '../../storage/jobs/list-staged.js';
 import { displayPath } from '../../storage/util/bytes-path.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
@@ -35,29 +36,9 @@ export const listGdriveCommand: CommandModule<GlobalArgs, ListDriveArgs> = {
 };
 
 export function renderDriveTree(top: string, rows: Row[]): string {
-  interface N { name: string; row?: Row; kids: Map<string, N> }
-  const root: N = { name: top, kids: new Map() };
-  for (const r of rows) {
-    let n = root;
-    for (const seg of r.path) {
-      let k = n.kids.get(seg);
-      if (!k) n.kids.set(seg, (k = { name: seg, kids: new Map() }));
-      n = k;
-    }
-    n.row = r;
-  }
-  const lines = [top];
-  const walk = (n: N, indent: string) => {
-    const kids = [...n.kids.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    kids.forEach((k, i) => {
-      const last = i === kids.length - 1;
-      const r = k.row;
-      const date = r?.mtimeMs !== undefined ? formatDate(r.mtimeMs) : '';
-      const label = !r || r.isFolder ? `[ ${date}]` : `[ ${r.size} ${date} ${(r.plain ?? '------').slice(0, 6)} ${(r.cipher ?? '------').slice(0, 6)}]`;
-      lines.push(`${indent}${last ? '└── ' : '├── '}${label} ${displayPath(k.name)}`);
-      walk(k, indent + (last ? '    ' : '│   '));
-    });
-  };
-  walk(root, '');
-  return lines.join('\n') + '\n';
+  const items = rows.map((r) => ({ ...r, path: r.path.join('/') }));
+  return renderTree(top, items, (r, isDir) => {
+    const date = r?.mtimeMs !== undefined ? formatDate(r.mtimeMs) : '';
+    return isDir ? `[ ${date}]` : `[ ${r!.size} ${date} ${(r!.plain ?? '------').slice(0, 6)} ${(r!.cipher ?? '------').slice(0, 6)}]`;
+  }, (r) => r.isFolder);
 }

@@ -7,7 +7,7 @@ import { formatSize } from '../../storage/util/units.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { userErrorOf } from '../job-errors.js';
-import { logProgress } from '../job-log.js';
+import { logProgress } from '../job-progress.js';
 import { log } from '../log.js';
 import { unlockSite, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
 import { awsOptions, cloudUserError, driveOptions, interruptible, targetOption, type AwsArgs, type DriveArgs, type TargetArgs } from './cloud-args.js';

@@ -10,7 +10,7 @@ import type { Tier } from '../../storage/tiers/tier.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
 import { reportExit } from '../exit-codes.js';
 import { exitCodeOf, userErrorOf } from '../job-errors.js';
-import { logProgress } from '../job-log.js';
+import { logProgress } from '../job-progress.js';
 import { log } from '../log.js';
 import { printJson } from '../output.js';
 import { awsOptions, type AwsArgs, type TargetArgs } from './cloud-args.js';
