@@ -18,7 +18,7 @@ const E2E = [
   'test/network/netns-*.test.ts',
   'test/iso/{bigfile,cli,kill,progress}.test.ts',
   'test/crypto/init.test.ts',
-  'test/objects/{disk-full,kill-pending,merkle-backends,restore-cli,staging,tamper}.test.ts',
+  'test/objects/{disk-full,kill-pending,merkle-backends,odd-names,restore-cli,staging,tamper}.test.ts',
   'test/tiers/{cost,flow,flow-file,gcloud-auth,gdrive-cli,s3,s3-cli,jobs,open-tier}.test.ts',
   'test/cost/{seed-scenario,wire}.test.ts',
   'test/catalog/release-fixture.test.ts',

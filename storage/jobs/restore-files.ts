@@ -9,6 +9,7 @@ import type { Db } from '../catalog/db.js';
 import { findCopies } from '../objects/copies.js';
 import { decryptRange, type ReadContext } from '../objects/reader.js';
 import { placeFile } from '../objects/restore.js';
+import { fromDisplayPath } from '../util/bytes-path.js';
 import { JobError, noProgress, type ProgressFn } from './job.js';
 import { prepareTarget, restoreError } from './restore-target.js';
 
@@ -34,7 +35,16 @@ export interface RestoreFilesResult {
  */
 export async function restoreFiles(db: Db, read: ReadContext, opts: RestoreFilesOptions): Promise<RestoreFilesResult> {
   const say = opts.onProgress ?? noProgress;
-  const plan = opts.paths.map((p) => ({ p, copies: findCopies(db, Buffer.from(path.resolve(p))) }));
+  // A name that is not valid UTF-8 (or has control characters) is listed as \xNN escapes and can
+  // only be typed that way: try the text itself first, then the bytes its escapes spell.
+  const copiesOf = (p: string) => {
+    for (const wanted of fromDisplayPath(path.resolve(p))) {
+      const found = findCopies(db, wanted);
+      if (found.length > 0) return found;
+    }
+    return [];
+  };
+  const plan = opts.paths.map((p) => ({ p, copies: copiesOf(p) }));
   for (const { p, copies } of plan) {
     if (copies.length === 0) throw new JobError(`no encrypted copy of ${p} in the catalog (is it scanned, and packed by \`iso create\` or staged?)`, 'input');
   }
