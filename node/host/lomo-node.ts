@@ -200,19 +200,30 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.services = [this.pairing, this.family, this.speedtester];
     await Promise.all(this.services.map((s) => s.start()));
-    h.addEventListener('connection:open', (evt) => this.probation.watch(evt.detail));
-    h.addEventListener('peer:connect', (evt) => this.onPeerConnect(evt.detail));
-    h.addEventListener('peer:disconnect', (evt) => {
-      const id = evt.detail.toString();
+    // libp2p may still deliver events while (and just after) the node stops: a handler that runs
+    // then must not touch the closed catalog, and one that throws must not take the process down.
+    const on = <K extends 'connection:open' | 'peer:connect' | 'peer:disconnect' | 'peer:discovery'>(type: K, fn: (detail: any) => void) =>
+      h.addEventListener(type, (evt) => {
+        if (this.stopped) return;
+        try {
+          fn((evt as CustomEvent).detail);
+        } catch (err) {
+          if (!this.stopped) log.warn(`${type} handler failed: ${(err as Error).message}`);
+        }
+      });
+    on('connection:open', (conn: Connection) => this.probation.watch(conn));
+    on('peer:connect', (peer: PeerId) => this.onPeerConnect(peer));
+    on('peer:disconnect', (peer: PeerId) => {
+      const id = peer.toString();
       if (isTrusted(this.db, id)) markSeen(this.db, id, null, null);
     });
-    h.addEventListener('peer:discovery', (evt) => {
-      const id = evt.detail.id.toString();
+    on('peer:discovery', (info: { id: PeerId; multiaddrs: Multiaddr[] }) => {
+      const id = info.id.toString();
       const peer = getPeer(this.db, id);
-      if (peer?.state === 'trusted' && h.getConnections(evt.detail.id).length === 0) {
+      if (peer?.state === 'trusted' && h.getConnections(info.id).length === 0) {
         // mDNS, or addresses learnt by identify/rosters: either way, a family member to dial.
-        log.info(`discovered family member ${id} at ${evt.detail.multiaddrs.map(String).join(' ') || '(no address)'}`);
-        void this.autoDial(peer, evt.detail.multiaddrs);
+        log.info(`discovered family member ${id} at ${info.multiaddrs.map(String).join(' ') || '(no address)'}`);
+        void this.autoDial(peer, info.multiaddrs);
       }
     });
   }

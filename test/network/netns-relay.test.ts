@@ -70,6 +70,6 @@ describe('NAT: pairing and talking through a family relay (network namespaces)',
     // R learnt about B from A's roster, and B reaches R directly.
     await waitFor(async () => (await R.json<any[]>(['peers'])).some((p) => p.peerId === B.peerId), 20_000, 'B known at R');
     const st = await A.json<any>(['status']);
-    expect(st.peers.find((p: any) => p.peerId === B.peerId)?.online).toBe(true);
+    expect(st.peers.find((p: any) => p.peerId === B.peerId)?.online, JSON.stringify(st.peers) + "\n--- A:\n" + A.stderr.slice(-3000) + "\n--- B:\n" + B.stderr.slice(-4000) + "\n--- R:\n" + R.stderr.slice(-4000)).toBe(true);
   });
 });
