@@ -126,10 +126,13 @@ export class LaneHasher {
       }
       for (let i = 0; i < this.lanes.length; i++) {
         const l = this.lanes[i];
-        if (l && got[i]! > 0 && l.total - l.reported >= PROGRESS_EVERY) {
+        if (!l || got[i] === 0) continue;
+        if (l.total - l.reported >= PROGRESS_EVERY) {
           this.reply({ progress: l.total - l.reported });
           l.reported = l.total;
         }
+        // Read up to the size it had when opened: done, unless it grew meanwhile (then read on to the end).
+        if (l.total >= l.before.size) this.complete(i, false);
       }
     }
   }
@@ -156,26 +159,49 @@ export class LaneHasher {
     }
   }
 
-  /** Reads the next chunk of lane i's file; at its end (or on an error) answers it and frees the lane. */
+  /** Reads the next chunk of lane i's file (0 at its end or on an error, which also answer it). */
   private read(i: number): number {
     const l = this.lanes[i];
     if (!l) return 0;
-    let reply: HashReply;
     try {
       const n = fs.readSync(l.fd, this.bufs[i]!, 0, BUF_SIZE, null);
       if (n > 0) {
         l.total += n;
         return n;
       }
+    } catch (err) {
+      this.close(i, failure(l.req.id, err));
+      return 0;
+    }
+    this.complete(i, true);
+    return 0;
+  }
+
+  /**
+   * Answers lane i's file once all of it is hashed: read to its end (`atEnd`), or read up to the
+   * size it had when opened and still that size now. Skipping the read that would return 0 keeps
+   * the two lanes in step (both start their next files together) and saves a syscall per file; the
+   * scanner's check is the same either way (the size and mtime before and after, and bytes read =
+   * size after).
+   */
+  private complete(i: number, atEnd: boolean): void {
+    const l = this.lanes[i]!;
+    let reply: HashReply;
+    try {
       const after = identity(fs.fstatSync(l.fd));
+      if (!atEnd && after.size > l.total) return; // it grew: read on
       reply = { id: l.req.id, ok: true, sha256: l.digest.digest(), bytesRead: l.total, reported: l.reported, before: l.before, after };
     } catch (err) {
       reply = failure(l.req.id, err);
     }
+    this.close(i, reply);
+  }
+
+  private close(i: number, reply: HashReply): void {
+    const l = this.lanes[i]!;
     fs.closeSync(l.fd);
     this.lanes[i] = null;
     this.finish(l.batch, reply);
-    return 0;
   }
 
   private finish(batch: Batch, reply: HashReply): void {
