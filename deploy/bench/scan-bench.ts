@@ -1,19 +1,20 @@
 /**
- * Scan benchmark (issue 2). Prints JSON:
+ * Scan benchmark (issue 2, issue 16). Prints JSON:
  *  - first scan of the photo-like tree (default 500 x 2 MB + 12 x 30 MB) through the real CLI, wall
  *    time, next to `find -print0 | xargs -0 -P<cores> openssl dgst -sha256` and `sha256sum` over the
- *    same files in the same run (warm page cache, runs alternated, medians);
+ *    same files in the same run (warm page cache, runs alternated, each after bench-tree.ts `settle`,
+ *    medians), with each run's CPU seconds and what the rest of the machine used meanwhile
+ *    (`otherCpuSeconds`: on a shared machine a round with a large figure had less than the cores);
  *  - rescan of an unchanged tree of 100,000 small files;
  *  - peak RSS of every lomo-peer run.
  * Options (env): BENCH_DIR (default .bench), BENCH_RUNS (3), BENCH_SMALL_FILES (100000),
- * BENCH_PHOTOS (500), BENCH_VIDEOS (12).
+ * BENCH_PHOTOS (500), BENCH_VIDEOS (12), BENCH_SETTLE_MS (1000).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensurePhotoTree, ensureTree, warmPageCache } from './bench-tree.js';
+import { ensurePhotoTree, ensureTree, settle, timedRun, warmPageCache, type TimedRun } from './bench-tree.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../../bin/lomo-peer.js');
@@ -23,19 +24,12 @@ const cores = os.availableParallelism();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function time(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { seconds: number; stdout: string; stderr: string } {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
-  const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return { seconds, stdout: r.stdout, stderr: r.stderr };
+function lomoScan(db: string, dir: string): TimedRun & { summary: { filesHashed: number; bytesHashed: number; unchangedFiles: number } } {
+  const r = timedRun(process.execPath, [cli, '--db', db, 'scan', dir, '--json']);
+  return { ...r, summary: JSON.parse(r.stdout) };
 }
 
-function lomoScan(db: string, dir: string): { seconds: number; rssMB: number; summary: { filesHashed: number; bytesHashed: number; unchangedFiles: number } } {
-  const r = time(process.execPath, [cli, '--db', db, 'scan', dir, '--json'], { LOMO_REPORT_RSS: '1' });
-  const rss = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
-  return { seconds: r.seconds, rssMB: rss, summary: JSON.parse(r.stdout) };
-}
+const loadAverage = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 
 function rmDb(db: string) {
   for (const s of ['', '-wal', '-shm']) fs.rmSync(db + s, { force: true });
@@ -45,20 +39,30 @@ const tree = path.join(benchDir, 'photo-tree');
 const { files, bytes } = ensurePhotoTree(tree);
 warmPageCache(tree);
 
-const openssl: number[] = [];
-const sha256sum: number[] = [];
-const lomo: number[] = [];
+const opensslRuns: TimedRun[] = [];
+const sha256sumRuns: TimedRun[] = [];
+const lomoRuns: TimedRun[] = [];
 let peakRss = 0;
 const db = path.join(benchDir, 'bench.db');
+const loadAtStart = loadAverage();
 for (let i = 0; i < runs; i++) {
-  openssl.push(time('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 -P${cores} -n 16 openssl dgst -sha256 > /dev/null`]).seconds);
+  settle();
+  opensslRuns.push(timedRun('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 -P${cores} -n 16 openssl dgst -sha256 > /dev/null`]));
   rmDb(db);
+  settle();
   const r = lomoScan(db, tree);
   if (r.summary.filesHashed !== files) throw new Error(`scan hashed ${r.summary.filesHashed} files, expected ${files}`);
-  lomo.push(r.seconds);
+  lomoRuns.push(r);
   peakRss = Math.max(peakRss, r.rssMB);
-  sha256sum.push(time('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 sha256sum > /dev/null`]).seconds);
+  settle();
+  sha256sumRuns.push(timedRun('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 sha256sum > /dev/null`]));
 }
+const loadAfterFirstScans = loadAverage();
+const openssl = opensslRuns.map((r) => r.seconds);
+const lomo = lomoRuns.map((r) => r.seconds);
+const sha256sum = sha256sumRuns.map((r) => r.seconds);
+// A round is uncontended when, during both its openssl and its lomo-peer run, the rest of the machine used < 0.25 CPU-s.
+const quiet = opensslRuns.map((o, i) => [o, lomoRuns[i]!] as const).filter(([o, l]) => o.otherCpuSeconds < 0.25 && l.otherCpuSeconds < 0.25);
 const mb = bytes / 1e6;
 
 // Rescan of an unchanged tree of many small files.
@@ -89,7 +93,18 @@ const result = {
     sha256sumSeconds: median(sha256sum),
     sha256sumMBps: +(mb / median(sha256sum)).toFixed(1),
     ratioVsOpensslParallel: +(median(openssl) / median(lomo)).toFixed(2),
+    ratioUncontended: quiet.length ? +(median(quiet.map(([o]) => o.seconds)) / median(quiet.map(([, l]) => l.seconds))).toFixed(2) : null,
+    uncontendedRounds: quiet.length,
     target: '>= 0.8x openssl parallel',
+    // Per run, in round order: wall seconds, CPU seconds (user+sys, with children), and the CPU
+    // seconds the rest of the machine used meanwhile.
+    runs: Object.fromEntries(
+      Object.entries({ lomo: lomoRuns, openssl: opensslRuns, sha256sum: sha256sumRuns }).map(([k, xs]) => [
+        k,
+        { seconds: xs.map((x) => +x.seconds.toFixed(2)), cpuSeconds: xs.map((x) => x.cpuSeconds), otherCpuSeconds: xs.map((x) => x.otherCpuSeconds) },
+      ]),
+    ),
+    loadAverage: { start: loadAtStart, end: loadAfterFirstScans },
   },
   rescanUnchanged: {
     files: smallCount,

@@ -6,7 +6,8 @@ import type { HashProgress, HashReply, HashRequest } from './hash-worker.js';
  * that per-message overhead stays negligible for folders of many small files; a batch closes at
  * `batchSize` files or `batchBytes` bytes, so big videos travel alone and never pile up behind one
  * worker while the other idles. Each worker keeps at most `depth` batches queued, so memory stays
- * bounded however large the tree.
+ * bounded however large the tree; a depth of 2 also lets a worker that hashes two files at once
+ * (hash-worker.ts) pair the last file of one batch, or a video travelling alone, with the next batch's.
  */
 export class HashPool {
   private readonly workers: { worker: Worker; inFlight: number }[] = [];
