@@ -13,6 +13,7 @@ const E2E = [
   'test/scan/**/*.test.ts',
   'test/network/loopback.test.ts',
   'test/network/hostile-member.test.ts',
+  'test/network/log-sync.test.ts',
   'test/network/netns-*.test.ts',
   'test/iso/{bigfile,cli,kill,progress}.test.ts',
   'test/crypto/init.test.ts',

@@ -1,0 +1,121 @@
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * Log sync between real nodes on loopback (issue 14 points 2 and 6): entries appended on A reach B
+ * and C, reach C through B while A is offline, survive kill -9 of either side mid-sync with no
+ * duplicate and no gap, and `sync --wait` says who holds this site's head.
+ */
+
+/** What a site's catalog holds of one log: head seq, entry count, highest seq (read-only, the node keeps running). */
+function held(n: NodeProc, siteId: string): { seq: number; count: number; max: number } {
+  const db = new Database(n.db, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const seq = (db.prepare('SELECT seq FROM sitelog_heads WHERE site_id = ?').pluck().get(siteId) as number | undefined) ?? 0;
+    const origin = db.prepare('SELECT origin FROM sitelog_heads WHERE site_id = ?').pluck().get(siteId) as Buffer | undefined;
+    const r = origin
+      ? (db.prepare('SELECT count(*) AS count, ifnull(max(seq), 0) AS max FROM sitelog_entries WHERE origin = ?').get(origin) as { count: number; max: number })
+      : { count: 0, max: 0 };
+    return { seq, ...r };
+  } finally {
+    db.close();
+  }
+}
+
+async function append(n: NodeProc, count: number): Promise<number> {
+  const r = await n.run(['debug', 'log-append', '--count', String(count)]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout).head as number;
+}
+
+/** Whole and gap-free: the head, the number of entries and the highest seq agree. */
+function expectComplete(n: NodeProc, siteId: string, seq: number): void {
+  expect(held(n, siteId)).toEqual({ seq, count: seq, max: seq });
+}
+
+const waitHolds = (n: NodeProc, siteId: string, seq: number, ms = 60_000) =>
+  waitFor(() => held(n, siteId).seq >= seq, ms, `${n.name} to hold entry ${seq} of ${siteId.slice(-6)}'s log`, 100);
+
+describe('log sync between three sites (loopback)', () => {
+  let family: Family;
+  let A: NodeProc, B: NodeProc, C: NodeProc;
+
+  beforeAll(async () => {
+    family = await startFamily(['Alice', 'Bob', 'Carol']);
+    [A, B, C] = family.nodes as [NodeProc, NodeProc, NodeProc];
+    await family.pair();
+  });
+  afterAll(async () => {
+    await family?.stop();
+  });
+
+  it('entries appended on A reach B and C; sync --wait returns 0 once both acknowledged', async () => {
+    const head = await append(A, 50);
+    expect(head).toBe(50);
+    const r = await A.run(['--json', 'sync', '--wait', '--timeout', '60s']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.head.seq).toBe(50);
+    expect(report.missing).toEqual([]);
+    expect(report.peers.map((p: any) => p.acknowledged)).toEqual([true, true]);
+    expectComplete(B, A.peerId, 50);
+    expectComplete(C, A.peerId, 50);
+    // status --json: per peer, the heads it acknowledged (A's own log at 50).
+    const st = await A.json<any>(['status']);
+    for (const p of st.peers) expect(p.logHeads.find((h: any) => h.siteId === A.peerId)?.seq).toBe(50);
+    expect(st.logs.seq).toBe(50);
+    expect(st.logs.forked).toEqual([]);
+  });
+
+  it('entries reach C through B while A is offline; sync --wait exits 4 naming the offline peer', async () => {
+    await C.stop();
+    const head = await append(A, 40); // 90
+    await waitHolds(B, A.peerId, head);
+    const r = await A.run(['sync', '--wait', '--timeout', '5s']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(C.peerId);
+    expect(r.stderr).toMatch(/offline/);
+    await A.stop();
+    C = await family.add('Carol');
+    await waitHolds(C, A.peerId, head);
+    expectComplete(C, A.peerId, head);
+    A = await family.add('Alice');
+  });
+
+  it('kill -9 of the receiver during a sync: the next sync completes with no duplicate and no gap', async () => {
+    await waitFor(async () => (await A.json<any>(['status'])).peers.every((p: any) => p.online), 30_000, 'A back online with B and C');
+    await B.stop();
+    const before = held(A, A.peerId).seq;
+    const head = await append(A, 30_000);
+    B = await family.add('Bob');
+    await waitFor(() => held(B, A.peerId).seq > before, 60_000, 'B to start receiving', 20);
+    const partial = held(B, A.peerId).seq;
+    await B.stop('SIGKILL');
+    expect(partial).toBeLessThan(head); // killed mid-sync
+    B = await family.add('Bob');
+    await waitHolds(B, A.peerId, head, 120_000);
+    expectComplete(B, A.peerId, head);
+    expect(B.stderr).not.toMatch(/reset/);
+  });
+
+  it('kill -9 of the sender during a sync: the next sync completes with no duplicate and no gap', async () => {
+    await C.stop();
+    const head = await append(A, 30_000);
+    await B.stop(); // A alone holds the new entries: C must get them from A
+    C = await family.add('Carol');
+    const before = held(C, A.peerId).seq;
+    await waitFor(() => held(C, A.peerId).seq > before + 0, 60_000, 'C to start receiving', 20);
+    const partial = held(C, A.peerId).seq;
+    await A.stop('SIGKILL');
+    expect(partial).toBeLessThan(head);
+    A = await family.add('Alice');
+    await waitHolds(C, A.peerId, head, 120_000);
+    expectComplete(C, A.peerId, head);
+    B = await family.add('Bob');
+    await waitHolds(B, A.peerId, head, 120_000);
+    expectComplete(B, A.peerId, head);
+  });
+});
