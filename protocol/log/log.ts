@@ -188,14 +188,16 @@ export class LogSync extends ProtocolService {
     this.peers.set(peerId, { ...s, lastFailAt: Date.now() });
   }
 
-  /** Refusals name the peer, at most once per WARN_INTERVAL_MS for the same peer and reason. */
+  /** Refusals name the peer; the same refusal from the same peer is logged at most once per WARN_INTERVAL_MS. */
   private report(peerId: string, err: unknown): void {
     const e = asError(err);
-    if (!(e instanceof LogRefused)) {
+    // A broken check or protocol rule is the peer's doing: a warning naming it. Anything else
+    // (a timeout, a closed connection) is the network's: information only.
+    if (!(e instanceof LogRefused) && !(e instanceof ProtocolViolation)) {
       this.components.log.info(`log sync with ${peerId} failed: ${e.message}`);
       return;
     }
-    const key = `${peerId} ${e.cause.code} ${e.cause.origin ?? ''}`;
+    const key = `${peerId} ${e.message}`;
     const last = this.warned.get(key);
     if (last !== undefined && Date.now() - last < WARN_INTERVAL_MS) return;
     if (this.warned.size > 1000) this.warned.clear();

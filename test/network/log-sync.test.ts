@@ -1,5 +1,16 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { multiaddr } from '@multiformats/multiaddr';
+import { loadOrCreateIdentity } from '../../node/identity.js';
+import { encodeJson, FramedStream } from '../../protocol/framing.js';
+import { LOG_PROTOCOL } from '../../protocol/log/index.js';
+import { encodeBody } from '../../storage/sitelog/body.js';
+import { ZERO_HASH, type SiteLogEntry } from '../../storage/sitelog/entry.js';
+import { signEntry, signingKeyFromSeed, type SigningKey } from '../../storage/sitelog/sign.js';
 import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -123,5 +134,101 @@ describe('log sync between three sites (loopback)', () => {
     B = await restart(family, B);
     await waitHolds(B, A.peerId, head, 120_000);
     expectComplete(B, A.peerId, head);
+  });
+});
+
+describe('log sync with a hostile member (loopback)', () => {
+  let family: Family;
+  let A: NodeProc, M: NodeProc;
+  let mallory: Libp2p;
+  let key: SigningKey;
+
+  beforeAll(async () => {
+    family = await startFamily(['Alice', 'Mallory']);
+    [A, M] = family.nodes as [NodeProc, NodeProc];
+    await family.pair();
+    await M.stop();
+    const id = await loadOrCreateIdentity(M.dir);
+    key = signingKeyFromSeed(id.privateKey.raw.subarray(0, 32));
+    mallory = await createLibp2p({ privateKey: id.privateKey, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+    await mallory.start();
+  });
+  afterAll(async () => {
+    await mallory?.stop();
+    await family?.stop();
+  });
+
+  /** Mallory's log, entries 1..n, honestly signed (tests then damage what they send). */
+  const log = (n: number, time = 1_700_000_000_000): SiteLogEntry[] => {
+    const out: SiteLogEntry[] = [];
+    for (let i = 1; i <= n; i++) {
+      out.push(signEntry({ kind: 4, origin: key.publicKey, seq: i, prev: out[i - 2]?.hash ?? ZERO_HASH, time: time + i, body: placement(time + i) }, key));
+    }
+    return out;
+  };
+  const placement = (t: number) =>
+    encodeBody({ kind: 'placement', body: { owner: key.publicKey, objectId: Buffer.alloc(16, t % 251), chunkIndex: null, holder: { tierUrl: 'debug:x' }, state: 'gone', verifiedAt: t } }).body;
+
+  /** One log sync as Mallory: sends `frames` (binary payloads) as its entries; true if A completed the exchange. */
+  async function push(frames: Uint8Array[], count = frames.length): Promise<boolean> {
+    const stream = await mallory.dialProtocol(multiaddr(`${A.addrs.find((a) => a.includes('127.0.0.1'))}/p2p/${A.peerId}`), LOG_PROTOCOL, { signal: AbortSignal.timeout(10_000) });
+    const fs = new FramedStream(stream, { maxFrame: 1 << 20, maxBinary: 2 << 20, readTimeoutMs: 10_000 });
+    try {
+      await fs.write(encodeJson({ t: 'heads', heads: [] }));
+      await fs.readFrame(); // A's heads
+      for (const f of frames) await fs.writeBinary(f);
+      await fs.write(encodeJson({ t: 'end', entries: count, more: false }));
+      for (;;) {
+        const f = await fs.readFrame();
+        if (f === null) return false;
+        if (f.type === 'control' && JSON.parse(Buffer.from(f.body).toString()).t === 'ack') break;
+      }
+      await fs.write(encodeJson({ t: 'ack', heads: [] }));
+      await fs.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  const stored = () => held(A, M.peerId).count;
+  const refusedLine = (what: RegExp) => waitFor(() => what.test(A.stderr), 10_000, `A's warning ${what}`);
+
+  it('a forged signature is refused, nothing stored, and the peer named', async () => {
+    const entries = log(3);
+    const bad = Buffer.from(entries[2]!.bytes);
+    bad[bad.length - 1]! ^= 1;
+    expect(await push([Buffer.concat([entries[0]!.bytes, entries[1]!.bytes, bad])], 3)).toBe(false);
+    await refusedLine(new RegExp(`log sync with ${M.peerId} reset: refused site log entries from ${M.peerId}: site log of ${M.peerId} entry 3: bad signature`));
+    expect(stored()).toBe(0); // the batch is checked whole before any of it is stored
+  });
+
+  it('a broken chain, a gap and a truncated entry are refused and the peer named', async () => {
+    const entries = log(3);
+    const other = log(3, 1_800_000_000_000);
+    expect(await push([Buffer.concat([entries[0]!.bytes, other[1]!.bytes])], 2)).toBe(false); // prev does not match
+    await refusedLine(/entry 2: previous hash does not match/);
+    expect(await push([Buffer.concat([entries[0]!.bytes, entries[2]!.bytes])], 2)).toBe(false); // gap
+    await refusedLine(/gap: entry 3 follows entry 1/);
+    expect(await push([entries[0]!.bytes.subarray(0, 150)], 1)).toBe(false);
+    await refusedLine(/entry truncated/);
+    expect(stored()).toBe(0);
+  });
+
+  it('an oversized frame is refused before it is buffered', async () => {
+    expect(await push([Buffer.alloc(1024 * 1024 + 10)], 1)).toBe(false);
+    await refusedLine(new RegExp(`log sync with ${M.peerId} reset: .*exceeds the limit`));
+    expect(stored()).toBe(0);
+  });
+
+  it('a fork is kept as evidence and the site flagged in status', async () => {
+    const entries = log(2);
+    expect(await push([Buffer.concat(entries.map((e) => e.bytes))], 2)).toBe(true);
+    expect(stored()).toBe(2);
+    const fork = signEntry({ kind: 4, origin: key.publicKey, seq: 2, prev: entries[0]!.hash, time: 1, body: placement(1) }, key);
+    await push([fork.bytes], 1);
+    await refusedLine(new RegExp(`site log of ${M.peerId} has a fork`));
+    const st = await A.json<any>(['status']);
+    expect(st.logs.forked).toEqual([M.peerId]);
+    expect(stored()).toBe(2); // the history A had stays
   });
 });
