@@ -57,7 +57,7 @@ async function syncChild(from: string, to: string): Promise<Record<string, numbe
   const probe = setInterval(() => { const u = process.memoryUsage(); peakHeap = Math.max(peakHeap, u.heapTotal); peakExt = Math.max(peakExt, u.external + u.arrayBuffers); }, 50);
   const r = await sb.sync(ha.peerId.toString());
   clearInterval(probe);
-  if (process.env.BENCH_MEM) console.error(JSON.stringify({ peakHeapMB: peakHeap >> 20, peakExtMB: peakExt >> 20 }));
+  if (process.env.BENCH_MEM) console.error(JSON.stringify({ peakHeapTotalMB: peakHeap >> 20, peakExtMB: peakExt >> 20 }));
   const seconds = (performance.now() - t0) / 1000;
   const stored = dbb.prepare('SELECT count(*) FROM sitelog_entries').pluck().get() as number;
   await Promise.all([ha.stop(), hb.stop()]);
