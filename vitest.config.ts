@@ -15,6 +15,7 @@ const E2E = [
   'test/network/hostile-member.test.ts',
   'test/network/{inbound,strangers}.test.ts',
   'test/network/membership.test.ts',
+  'test/network/log-sync.test.ts',
   'test/network/netns-*.test.ts',
   'test/iso/{bigfile,cli,kill,progress}.test.ts',
   'test/crypto/init.test.ts',

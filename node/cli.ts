@@ -29,8 +29,11 @@ const commands: LazyCommand[] = [
   { command: 'invite', describe: 'Print a single-use code that lets another household join this family', load: async () => (await import('./commands/invite.js')).inviteCommand },
   { command: 'join [code]', describe: 'Join a family with an invitation code from `lomo-peer invite` (or `-`: read it from standard input)', load: async () => (await import('./commands/join.js')).joinCommand },
   { command: 'peers [action] [peer]', describe: 'List trusted households, revoke one (peers remove <peer>), or measure the link (peers speedtest <peer>)', load: async () => (await import('./commands/peers.js')).peersCommand },
+  { command: 'sync', describe: "Exchange site logs with every online family member now (--wait: until each holds this site's head)", load: async () => (await import('./commands/sync.js')).syncCommand },
   { command: 'status', describe: 'Show this site and each family peer: online, last seen, address, round-trip time', load: async () => (await import('./commands/status.js')).statusCommand },
   { command: 'import <from>', describe: "Bring a lomob catalog into this one: folders, files, volumes, upload state (lomob's file is only read)", load: async () => (await import('./commands/import.js')).importCommand },
+  // Hidden: tools for the tests (no describe, so no help line).
+  { command: 'debug <tool>', describe: false, load: async () => (await import('./commands/debug.js')).debugCommand },
   { command: 'util <tool>', describe: 'Various tools', load: async () => (await import('./commands/util.js')).utilCommand },
 ];
 

@@ -8,7 +8,8 @@ import type { CommandModule } from 'yargs';
 export interface LazyCommand {
   /** yargs syntax, e.g. 'scan <dirs..>'; its first word is the name. */
   command: string;
-  describe: string;
+  /** false: a hidden command (no help line). */
+  describe: string | false;
   /** The full module; receives the command words so a parent can resolve its own subcommands. */
   load: (words: string[]) => Promise<CommandModule<any, any>>;
 }

@@ -4,6 +4,10 @@
  *  - encode + sign rate, decode + verify (chain and signature) rate — the baseline of any sync;
  *  - acceptRemote of the same entries into a fresh temp catalog, in batches of 1,000 as the sync
  *    protocol would deliver them (time, entries/s), with derived objects and placements;
+ *  - log sync (/lomo/log/1.0.0) of the same entries between two libp2p nodes on loopback: the
+ *    sender's catalog holds the log, the receiver's is empty; time until the receiver stored and
+ *    acknowledged all of them. Both nodes run in one child process (one thread does the work of
+ *    both: a conservative figure), whose peak RSS is reported on its own;
  * and the process's peak RSS (and the machine's load average, as the other benchmarks record).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/sitelog-bench.js
  */
@@ -17,6 +21,48 @@ import { decodeEntry, ZERO_HASH, type SiteLogEntry } from '../../storage/sitelog
 import { signEntry, signingKeyFromSeed } from '../../storage/sitelog/sign.js';
 import { acceptRemote } from '../../storage/sitelog/store.js';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { logService } from '../../protocol/log/index.js';
+import type { ServiceComponents } from '../../protocol/service.js';
+
+if (process.argv[2] === '--sync-child') {
+  // The sync measurement, in its own process so its peak RSS is its own.
+  const r = await syncChild(process.argv[3]!, process.argv[4]!);
+  console.log(JSON.stringify(r));
+  process.exit(0);
+}
+
+/** Two nodes, one sender catalog (`from`) and one empty receiver catalog (`to`): time one full sync. */
+async function syncChild(from: string, to: string): Promise<Record<string, number>> {
+  const mk = () => createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+  const [ha, hb] = await Promise.all([mk(), mk()]);
+  const quiet = { info: () => {}, warn: (m: string) => console.error(m) };
+  const service = (h: Libp2p, db: ReturnType<typeof openCatalog>, other: Libp2p) => {
+    const c: ServiceComponents = { host: h, trust: { trusted: (id) => id === other.peerId.toString() }, log: quiet };
+    return logService({ db, acceptsOrigin: () => true })(c);
+  };
+  const dba = openCatalog(from);
+  const dbb = openCatalog(to);
+  const sa = service(ha, dba, hb);
+  const sb = service(hb, dbb, ha);
+  await Promise.all([sa.start(), sb.start()]);
+  await hb.dial(ha.getMultiaddrs()[0]!);
+  const t0 = performance.now();
+  let peakHeap = 0, peakExt = 0;
+  const probe = setInterval(() => { const u = process.memoryUsage(); peakHeap = Math.max(peakHeap, u.heapTotal); peakExt = Math.max(peakExt, u.external + u.arrayBuffers); }, 50);
+  const r = await sb.sync(ha.peerId.toString());
+  clearInterval(probe);
+  if (process.env.BENCH_MEM) console.error(JSON.stringify({ peakHeapTotalMB: peakHeap >> 20, peakExtMB: peakExt >> 20 }));
+  const seconds = (performance.now() - t0) / 1000;
+  const stored = dbb.prepare('SELECT count(*) FROM sitelog_entries').pluck().get() as number;
+  await Promise.all([ha.stop(), hb.stop()]);
+  return { seconds: +seconds.toFixed(3), perSecond: Math.round(r.received / seconds), received: r.received, stored, rounds: r.rounds, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
+}
 
 const N = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const det = (label: string, n: number) => {
@@ -67,10 +113,19 @@ try {
   t = performance.now();
   for (let i = 0; i < N; i += 1000) acceptRemote(db, bytes.slice(i, i + 1000));
   const acceptS = (performance.now() - t) / 1000;
+  // The sender of the sync holds exactly this log: the accepting catalog's entries, copied raw.
+  const senderFile = path.join(dir, 'sender.db');
+  const sender = openCatalog(senderFile);
+  sender.exec(`ATTACH DATABASE '${path.join(dir, 'lomob.db')}' AS src;
+    INSERT INTO sitelog_entries SELECT * FROM src.sitelog_entries; INSERT INTO sitelog_heads SELECT * FROM src.sitelog_heads; DETACH DATABASE src;`);
+  sender.close();
+  const sync = JSON.parse(
+    execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--sync-child', senderFile, path.join(dir, 'receiver.db')], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+  );
   const objects = db.prepare('SELECT count(*) FROM objects').pluck().get();
   const placements = db.prepare('SELECT count(*) FROM placements').pluck().get();
   db.close();
-  const dbBytes = fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
+  const dbBytes = fs.readdirSync(dir).filter((f) => f.startsWith('lomob.db')).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
   console.log(
     JSON.stringify(
       {
@@ -79,6 +134,7 @@ try {
         encodeAndSign: { seconds: +signS.toFixed(3), perSecond: Math.round(N / signS) },
         decodeAndVerify: { seconds: +verifyS.toFixed(3), perSecond: Math.round(N / verifyS) },
         acceptRemote: { seconds: +acceptS.toFixed(3), perSecond: Math.round(N / acceptS), batch: 1000, objects, placements, catalogBytes: dbBytes },
+        logSync: sync,
         peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
         loadavg: os.loadavg().map((x) => +x.toFixed(2)),
         node: process.version,

@@ -41,5 +41,9 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       ]),
       [4],
     );
+    // Only when something is wrong: the usual table stays as it was.
+    for (const id of report.logs?.forked ?? []) {
+      process.stdout.write(`warning: the site log of ${id} forked (it signed two histories; evidence kept)\n`);
+    }
   },
 };

@@ -51,6 +51,8 @@ export function controlHandler(node: LomoNode): ControlHandler {
           throw new UserError(`speedtest to ${id} failed: ${(err as Error).message}`, EXIT.NETWORK);
         }
       }
+      case 'sync':
+        return node.syncLogs({ wait: req.wait === true, timeoutMs: num(req, 'timeoutMs') });
       default:
         throw new UserError(`unknown control operation ${JSON.stringify(req.op)}`, EXIT.USAGE);
     }

@@ -19,6 +19,10 @@ import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, ty
 import { familyService, INVITE_REANNOUNCE_MS, relayWindowUntil, type Family, type MergeResult } from '../../protocol/family/index.js';
 import { repairPeerRows } from '../../protocol/family/repair.js';
 import { speedtestService, type Speedtest, type SpeedtestResult } from '../../protocol/speedtest/index.js';
+import { logService, type LogSync, type SyncResult } from '../../protocol/log/index.js';
+import { headOf } from '../../storage/sitelog/store.js';
+import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
+import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -75,6 +79,7 @@ export class LomoNode {
   private pairing!: Pairing;
   private family!: Family;
   private speedtester!: Speedtest;
+  private logs!: LogSync;
   private stopped = false;
   private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
@@ -198,7 +203,8 @@ export class LomoNode {
       onRoster: (from, roster, result) => this.onRoster(from, roster.inviteUntil, result),
     })(components);
     this.speedtester = speedtestService()(components);
-    this.services = [this.pairing, this.family, this.speedtester];
+    this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
+    this.services = [this.pairing, this.family, this.speedtester, this.logs];
     await Promise.all(this.services.map((s) => s.start()));
     // libp2p may still deliver events while (and just after) the node stops: a handler that runs
     // then must not touch the closed catalog, and one that throws must not take the process down.
@@ -278,6 +284,26 @@ export class LomoNode {
     const conn = this.host.getConnections(peer)[0];
     markSeen(this.db, id, conn ? conn.remoteAddr.toString() : null, null);
     void this.syncRoster(id);
+    this.syncLogsIfDue(id);
+  }
+
+  /**
+   * Whose site logs this node takes from peers: its own, its trusted peers', and those of members
+   * the logs themselves admit (membership entries). Anything else a peer offers is dropped.
+   */
+  private takesLogOf(siteId: string): boolean {
+    return siteId === this.peerId || isTrusted(this.db, siteId) || isLogMember(this.db, siteId);
+  }
+
+  /** Exchanges site logs with a connected member if anything changed since the last time (never throws). */
+  private syncLogsIfDue(peerId: string): void {
+    const p = this.logs.syncIfDue(peerId);
+    void p?.then(
+      (r) => {
+        if (r.received > 0 || r.sent > 0) log.info(`log sync with ${peerId}: sent ${r.sent}, received ${r.received} entries in ${r.ms} ms`);
+      },
+      () => {}, // the service logged it (a refusal names the peer)
+    );
   }
 
   private async syncRoster(peerId: string): Promise<void> {
@@ -323,6 +349,13 @@ export class LomoNode {
     await step('identifying new members', () => this.identifyNewMembers());
     await step('checking the relay reservation', () => this.kickRelayIfStuck());
     const peers = await this.listOr(() => listPeers(this.db));
+    // Site logs: every connected member whose exchange is due (gossip: logs received from one
+    // member grow the heads, which makes an exchange with every other member due).
+    for (const p of peers) {
+      await step(`exchanging site logs with ${p.peerId}`, () => {
+        if (p.state === 'trusted' && this.connected(p.peerId)) this.syncLogsIfDue(p.peerId);
+      });
+    }
     await Promise.all(
       peers.map((p) =>
         step(`redialling ${p.peerId}`, () => {
@@ -465,6 +498,71 @@ export class LomoNode {
     }
   }
 
+  private connected(peerId: string): boolean {
+    try {
+      return this.host.getConnections(peerIdFromString(peerId)).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * `lomo-peer sync`: exchanges site logs with every connected member now. With `wait`, keeps
+   * exchanging until each of them has acknowledged this site's head (or the time is up). Every
+   * trusted member that does not hold the head at the end is listed in `missing`.
+   */
+  async syncLogs(opts: { wait: boolean; timeoutMs: number }): Promise<SyncReport> {
+    const end = Date.now() + opts.timeoutMs;
+    const self = keyOfSiteId(this.peerId);
+    const members = listPeers(this.db).filter((p) => p.state === 'trusted');
+    const results = new Map<string, SyncResult>();
+    const errors = new Map<string, string>();
+    const exchange = async (ids: string[]) =>
+      Promise.all(
+        ids.map(async (id) => {
+          try {
+            results.set(id, await withDeadline(this.logs.sync(id), end - Date.now()));
+            errors.delete(id);
+          } catch (err) {
+            errors.set(id, (err as Error).message);
+          }
+        }),
+      );
+    const head = () => headOf(this.db, self);
+    const acked = (id: string) => {
+      const h = head();
+      return !h || peerHasHead(this.db, id, self, h.seq, h.hash);
+    };
+    let online = members.filter((p) => this.connected(p.peerId)).map((p) => p.peerId);
+    await exchange(online);
+    while (opts.wait && Date.now() < end) {
+      online = members.filter((p) => this.connected(p.peerId)).map((p) => p.peerId);
+      const lagging = online.filter((id) => !acked(id));
+      if (lagging.length === 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - Date.now()))));
+      await exchange(lagging);
+    }
+    const h = head();
+    const peers = members.map((p) => {
+      const r = results.get(p.peerId);
+      return {
+        peerId: p.peerId,
+        name: p.name,
+        online: this.connected(p.peerId),
+        acknowledged: acked(p.peerId),
+        sent: r?.sent ?? 0,
+        received: r?.received ?? 0,
+        error: errors.get(p.peerId) ?? null,
+      };
+    });
+    return {
+      site: this.peerId,
+      head: h ? { seq: h.seq, hash: h.hash.toString('hex') } : { seq: 0, hash: null },
+      peers,
+      missing: peers.filter((p) => !p.acknowledged).map((p) => ({ peerId: p.peerId, name: p.name, online: p.online })),
+    };
+  }
+
   /** Measures goodput to a connected (or dialable) family member. */
   async speedtest(peerId: string, opts: { durationMs: number; streams: number }): Promise<SpeedtestResult> {
     return this.speedtester.run(peerId, opts);
@@ -495,6 +593,33 @@ export class LomoNode {
     await this.host.stop();
     this.db.close();
   }
+}
+
+/** What `lomo-peer sync` reports (node/commands/sync.ts). */
+export interface SyncReport {
+  site: string;
+  /** This site's own log head. */
+  head: { seq: number; hash: string | null };
+  peers: { peerId: string; name: string; online: boolean; acknowledged: boolean; sent: number; received: number; error: string | null }[];
+  /** Trusted members that have not acknowledged the head (offline ones included). */
+  missing: { peerId: string; name: string; online: boolean }[];
+}
+
+/** Rejects after `ms` (the exchange itself goes on in the background and ends on its own limits). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no answer before the deadline')), Math.max(0, ms));
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** Peer ids of the relays in circuit addresses (/.../p2p/<relay>/p2p-circuit). */

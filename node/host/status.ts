@@ -2,6 +2,8 @@ import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Db } from '../../storage/catalog/db.js';
 import { listPeers, localSiteName, markSeen, type PeerRow } from '../../storage/trust/peers.js';
+import { peerHeads } from '../../storage/sitelog/replicas.js';
+import { heads } from '../../storage/sitelog/store.js';
 import type { LomoNode } from './lomo-node.js';
 
 /** What `lomo-peer status` shows: this site, then each trusted peer. */
@@ -15,16 +17,29 @@ export interface PeerStatus {
   introducedBy: string | null;
   quotaOffered: number | null;
   quotaGranted: number | null;
+  /** The site logs this peer acknowledged holding (log sync), per log: site id, last seq, when. */
+  logHeads: { siteId: string; seq: number; ackedAt: number }[];
+}
+
+/** The site logs this catalog holds. */
+export interface LogsStatus {
+  /** This site's own log: its last entry (0: none yet). */
+  seq: number;
+  /** Logs held, this site's included. */
+  held: { siteId: string; seq: number; forked: boolean }[];
+  /** Sites whose log forked (two signed histories; evidence kept). */
+  forked: string[];
 }
 
 export interface StatusReport {
   site: { peerId: string; name: string; nodeRunning: boolean; addrs: string[] };
   peers: PeerStatus[];
+  logs: LogsStatus;
 }
 
 const PING_TIMEOUT_MS = 5_000;
 
-function fromRow(p: PeerRow): PeerStatus {
+function fromRow(db: Db, p: PeerRow): PeerStatus {
   return {
     peerId: p.peerId,
     name: p.name,
@@ -35,14 +50,21 @@ function fromRow(p: PeerRow): PeerStatus {
     introducedBy: p.introducedBy,
     quotaOffered: p.quotaOffered,
     quotaGranted: p.quotaGranted,
+    logHeads: peerHeads(db, p.peerId).map((h) => ({ siteId: h.siteId, seq: h.seq, ackedAt: h.ackedAt })),
   };
+}
+
+function logsStatus(db: Db, siteId: string): LogsStatus {
+  const held = heads(db).map((h) => ({ siteId: h.siteId, seq: h.seq, forked: h.forked }));
+  return { seq: held.find((h) => h.siteId === siteId)?.seq ?? 0, held, forked: held.filter((h) => h.forked).map((h) => h.siteId) };
 }
 
 /** Status from the catalog alone (no node running): everyone offline, last known facts. */
 export function catalogStatus(db: Db, siteId: string): StatusReport {
   return {
     site: { peerId: siteId, name: localSiteName(db) ?? '', nodeRunning: false, addrs: [] },
-    peers: listPeers(db).map(fromRow),
+    peers: listPeers(db).map((p) => fromRow(db, p)),
+    logs: logsStatus(db, siteId),
   };
 }
 
@@ -50,7 +72,7 @@ export function catalogStatus(db: Db, siteId: string): StatusReport {
 export async function liveStatus(node: LomoNode): Promise<StatusReport> {
   const peers = await Promise.all(
     listPeers(node.db).map(async (p) => {
-      const s = fromRow(p);
+      const s = fromRow(node.db, p);
       // One row whose id does not parse (stored by an older version) must not fail the whole
       // status: it shows offline, and maintenance removes it.
       let pid: PeerId;
@@ -81,5 +103,5 @@ export async function liveStatus(node: LomoNode): Promise<StatusReport> {
       return s;
     }),
   );
-  return { site: { peerId: node.peerId, name: node.siteName(), nodeRunning: true, addrs: node.addrs() }, peers };
+  return { site: { peerId: node.peerId, name: node.siteName(), nodeRunning: true, addrs: node.addrs() }, peers, logs: logsStatus(node.db, node.peerId) };
 }

@@ -23,6 +23,7 @@ import { cloud } from './migrations/0030-cloud.js';
 import { holders } from './migrations/0031-holders.js';
 import { siteLogs } from './migrations/0060-site-logs.js';
 import { signedMembership } from './migrations/0063-signed-membership.js';
+import { sitelogPeerHeads } from './migrations/0061-sitelog-peer-heads.js';
 
 export interface Migration {
   readonly version: number;
@@ -38,7 +39,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, signedMembership];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

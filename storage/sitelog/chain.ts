@@ -1,4 +1,4 @@
-import { decodeBody } from './body.js';
+import { bodyOf } from './decoded.js';
 import { ZERO_HASH, kindName, type SiteLogEntry, KIND } from './entry.js';
 import { SiteLogError } from './errors.js';
 import { verifySignature } from './sign.js';
@@ -48,7 +48,7 @@ export function verifyNext(state: LogState, entry: SiteLogEntry): LogState {
     throw at('revoked', `signed after the site was revoked (entries after ${state.revokedAfter} are refused)`);
   }
   if (!verifySignature(entry, expectedSigner(state, entry))) throw at('signature', `bad signature on a ${kindName(entry.kind)} entry (forged or damaged)`);
-  const body = decodeBody(entry.kind, entry.body);
+  const body = bodyOf(entry);
   const next: LogState = { ...state, seq: entry.seq, hash: entry.hash };
   if (body.kind === 'siteRecord') next.recoveryKey = body.body.recoveryPublicKey;
   if (body.kind === 'succession') next.signer = body.body.newKey;

@@ -4,6 +4,8 @@ import { recordHolding } from '../placements/holdings.js';
 import { familyChunkKey, familyObjectKey } from '../naming/object-keys.js';
 import { decodeBody, type MembershipBody, type ObjectSealedBody, type PlacementBody } from './body.js';
 import { decodeEntry, type SiteLogEntry } from './entry.js';
+import { bodyOf } from './decoded.js';
+import { stmt } from './stmts.js';
 import { siteIdOfKey } from './site-id.js';
 import { cutoffSql } from './revocation.js';
 import { localOrigin } from './local.js';
@@ -22,7 +24,7 @@ export function applyEntries(db: Db, entries: readonly SiteLogEntry[]): void {
   const local = localSiteId(db);
   let membership = false;
   for (const e of entries) {
-    const b = decodeBody(e.kind, e.body);
+    const b = bodyOf(e);
     if (b.kind === 'objectSealed') applyObject(db, e.originId, local, b.body);
     else if (b.kind === 'placement') applyPlacement(db, e, b.body);
     else if (b.kind === 'membership' || b.kind === 'siteRecord') membership = true;
@@ -46,8 +48,7 @@ function applyObject(db: Db, owner: string, local: string | null, o: ObjectSeale
     chunks: o.chunks.map((c, index) => ({ index, size: c.size, sha256: c.sha256, merkleRoot: c.merkleRoot })),
   });
   // Placement entries that arrived before the object (another site's log first) apply now.
-  const keys = db
-    .prepare('SELECT DISTINCT holder_site, tier_url, chunk_idx FROM sitelog_placement_facts WHERE owner_site = ? AND object_id = ?')
+  const keys = stmt(db, 'SELECT DISTINCT holder_site, tier_url, chunk_idx FROM sitelog_placement_facts WHERE owner_site = ? AND object_id = ?')
     .all(owner, o.objectId) as FactKey[];
   for (const k of keys) materialize(db, { ...k, owner_site: owner, object_id: o.objectId });
 }
@@ -68,7 +69,7 @@ function applyPlacement(db: Db, e: SiteLogEntry, p: PlacementBody): void {
     holder_site: 'site' in p.holder ? siteIdOfKey(p.holder.site) : null,
     tier_url: 'tierUrl' in p.holder ? p.holder.tierUrl : null,
   };
-  db.prepare(
+  stmt(db, 
     `INSERT OR IGNORE INTO sitelog_placement_facts (origin, seq, owner_site, object_id, chunk_idx, holder_site, tier_url, state, verified_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(e.origin, e.seq, key.owner_site, key.object_id, key.chunk_idx, key.holder_site, key.tier_url, p.state === 'held' ? 1 : 2, p.verifiedAt);
@@ -81,8 +82,7 @@ function materialize(db: Db, k: FactKey): void {
   if (!obj) return; // the owner's object-sealed entry has not arrived yet
   const chunk = k.chunk_idx === -1 ? null : obj.chunks[k.chunk_idx];
   if (chunk === undefined) return; // names a chunk the object does not have: ignored
-  const win = db
-    .prepare(
+  const win = stmt(db, 
       `SELECT state, verified_at FROM sitelog_placement_facts
         WHERE owner_site = ? AND object_id = ? AND chunk_idx = ? AND holder_site IS ? AND tier_url IS ?
         ORDER BY verified_at DESC, state DESC, origin DESC, seq DESC LIMIT 1`,
@@ -91,12 +91,11 @@ function materialize(db: Db, k: FactKey): void {
   const tierKey = k.tier_url === null ? undefined : chunk ? familyChunkKey(k.owner_site, k.object_id, chunk.index) : familyObjectKey(k.owner_site, k.object_id);
   const live = (
     k.holder_site !== null
-      ? db
-          .prepare('SELECT id, verified_at FROM placements WHERE peer_site = ? AND object_row = ? AND ifnull(chunk_idx, -1) = ? AND deleted_at IS NULL')
+      ? stmt(db, 'SELECT id, verified_at FROM placements WHERE peer_site = ? AND object_row = ? AND ifnull(chunk_idx, -1) = ? AND deleted_at IS NULL')
           .get(k.holder_site, obj.row, k.chunk_idx)
-      : db.prepare('SELECT id, verified_at, object_row, chunk_idx FROM placements WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').get(k.tier_url, tierKey)
+      : stmt(db, 'SELECT id, verified_at, object_row, chunk_idx FROM placements WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').get(k.tier_url, tierKey)
   ) as { id: number; verified_at: number } | undefined;
-  const derived = (id: number) => db.prepare('SELECT 1 FROM sitelog_derived_placements WHERE placement_id = ?').get(id) !== undefined;
+  const derived = (id: number) => stmt(db, 'SELECT 1 FROM sitelog_derived_placements WHERE placement_id = ?').get(id) !== undefined;
   if (win.state === 1) {
     if (live && live.verified_at >= win.verified_at) return;
     const id = recordHolding(db, {
@@ -108,10 +107,10 @@ function materialize(db: Db, k: FactKey): void {
       sha256: chunk ? chunk.sha256 : obj.cipherSha256,
       verifiedAt: win.verified_at,
     });
-    if (!live || live.id !== id) db.prepare('INSERT OR IGNORE INTO sitelog_derived_placements (placement_id) VALUES (?)').run(id);
+    if (!live || live.id !== id) stmt(db, 'INSERT OR IGNORE INTO sitelog_derived_placements (placement_id) VALUES (?)').run(id);
   } else if (live && derived(live.id) && live.verified_at <= win.verified_at) {
     // A holder's copy reported gone; rows this site recorded itself are its own to retire.
-    db.prepare('UPDATE placements SET deleted_at = ? WHERE id = ?').run(win.verified_at, live.id);
+    stmt(db, 'UPDATE placements SET deleted_at = ? WHERE id = ?').run(win.verified_at, live.id);
   }
 }
 

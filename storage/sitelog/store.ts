@@ -1,5 +1,7 @@
 import type { Db } from '../catalog/db.js';
-import { decodeBody, encodeBody, type Body } from './body.js';
+import { encodeBody, type Body } from './body.js';
+import { bodyOf } from './decoded.js';
+import { stmt } from './stmts.js';
 import { emptyLog, isFork, verifyNext, type LogState } from './chain.js';
 import { decodeEntry, KIND, type SiteLogEntry } from './entry.js';
 import { SiteLogError } from './errors.js';
@@ -68,17 +70,17 @@ function storedReadmissions(db: Db, subject: Buffer): Readmission[] {
 function stateAfter(db: Db, origin: Buffer, seq: number): LogState {
   const s = emptyLog(origin, cutoff(db, origin));
   if (seq === 0) return s;
-  const r = db.prepare('SELECT seq, hash, next_signer, recovery_key FROM sitelog_entries WHERE origin = ? AND seq = ?').get(origin, seq) as EntryRow | undefined;
+  const r = stmt(db, 'SELECT seq, hash, next_signer, recovery_key FROM sitelog_entries WHERE origin = ? AND seq = ?').get(origin, seq) as EntryRow | undefined;
   if (!r) throw new Error(`site log of ${s.originId} has no entry ${seq}`);
   return { ...s, seq: r.seq, hash: r.hash, signer: r.next_signer, recoveryKey: r.recovery_key };
 }
 
 function headSeq(db: Db, origin: Buffer): number {
-  return (db.prepare('SELECT seq FROM sitelog_heads WHERE origin = ?').pluck().get(origin) as number | undefined) ?? 0;
+  return (stmt(db, 'SELECT seq FROM sitelog_heads WHERE origin = ?').pluck().get(origin) as number | undefined) ?? 0;
 }
 
 export function headOf(db: Db, origin: Buffer): Head | null {
-  const r = db.prepare('SELECT origin, site_id, seq, hash, forked_at FROM sitelog_heads WHERE origin = ?').get(origin) as
+  const r = stmt(db, 'SELECT origin, site_id, seq, hash, forked_at FROM sitelog_heads WHERE origin = ?').get(origin) as
     | { origin: Buffer; site_id: string; seq: number; hash: Buffer; forked_at: number | null }
     | undefined;
   return r ? { origin: r.origin, siteId: r.site_id, seq: r.seq, hash: r.hash, forked: r.forked_at !== null } : null;
@@ -86,7 +88,7 @@ export function headOf(db: Db, origin: Buffer): Head | null {
 
 /** Every log this catalog holds (what the sync protocol offers as heads). */
 export function heads(db: Db): Head[] {
-  return (db.prepare('SELECT origin, site_id, seq, hash, forked_at FROM sitelog_heads ORDER BY site_id').all() as {
+  return (stmt(db, 'SELECT origin, site_id, seq, hash, forked_at FROM sitelog_heads ORDER BY site_id').all() as {
     origin: Buffer;
     site_id: string;
     seq: number;
@@ -97,16 +99,16 @@ export function heads(db: Db): Head[] {
 
 /** Entries `from`..`to` of a log, in order (bounded by `limit`). */
 export function entriesOf(db: Db, origin: Buffer, from = 1, limit = 1000): SiteLogEntry[] {
-  return (db.prepare('SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck().all(origin, from, limit) as Buffer[]).map(decodeEntry);
+  return (stmt(db, 'SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck().all(origin, from, limit) as Buffer[]).map(decodeEntry);
 }
 
 function store(db: Db, e: SiteLogEntry, after: LogState, now: number): void {
-  db.prepare(
+  stmt(db, 
     `INSERT INTO sitelog_entries (origin, seq, hash, prev, kind, time, bytes, next_signer, recovery_key, received_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(e.origin, e.seq, e.hash, e.prev, e.kind, e.time, e.bytes, after.signer, after.recoveryKey, now);
   if (e.kind === KIND.membership) {
-    const b = decodeBody(e.kind, e.body);
+    const b = bodyOf(e);
     if (b.kind === 'membership' && b.body.action === 'revoked') {
       db.prepare('INSERT INTO sitelog_revocations (revoker, revoker_seq, subject, after_seq) VALUES (?, ?, ?, ?)').run(e.origin, e.seq, b.body.subject, b.body.revokedAfterSeq);
     } else if (b.kind === 'membership' && b.body.action === 'paired') {
@@ -123,7 +125,7 @@ function store(db: Db, e: SiteLogEntry, after: LogState, now: number): void {
 }
 
 function setHead(db: Db, s: LogState, now: number): void {
-  db.prepare(
+  stmt(db, 
     `INSERT INTO sitelog_heads (origin, site_id, seq, hash, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at`,
   ).run(s.origin, s.originId, s.seq, s.hash, now);
@@ -203,7 +205,7 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
     }
     const held = storedHead.get(key)!;
     if (e.seq <= held) {
-      const have = db.prepare('SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq = ?').pluck().get(e.origin, e.seq) as Buffer;
+      const have = stmt(db, 'SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq = ?').pluck().get(e.origin, e.seq) as Buffer;
       const stored = decodeEntry(have);
       if (stored.hash.equals(e.hash)) {
         duplicates++;
@@ -256,7 +258,7 @@ function membershipOfBatch(db: Db, entries: readonly SiteLogEntry[]): { cut: Map
     if (e.kind !== KIND.membership) continue;
     let b;
     try {
-      b = decodeBody(e.kind, e.body);
+      b = bodyOf(e);
     } catch {
       continue; // refused with its reason by verifyNext
     }
@@ -278,7 +280,7 @@ function membershipOfBatch(db: Db, entries: readonly SiteLogEntry[]): { cut: Map
 /** Is `e` a revocation of a site that revoked e's origin (stored or in the batch)? */
 function isCounterRevocation(e: SiteLogEntry, revs: readonly { subject: string; revoker: string }[]): boolean {
   if (e.kind !== KIND.membership) return false;
-  const b = decodeBody(e.kind, e.body);
+  const b = bodyOf(e);
   if (b.kind !== 'membership' || b.body.action !== 'revoked') return false;
   const origin = e.origin.toString('hex');
   const subject = b.body.subject.toString('hex');
@@ -290,10 +292,10 @@ function forkFound(db: Db, pair: SiteLogEntry[], from: string | undefined): Site
   const e = pair[1]!;
   db.transaction(() => {
     const now = Date.now();
-    const ins = db.prepare('INSERT OR IGNORE INTO sitelog_forks (origin, seq, hash, bytes, reported_by, detected_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const ins = stmt(db, 'INSERT OR IGNORE INTO sitelog_forks (origin, seq, hash, bytes, reported_by, detected_at) VALUES (?, ?, ?, ?, ?, ?)');
     for (const x of pair) ins.run(x.origin, x.seq, x.hash, x.bytes, from ?? null, now);
-    db.prepare('UPDATE sitelog_heads SET forked_at = coalesce(forked_at, ?) WHERE origin = ?').run(now, e.origin);
-    db.prepare('INSERT OR IGNORE INTO sitelog_heads (origin, site_id, seq, hash, updated_at, forked_at) VALUES (?, ?, 0, ?, ?, ?)').run(
+    stmt(db, 'UPDATE sitelog_heads SET forked_at = coalesce(forked_at, ?) WHERE origin = ?').run(now, e.origin);
+    stmt(db, 'INSERT OR IGNORE INTO sitelog_heads (origin, site_id, seq, hash, updated_at, forked_at) VALUES (?, ?, 0, ?, ?, ?)').run(
       e.origin, siteIdOfKey(e.origin), Buffer.alloc(32), now, now,
     );
   })();
@@ -302,5 +304,5 @@ function forkFound(db: Db, pair: SiteLogEntry[], from: string | undefined): Site
 
 /** Fork evidence held for a site (both entries of each conflict). */
 export function forksOf(db: Db, origin: Buffer): SiteLogEntry[] {
-  return (db.prepare('SELECT bytes FROM sitelog_forks WHERE origin = ? ORDER BY seq, id').pluck().all(origin) as Buffer[]).map(decodeEntry);
+  return (stmt(db, 'SELECT bytes FROM sitelog_forks WHERE origin = ? ORDER BY seq, id').pluck().all(origin) as Buffer[]).map(decodeEntry);
 }
