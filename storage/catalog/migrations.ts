@@ -22,6 +22,7 @@ import { introductions } from './migrations/0041-introductions.js';
 import { cloud } from './migrations/0030-cloud.js';
 import { holders } from './migrations/0031-holders.js';
 import { siteLogs } from './migrations/0060-site-logs.js';
+import { sitelogLocal } from './migrations/0065-sitelog-local.js';
 
 export interface Migration {
   readonly version: number;
@@ -37,7 +38,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogLocal];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

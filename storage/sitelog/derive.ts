@@ -21,7 +21,8 @@ export function applyEntries(db: Db, entries: readonly SiteLogEntry[]): void {
   for (const e of entries) {
     const b = decodeBody(e.kind, e.body);
     if (b.kind === 'objectSealed') applyObject(db, e.originId, local, b.body);
-    else if (b.kind === 'placement') applyPlacement(db, e, b.body);
+    // This site's own placements are its rows already (recordPlacement writes both; a rebuild reads the deltas).
+    else if (b.kind === 'placement' && e.originId !== local) applyPlacement(db, e, b.body);
     else if (b.kind === 'membership' || b.kind === 'siteRecord') membership = true;
   }
   if (membership) recomputeMembers(db);
