@@ -22,6 +22,7 @@ const E2E = [
   'test/catalog/release-fixture.test.ts',
   'test/jobs/local-jobs.test.ts',
   'test/lomob/{import-cli,lomob-names}.test.ts',
+  'test/sitelog/{rebuild,kill}.test.ts',
 ];
 
 export default defineConfig({

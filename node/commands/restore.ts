@@ -5,8 +5,7 @@ import { restoreFiles } from '../../storage/jobs/restore-files.js';
 import { restoreVolume } from '../../storage/jobs/restore-volume.js';
 import type { ReadContext } from '../../storage/objects/reader.js';
 import { FileTier } from '../../storage/tiers/file.js';
-import { type GlobalArgs } from '../context.js';
-import { withLoggedCatalog } from '../site-log.js';
+import { withCatalog, type GlobalArgs } from '../context.js';
 import { reportExit } from '../exit-codes.js';
 import { exitCodeOf, userErrorOf } from '../job-errors.js';
 import { progressPrinter } from '../job-progress.js';
@@ -48,7 +47,7 @@ export function localTier(site: UnlockedSite['site'], objectsDir?: string): File
 
 /** Unlocks the site and runs one restore job against its local tier, with the bar and log lines of the CLI. */
 function withLocalRead<A extends RestoreArgs, T>(args: A, run: (db: Db, read: ReadContext, bar: ProgressBar) => Promise<T>): Promise<T> {
-  return withLoggedCatalog(args, async (db) => {
+  return withCatalog(args, async (db) => {
     const unlocked = await unlockSite(db, args);
     const bar = new ProgressBar({ json: args.json });
     try {
