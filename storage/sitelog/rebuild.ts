@@ -161,11 +161,7 @@ export function rebuildCatalogFromLog(
           }
         }
       }
-      const r = site.record;
-      db.prepare(
-        `INSERT INTO site_keys (id, site_id, format_version, kdf, opslimit, memlimit, salt, key_check, objects_url, created_at)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(siteId, r.formatVersion, KDF_ALG, r.opslimit, r.memlimit, r.salt, r.keyCheck, objectsUrl, createdAt);
+      writeSiteKeys(db, site, objectsUrl, createdAt);
       const run = (sql: string) => db.prepare(sql).run().changes;
       const result: RebuildResult = {
         siteId,
@@ -203,8 +199,11 @@ export function rebuildCatalogFromLog(
 }
 
 export interface RecoverOptions {
-  /** The site's own log, in order from its first entry (as fetched from the family). */
-  entries: readonly (Buffer | SiteLogEntry)[];
+  /**
+   * The site's own log, in order from its first entry (as fetched from the family). Iterated
+   * twice (verify, then store), one entry at a time: an array, or a re-iterable reader of a large log.
+   */
+  entries: Iterable<Buffer | SiteLogEntry>;
   passphrase: string;
   sodium?: Sodium;
   /**
@@ -220,6 +219,17 @@ export interface RecoverResult extends RebuildResult {
   successionSeq: number | null;
 }
 
+/** The stored entries of one log, oldest first, a page at a time. */
+export function* storedEntries(db: Db, origin: Buffer): Generator<SiteLogEntry> {
+  const page = db.prepare('SELECT seq, bytes FROM sitelog_entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 32');
+  for (let after = 0; ; ) {
+    const rows = page.all(origin, after) as { seq: number; bytes: Buffer }[];
+    if (!rows.length) return;
+    for (const r of rows) yield decodeEntry(r.bytes);
+    after = rows[rows.length - 1]!.seq;
+  }
+}
+
 /**
  * What `lomo-peer recover` runs once it has the site's log: verify the whole log (chain and
  * signatures), turn the passphrase into keys with the KDF parameters of its site record and check
@@ -228,16 +238,39 @@ export interface RecoverResult extends RebuildResult {
  * site's log goes on, and append the succession to the new identity if one is given.
  */
 export async function recoverSite(db: Db, o: RecoverOptions): Promise<RecoverResult> {
-  const entries = o.entries.map((x) => (Buffer.isBuffer(x) ? decodeEntry(x) : x));
-  const site = siteRecordOf(entries);
+  const each = function* () {
+    for (const x of o.entries) yield Buffer.isBuffer(x) ? decodeEntry(x) : x;
+  };
+  // The passphrase is checked against the log's first entry, its site record, before anything is
+  // written; the chain and every signature are checked as the entries are stored, in the same
+  // transaction as the rebuild, so a bad entry anywhere leaves the catalog as it was.
+  const site = firstSiteRecord(each());
   const sodium = o.sodium ?? (await loadSodium());
   const keys = await deriveSiteKeysAsync(sodium, o.passphrase, { alg: KDF_ALG, opslimit: site.record.opslimit, memlimit: site.record.memlimit, salt: site.record.salt });
   keys.verify(site.record.keyCheck);
   if (!isEmpty(db)) throw new SiteLogError('rule', 'recover needs an empty catalog: this one already holds a site or library rows');
+  // The rebuild's temporary tables hold every row image once: on disk, not in this process's memory.
+  const tempStore = db.pragma('temp_store', { simple: true });
+  db.pragma('temp_store = FILE');
+  try {
+    return recoverInOneTransaction(db, o, each, site, sodium, keys);
+  } finally {
+    db.pragma(`temp_store = ${Number(tempStore)}`);
+  }
+}
+
+function recoverInOneTransaction(
+  db: Db,
+  o: RecoverOptions,
+  each: () => Generator<SiteLogEntry>,
+  site: { origin: Buffer; record: SiteRecordBody },
+  sodium: Sodium,
+  keys: SiteKeys,
+): RecoverResult {
   return db.transaction(() => {
     // The site's keys first, so that deriving from the stored log treats its objects as this site's own.
-    const result = rebuildCatalogFromLog(db, entries, { sodium, keys }, site);
-    acceptRemote(db, entries);
+    writeSiteKeys(db, site, '', 0);
+    const result = rebuildCatalogFromLog(db, accepted(db, each()), { sodium, keys }, site);
     db.prepare('INSERT INTO sitelog_local (id, origin, delta_key, started_at) VALUES (1, ?, ?, ?)').run(site.origin, Buffer.from(keys.catalogDeltaKey), Date.now());
     let successionSeq: number | null = null;
     if (o.successor) {
@@ -246,4 +279,38 @@ export async function recoverSite(db: Db, o: RecoverOptions): Promise<RecoverRes
     }
     return { ...result, origin: site.origin, successionSeq };
   })();
+}
+
+/** One pass over the log: each page is verified and stored (acceptRemote) before the rebuild reads it. */
+function* accepted(db: Db, entries: Iterable<SiteLogEntry>): Generator<SiteLogEntry> {
+  let page: SiteLogEntry[] = [];
+  for (const e of entries) {
+    page.push(e);
+    if (page.length === 64) {
+      acceptRemote(db, page);
+      yield* page;
+      page = [];
+    }
+  }
+  if (page.length) acceptRemote(db, page);
+  yield* page;
+}
+
+function firstSiteRecord(entries: Iterator<SiteLogEntry>): { origin: Buffer; record: SiteRecordBody } {
+  const first = entries.next();
+  if (first.done) throw new SiteLogError('rule', 'an empty log: nothing to recover from');
+  const e = first.value;
+  verifyNext(emptyLog(e.origin), e);
+  const b = decodeBody(e.kind, e.body);
+  if (b.kind !== 'siteRecord') throw new SiteLogError('rule', 'the log does not start with a site record', e.originId, e.seq);
+  return { origin: e.origin, record: b.body };
+}
+
+function writeSiteKeys(db: Db, site: { origin: Buffer; record: SiteRecordBody }, objectsUrl: string, createdAt: number): void {
+  const r = site.record;
+  db.prepare(
+    `INSERT INTO site_keys (id, site_id, format_version, kdf, opslimit, memlimit, salt, key_check, objects_url, created_at)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET objects_url = excluded.objects_url, created_at = excluded.created_at`,
+  ).run(siteIdOfKey(site.origin), r.formatVersion, KDF_ALG, r.opslimit, r.memlimit, r.salt, r.keyCheck, objectsUrl, createdAt);
 }
