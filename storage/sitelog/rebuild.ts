@@ -12,6 +12,7 @@ import { recoveryKey } from './recovery-key.js';
 import type { SigningKey } from './sign.js';
 import { siteIdOfKey } from './site-id.js';
 import { acceptRemote, appendLocal } from './store.js';
+import { rebuildDerived } from './derive.js';
 
 /**
  * A site's catalog back from its own log after a total loss (issue 14, `recover`): the public
@@ -271,6 +272,8 @@ function recoverInOneTransaction(
     // The site's keys first, so that deriving from the stored log treats its objects as this site's own.
     writeSiteKeys(db, site, '', 0);
     const result = rebuildCatalogFromLog(db, accepted(db, each()), { sodium, keys }, site);
+    // Facts stored before the objects they name existed here (peers holding this site's chunks) apply now.
+    rebuildDerived(db);
     db.prepare('INSERT INTO sitelog_local (id, origin, delta_key, started_at) VALUES (1, ?, ?, ?)').run(site.origin, Buffer.from(keys.catalogDeltaKey), Date.now());
     let successionSeq: number | null = null;
     if (o.successor) {
