@@ -26,6 +26,7 @@ const E2E = [
   'test/jobs/local-jobs.test.ts',
   'test/lomob/{import-cli,lomob-names,archives-cli}.test.ts',
   'test/restore/**/*.test.ts',
+  'test/sitelog/{rebuild,kill}.test.ts',
 ];
 
 export default defineConfig({

@@ -15,6 +15,8 @@ import { loadSiteKeys, saveSiteKeys } from '../../storage/objects/catalog.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { FORMAT_VERSION } from '../../storage/objects/format.js';
 import { parseSize } from '../../storage/util/units.js';
+import { startLocalLog } from '../../storage/sitelog/local-log.js';
+import { signingKeyOf } from '../site-log.js';
 
 export { RECOVERY_KIT_FILE };
 
@@ -72,7 +74,11 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       };
       const text = formatRecoveryKit(kit);
       writeFileAtomic(path.join(dir, RECOVERY_KIT_FILE), text);
-      saveSiteKeys(db, { siteId: kit.siteId, formatVersion: kit.formatVersion, kdf, keyCheck: Buffer.from(kit.keyCheck), objectsUrl: kit.objectsUrl, createdAt: kit.createdAt });
+      // The site's keys and the start of its signed log (site record, snapshot of what scan recorded so far) commit together.
+      db.transaction(() => {
+        saveSiteKeys(db, { siteId: kit.siteId, formatVersion: kit.formatVersion, kdf, keyCheck: Buffer.from(kit.keyCheck), objectsUrl: kit.objectsUrl, createdAt: kit.createdAt });
+        startLocalLog(db, { sodium, keys, kdf, formatVersion: kit.formatVersion, signing: signingKeyOf(identity.privateKey) });
+      })();
       if (args.json) {
         printJson({
           siteId: kit.siteId,

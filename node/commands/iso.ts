@@ -11,6 +11,7 @@ import { volumeListing, type VolumeItem } from '../../storage/jobs/volume-listin
 import { displayPath, type ByteString } from '../../storage/util/bytes-path.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
 import { withCatalog, type GlobalArgs } from '../context.js';
+import { withLoggedCatalog } from '../site-log.js';
 import { EXIT, reportExit, UserError } from '../exit-codes.js';
 import { userErrorOf } from '../job-errors.js';
 import { progressPrinter } from '../job-progress.js';
@@ -42,7 +43,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
   process.once('SIGTERM', onSignal);
   const bar = new ProgressBar({ json: args.json });
   try {
-    await withCatalog(args, async (db) => {
+    await withLoggedCatalog(args, async (db) => {
       const r = await packVolumes(db, {
         volumeSize,
         storeDir: path.resolve(args.storeDir ?? process.cwd()),

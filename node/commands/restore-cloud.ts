@@ -4,7 +4,8 @@ import { checkOutput } from '../../storage/jobs/restore-output.js';
 import { restoreStaged } from '../../storage/jobs/restore-staged.js';
 import { ChunkError } from '../../storage/objects/reader.js';
 import { formatSize } from '../../storage/util/units.js';
-import { withCatalog, type GlobalArgs } from '../context.js';
+import { type GlobalArgs } from '../context.js';
+import { withLoggedCatalog } from '../site-log.js';
 import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { userErrorOf } from '../job-errors.js';
 import { logProgress } from '../job-progress.js';
@@ -64,7 +65,7 @@ const restoreAws: CommandModule<GlobalArgs, AwsRestoreArgs> = {
       .option('prices', { type: 'string', describe: 'Price table JSON for the estimate' })
       .example('$0 restore aws 2024-04-13--2024-04-20.iso v.iso --tier Bulk --wait', 'request a Bulk restore, wait, download') as unknown as Argv<AwsRestoreArgs>,
   handler: (args) =>
-    withCatalog(args, async (db) => {
+    withLoggedCatalog(args, async (db) => {
       checkOut(args.out);
       const tier = await (await tiers()).archiveTierFrom(args, { options: { concurrency: args.nthreads } });
       const { signal, dispose } = interruptible();
@@ -97,7 +98,7 @@ const restoreGdrive: CommandModule<GlobalArgs, DriveRestoreArgs> = {
       .positional('out', { type: 'string', demandOption: true, describe: 'output file name' })
       .example('$0 restore gdrive ~/Pictures/2024/a.jpg /tmp/a.jpg', 'one staged file back from Drive, decrypted and verified') as unknown as Argv<DriveRestoreArgs>,
   handler: (args) =>
-    withCatalog(args, async (db) => {
+    withLoggedCatalog(args, async (db) => {
       checkOut(args.out);
       const tier = await (await tiers()).stagingTierFrom(args);
       try {

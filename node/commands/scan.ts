@@ -2,7 +2,8 @@ import os from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { scan, ScanAborted, type ScanSummary } from '../../storage/scan/scanner.js';
 import { formatDuration, formatSize } from '../../storage/util/units.js';
-import { withCatalog, type GlobalArgs } from '../context.js';
+import { type GlobalArgs } from '../context.js';
+import { withLoggedCatalog } from '../site-log.js';
 import { EXIT, reportExit, UserError } from '../exit-codes.js';
 import { log } from '../log.js';
 import { printJson } from '../output.js';
@@ -55,7 +56,7 @@ export const scanCommand: CommandModule<GlobalArgs, ScanArgs> = {
     process.once('SIGTERM', onSignal);
     let summary: ScanSummary;
     try {
-      summary = await withCatalog(args, (db) =>
+      summary = await withLoggedCatalog(args, (db) =>
         scan(db, {
           roots: args.dirs,
           ignoreFiles: list(args.ignoreFiles),

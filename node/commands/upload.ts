@@ -4,7 +4,8 @@ import { stageFiles } from '../../storage/jobs/stage-files.js';
 import { CatalogJournal } from '../../storage/placements/catalog-journal.js';
 import { STORAGE_CLASSES, type LomobStorageClass } from '../../storage/tiers/s3-classes.js';
 import { formatSize, parseSize } from '../../storage/util/units.js';
-import { withCatalog, type GlobalArgs } from '../context.js';
+import { type GlobalArgs } from '../context.js';
+import { withLoggedCatalog } from '../site-log.js';
 import { EXIT, UserError, reportExit } from '../exit-codes.js';
 import { userErrorOf } from '../job-errors.js';
 import { logProgress } from '../job-progress.js';
@@ -67,7 +68,7 @@ export const uploadIso: CommandModule<GlobalArgs, IsoArgs> = {
       .example('$0 upload iso --storage-class DEEP_ARCHIVE --dry-run', 'what archiving the new volumes would cost')
       .example('$0 upload iso --storage-class DEEP_ARCHIVE', 'every new volume to Glacier Deep Archive') as unknown as Argv<IsoArgs>,
   handler: (args) =>
-    withCatalog(args, async (db) => {
+    withLoggedCatalog(args, async (db) => {
       const partSize = partSizeOf(args);
       const tier = await (await tiers()).archiveTierFrom(args, { journal: new CatalogJournal(db), options: { partSize, concurrency: args.nthreads }, storageClass: args.storageClass });
       const opts = { names: args.names, encrypt: args.encrypt, force: args.force, storageClass: args.storageClass, partSize, chunkParts: args.partSize === undefined };
@@ -105,7 +106,7 @@ const uploadFiles: CommandModule<GlobalArgs, FilesArgs> = {
       .option('nthreads', { alias: 'n', type: 'number', default: 4, describe: 'Files uploaded in parallel' })
       .example('$0 upload files', 'stage new photos on Drive until they are archived') as unknown as Argv<FilesArgs>,
   handler: (args) =>
-    withCatalog(args, async (db) => {
+    withLoggedCatalog(args, async (db) => {
       const tier = await (await tiers()).stagingTierFrom(args, { journal: new CatalogJournal(db), options: { cacheListings: true } });
       const { signal, dispose } = interruptible();
       let r;

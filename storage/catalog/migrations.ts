@@ -24,6 +24,7 @@ import { holders } from './migrations/0031-holders.js';
 import { siteLogs } from './migrations/0060-site-logs.js';
 import { signedMembership } from './migrations/0063-signed-membership.js';
 import { sitelogPeerHeads } from './migrations/0061-sitelog-peer-heads.js';
+import { sitelogLocal } from './migrations/0065-sitelog-local.js';
 
 export interface Migration {
   readonly version: number;
@@ -39,7 +40,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

@@ -3,6 +3,7 @@
  * volumes, and the per-file rows `iso dump` and restores use.
  */
 import type { Db } from '../catalog/db.js';
+import { logRows } from '../sitelog/local-log.js';
 import { fromBuffer, toBuffer, type ByteString } from '../util/bytes-path.js';
 
 export interface VolumeFileRow {
@@ -44,6 +45,7 @@ export function registerVolume(db: Db, v: NewVolume): number {
       if (claim.run(id, f.fileId).changes !== 1) throw new VolumeConflictError(`file ${f.fileId} is no longer waiting for a volume`);
       insertFile.run(id, f.fileId, toBuffer(f.isoPath), f.offset, f.length);
     }
+    logRows(db, { volumes: [id], volumeFiles: true, files: v.files.map((f) => f.fileId) });
     return id;
   })();
 }

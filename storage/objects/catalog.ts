@@ -4,6 +4,7 @@ import type { KdfParams } from '../crypto/keys.js';
 import { LEAF_SIZE, type ObjectKind } from './format.js';
 import type { ChunkRecord, ObjectRecord } from './writer.js';
 import { isSiteId } from '../naming/object-keys.js';
+import { logObjectSealed } from '../sitelog/local-log.js';
 
 /**
  * Catalog rows for site keys, objects and chunks (migrations 20 and 22). Every object names its
@@ -78,6 +79,7 @@ export function saveObject(db: Db, rec: ObjectRecord, links: ObjectLinks = {}): 
     if (owner === null) throw new Error('this catalog has no site keys: run `lomo-peer init` before writing objects');
     const row = insertObject(db, owner, rec, links);
     clearPending(db, rec.objectId);
+    logObjectSealed(db, row); // the object-sealed entry and its private half, with the rows
     return row;
   })();
 }

@@ -2,6 +2,7 @@
  * The volume side of archiving: which volumes there are to send (with the plain image's path as
  * the catalog's bytes) and the volume row's record of where its archive copy went.
  */
+import { logRows } from '../sitelog/local-log.js';
 import type { Db } from '../catalog/db.js';
 
 export interface ArchivableVolume {
@@ -37,5 +38,8 @@ export function archivableVolume(db: Db, name: string): ArchivableVolume | null 
 
 /** The volume's archive copy is verified: `list iso` shows it uploaded, with its region and bucket. */
 export function markVolumeArchived(db: Db, volumeId: number, region: string, bucket: string): void {
-  db.prepare(`UPDATE volumes SET status = 'uploaded', region = ?, bucket = ? WHERE id = ?`).run(region, bucket, volumeId);
+  db.transaction(() => {
+    db.prepare(`UPDATE volumes SET status = 'uploaded', region = ?, bucket = ? WHERE id = ?`).run(region, bucket, volumeId);
+    logRows(db, { volumes: [volumeId] });
+  })();
 }

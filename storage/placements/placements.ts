@@ -4,6 +4,7 @@
  * the row with deleted_at set (history, cost). Holdings of any site's objects or chunks, by tiers
  * or peer sites, are read and written by holdings.ts over the same table.
  */
+import { logPlacement } from '../sitelog/local-log.js';
 import type { Db } from '../catalog/db.js';
 
 export interface Placement {
@@ -84,12 +85,15 @@ export function recordPlacement(
 ): void {
   const now = Date.now();
   db.transaction(() => {
+    const replaced = db.prepare('SELECT id FROM placements WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').pluck().all(p.tierUrl, p.key) as number[];
     db.prepare('UPDATE placements SET deleted_at = ? WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').run(now, p.tierUrl, p.key);
-    db.prepare(
+    const id = Number(db.prepare(
       `INSERT INTO placements (volume_id, file_id, object_row, tier_url, key, remote_id, size, sha256, storage_class, region, created_at, verified_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(p.volumeId ?? null, p.fileId ?? null, p.objectRow ?? objectOfCopy(db, p), p.tierUrl, p.key, p.remoteId ?? null, p.size, p.sha256 ?? null,
-      p.storageClass ?? null, p.region ?? null, now, now);
+      p.storageClass ?? null, p.region ?? null, now, now).lastInsertRowid);
+    for (const old of replaced) logPlacement(db, old);
+    logPlacement(db, id); // the site log says so in the same transaction
   })();
 }
 
@@ -111,7 +115,10 @@ export function tierPlacements(db: Db, tierUrl: string): Placement[] {
 }
 
 export function markDeleted(db: Db, id: number): void {
-  db.prepare('UPDATE placements SET deleted_at = ? WHERE id = ?').run(Date.now(), id);
+  db.transaction(() => {
+    db.prepare('UPDATE placements SET deleted_at = ? WHERE id = ?').run(Date.now(), id);
+    logPlacement(db, id);
+  })();
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Db } from '../catalog/db.js';
 import { fromBuffer, toBuffer, type ByteString } from '../util/bytes-path.js';
+import { logRows } from '../sitelog/local-log.js';
 
 /** What the catalog says about one current path, as the scanner needs it to skip unchanged files. */
 export interface KnownFile {
@@ -28,6 +29,8 @@ export interface NewVersion {
 /** Catalog reads and writes of the scanner, as prepared statements. */
 export class ScanStore {
   private readonly stmts;
+  /** Rows a batch changed: logged as one catalog delta in the batch's transaction (site log). */
+  private readonly changed = { roots: new Set<number>(), dirs: new Set<number>(), files: new Set<number>() };
 
   constructor(private readonly db: Db) {
     this.stmts = {
@@ -59,11 +62,17 @@ export class ScanStore {
   ensureRoot(path: ByteString): number {
     const id = this.stmts.rootByPath.get(toBuffer(path)) as number | undefined;
     if (id !== undefined) return id;
-    return Number(this.stmts.insertRoot.run(toBuffer(path), Date.now()).lastInsertRowid);
+    let created = 0;
+    this.transaction(() => {
+      created = Number(this.stmts.insertRoot.run(toBuffer(path), Date.now()).lastInsertRowid);
+      this.changed.roots.add(created);
+    });
+    return created;
   }
 
   finishRoot(rootId: number): void {
     this.stmts.touchRoot.run(Date.now(), rootId);
+    this.changed.roots.add(rootId);
   }
 
   loadDirs(rootId: number): Map<ByteString, { id: number; deleted: boolean; seen: boolean }> {
@@ -74,12 +83,21 @@ export class ScanStore {
     return map;
   }
 
+  /** Folders are written as the walk finds them (files refer to their id): one small transaction each. */
   insertDir(rootId: number, relPath: ByteString, mtimeMs: number): number {
-    return Number(this.stmts.insertDir.run(rootId, toBuffer(relPath), mtimeMs).lastInsertRowid);
+    let id = 0;
+    this.transaction(() => {
+      id = Number(this.stmts.insertDir.run(rootId, toBuffer(relPath), mtimeMs).lastInsertRowid);
+      this.changed.dirs.add(id);
+    });
+    return id;
   }
 
   reviveDir(id: number, mtimeMs: number): void {
-    this.stmts.reviveDir.run(mtimeMs, id);
+    this.transaction(() => {
+      this.stmts.reviveDir.run(mtimeMs, id);
+      this.changed.dirs.add(id);
+    });
   }
 
   /**
@@ -108,7 +126,7 @@ export class ScanStore {
   }
 
   addVersion(v: NewVersion, now: number): void {
-    this.stmts.insertFile.run(
+    const r = this.stmts.insertFile.run(
       v.dirId,
       toBuffer(v.name),
       v.kind,
@@ -120,24 +138,40 @@ export class ScanStore {
       v.linkTarget === null ? null : toBuffer(v.linkTarget),
       now,
     );
+    this.changed.files.add(Number(r.lastInsertRowid));
   }
 
   /** Ends the current version of a path: 'superseded' by a new version, or 'deleted'. */
   endVersion(fileId: number, status: 'superseded' | 'deleted', now: number): void {
     this.stmts.endFile.run(status, now, fileId);
+    this.changed.files.add(fileId);
   }
 
   /** Same content, new stat (touched, copied back with another inode): no new version. */
   updateStat(fileId: number, mtimeMs: number, ino: number, dev: number): void {
     this.stmts.restat.run(mtimeMs, ino, dev, fileId);
+    this.changed.files.add(fileId);
   }
 
   markDirDeleted(dirId: number, now: number): void {
     this.stmts.deleteDir.run(now, dirId);
+    this.changed.dirs.add(dirId);
   }
 
+  /** One batch: its writes and their catalog delta (one entry, whatever the number of files) commit together. */
   transaction(fn: () => void): void {
-    this.db.transaction(fn)();
+    const c = this.changed;
+    if (this.db.inTransaction) return fn(); // part of an enclosing batch, which logs it
+    try {
+      this.db.transaction(() => {
+        fn();
+        if (c.roots.size || c.dirs.size || c.files.size) logRows(this.db, c);
+      })();
+    } finally {
+      c.roots.clear();
+      c.dirs.clear();
+      c.files.clear();
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { SiteKeys } from '../crypto/keys.js';
 import { TAG, type Sodium } from '../crypto/sodium.js';
 import type { CatalogDeltaBody } from './body.js';
 import { SiteLogError } from './errors.js';
+import type { CatalogOp } from './catalog-ops.js';
 
 /**
  * The private part of a site log: catalog deltas (docs/sitelog-format.md §5.3). What a household
@@ -17,20 +18,18 @@ import { SiteLogError } from './errors.js';
  */
 export const PAD_TO = 256;
 
-/** One change of the private catalog. Readers skip ops they do not know (forward room). */
-export type DeltaOp =
-  | { op: 'file'; dir: string; name: string; size: number; mtimeMs: number; sha256: string; objectId?: string; volume?: string }
-  | { op: 'volume'; name: string; objectId: string; manifestObjectId?: string; files: number }
-  | { op: 'manifest'; volume: string; objectId: string }
-  | { op: 'delete'; dir: string; name: string; at: number }
-  | { op: string; [field: string]: unknown };
+/** One change of the private catalog (catalog-ops.ts). Readers skip ops they do not know (forward room). */
+export type DeltaOp = CatalogOp | { op: string; [field: string]: unknown };
+
+/** Only the delta key is needed: commands without the passphrase hold it (local-log.ts). */
+export type DeltaKeys = Pick<SiteKeys, 'catalogDeltaKey'>;
 
 export interface CatalogDelta {
   v: 1;
   ops: DeltaOp[];
 }
 
-export function sealCatalogDelta(sodium: Sodium, keys: SiteKeys, origin: Uint8Array, delta: CatalogDelta): CatalogDeltaBody {
+export function sealCatalogDelta(sodium: Sodium, keys: DeltaKeys, origin: Uint8Array, delta: CatalogDelta): CatalogDeltaBody {
   const payload = Buffer.from(JSON.stringify(delta), 'utf8');
   const size = Math.ceil((4 + payload.length) / PAD_TO) * PAD_TO;
   const message = Buffer.alloc(size);
@@ -42,7 +41,7 @@ export function sealCatalogDelta(sodium: Sodium, keys: SiteKeys, origin: Uint8Ar
 }
 
 /** Decrypts and checks a delta of `origin`'s log; a wrong key or any changed byte is a SiteLogError. */
-export function openCatalogDelta(sodium: Sodium, keys: SiteKeys, origin: Uint8Array, body: CatalogDeltaBody): CatalogDelta {
+export function openCatalogDelta(sodium: Sodium, keys: DeltaKeys, origin: Uint8Array, body: CatalogDeltaBody): CatalogDelta {
   const state = sodium.pullInit(body.header, keys.catalogDeltaKey);
   const got = sodium.pull(state, body.ciphertext, origin);
   if (!got || got.tag !== TAG.FINAL) throw new SiteLogError('rule', 'catalog delta does not decrypt with this site\'s catalog key');

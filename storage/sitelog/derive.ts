@@ -26,7 +26,9 @@ export function applyEntries(db: Db, entries: readonly SiteLogEntry[]): void {
   for (const e of entries) {
     const b = bodyOf(e);
     if (b.kind === 'objectSealed') applyObject(db, e.originId, local, b.body);
-    else if (b.kind === 'placement') applyPlacement(db, e, b.body);
+    // This site's own copies in tiers are its rows already (recordPlacement writes both; a rebuild
+    // reads them from the deltas); what it says of peers holding its objects is derived as any fact.
+    else if (b.kind === 'placement' && !(e.originId === local && 'tierUrl' in b.body.holder)) applyPlacement(db, e, b.body);
     else if (b.kind === 'membership' || b.kind === 'siteRecord') membership = true;
   }
   if (membership) recomputeMembers(db);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { cli as run } from '../support/cli.js';
 import { PASS } from './site.js';
 import { openCatalog } from '../../storage/catalog/db.js';
+import { openSiteLog } from '../../node/site-log.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
 import { deriveSiteKeys } from '../../storage/crypto/keys.js';
 import { loadSiteKeys, objectForFile } from '../../storage/objects/catalog.js';
@@ -34,6 +35,7 @@ describe('staging files as encrypted objects', () => {
 
     const db = openCatalog(dbFile);
     try {
+      await openSiteLog({ db: dbFile, json: false, logLevel: 0 }, db); // an init'ed site logs what it seals
       const site = loadSiteKeys(db)!;
       const sodium = await loadSodium();
       const c = { sodium, keys: deriveSiteKeys(sodium, PASS, site.kdf), tier: new FileTier(site.objectsUrl) };
