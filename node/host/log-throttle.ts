@@ -1,8 +1,8 @@
 /**
  * Repeated warnings about the same peer, throttled: a stranger that opens a thousand streams
- * must not write a thousand log lines (issue 13). A line that names a peer id is keyed by the
- * peer and by the words before it ("pairing stream from <peer>", "family roster from <peer>"),
- * so different kinds of trouble from one peer are each logged once. Within WINDOW_MS of a logged
+ * must not write a thousand log lines (issue 13). A line that names a peer id is keyed by its
+ * text with the numbers taken out ("log sync with <peer> reset: ... entry #: bad signature"), so
+ * each kind of trouble from one peer is logged once per window, and a different kind still is. Within WINDOW_MS of a logged
  * line, lines of the same key are counted, not written; the next one written after the window
  * says how many were suppressed. Lines that name no peer pass through.
  */
@@ -24,7 +24,8 @@ export class LogThrottle {
   filter(msg: string, now = Date.now()): string | null {
     const m = PEER_ID.exec(msg);
     if (!m) return msg;
-    const key = `${msg.slice(0, m.index)}${m[0]}`;
+    // Peer ids are base58 and may hold digits: key on the text outside them, numbers masked.
+    const key = msg.split(m[0]).map((part) => part.replace(/\d+/g, '#')).join(m[0]);
     const entry = this.seen.get(key);
     if (entry && now - entry.at < this.windowMs) {
       entry.suppressed++;

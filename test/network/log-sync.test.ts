@@ -9,7 +9,7 @@ import { loadOrCreateIdentity } from '../../node/identity.js';
 import { encodeJson, FramedStream } from '../../protocol/framing.js';
 import { LOG_PROTOCOL } from '../../protocol/log/index.js';
 import { encodeBody } from '../../storage/sitelog/body.js';
-import { ZERO_HASH, type SiteLogEntry } from '../../storage/sitelog/entry.js';
+import { decodeEntry, ZERO_HASH, type SiteLogEntry } from '../../storage/sitelog/entry.js';
 import { signEntry, signingKeyFromSeed, type SigningKey } from '../../storage/sitelog/sign.js';
 import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
@@ -71,26 +71,28 @@ describe('log sync between three sites (loopback)', () => {
   });
 
   it('entries appended on A reach B and C; sync --wait returns 0 once both acknowledged', async () => {
+    // A's log already holds its signed membership entries (one per pairing): 50 more on top.
+    const base = held(A, A.peerId).seq;
     const head = await append(A, 50);
-    expect(head).toBe(50);
+    expect(head).toBe(base + 50);
     const r = await A.run(['--json', 'sync', '--wait', '--timeout', '60s']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.head.seq).toBe(50);
+    expect(report.head.seq).toBe(head);
     expect(report.missing).toEqual([]);
     expect(report.peers.map((p: any) => p.acknowledged)).toEqual([true, true]);
-    expectComplete(B, A.peerId, 50);
-    expectComplete(C, A.peerId, 50);
-    // status --json: per peer, the heads it acknowledged (A's own log at 50).
+    expectComplete(B, A.peerId, head);
+    expectComplete(C, A.peerId, head);
+    // status --json: per peer, the heads it acknowledged (A's own log at its head).
     const st = await A.json<any>(['status']);
-    for (const p of st.peers) expect(p.logHeads.find((h: any) => h.siteId === A.peerId)?.seq).toBe(50);
-    expect(st.logs.seq).toBe(50);
+    for (const p of st.peers) expect(p.logHeads.find((h: any) => h.siteId === A.peerId)?.seq).toBe(head);
+    expect(st.logs.seq).toBe(head);
     expect(st.logs.forked).toEqual([]);
   });
 
   it('entries reach C through B while A is offline; sync --wait exits 4 naming the offline peer', async () => {
     await C.stop();
-    const head = await append(A, 40); // 90
+    const head = await append(A, 40);
     await waitHolds(B, A.peerId, head);
     const r = await A.run(['sync', '--wait', '--timeout', '5s']);
     expect(r.code).toBe(4);
@@ -142,12 +144,24 @@ describe('log sync with a hostile member (loopback)', () => {
   let A: NodeProc, M: NodeProc;
   let mallory: Libp2p;
   let key: SigningKey;
+  /** Mallory's real log as her node left it (her signed membership entry from the pairing). */
+  let own: SiteLogEntry[] = [];
+  let base = 0;
 
   beforeAll(async () => {
     family = await startFamily(['Alice', 'Mallory']);
     [A, M] = family.nodes as [NodeProc, NodeProc];
     await family.pair();
+    await M.run(['sync', '--wait', '--timeout', '60s']);
     await M.stop();
+    const mdb = new Database(M.db, { readonly: true, fileMustExist: true });
+    try {
+      own = (mdb.prepare('SELECT bytes FROM sitelog_entries WHERE origin = (SELECT origin FROM sitelog_heads WHERE site_id = ?) ORDER BY seq').pluck().all(M.peerId) as Buffer[]).map((b) => decodeEntry(b));
+    } finally {
+      mdb.close();
+    }
+    base = own.length;
+    expect(held(A, M.peerId).seq).toBe(base); // A holds Mallory's log so far; the attacks come after it
     const id = await loadOrCreateIdentity(M.dir);
     key = signingKeyFromSeed(id.privateKey.raw.subarray(0, 32));
     mallory = await createLibp2p({ privateKey: id.privateKey, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
@@ -158,11 +172,12 @@ describe('log sync with a hostile member (loopback)', () => {
     await family?.stop();
   });
 
-  /** Mallory's log, entries 1..n, honestly signed (tests then damage what they send). */
+  /** n new entries of Mallory's log after what A already holds, honestly signed (tests then damage what they send). */
   const log = (n: number, time = 1_700_000_000_000): SiteLogEntry[] => {
     const out: SiteLogEntry[] = [];
     for (let i = 1; i <= n; i++) {
-      out.push(signEntry({ kind: 4, origin: key.publicKey, seq: i, prev: out[i - 2]?.hash ?? ZERO_HASH, time: time + i, body: placement(time + i) }, key));
+      const prev = out[i - 2]?.hash ?? own[base - 1]?.hash ?? ZERO_HASH;
+      out.push(signEntry({ kind: 4, origin: key.publicKey, seq: base + i, prev, time: time + i, body: placement(time + i) }, key));
     }
     return out;
   };
@@ -190,7 +205,7 @@ describe('log sync with a hostile member (loopback)', () => {
       return false;
     }
   }
-  const stored = () => held(A, M.peerId).count;
+  const stored = () => held(A, M.peerId).count - base;
   const refusedLine = (what: RegExp) => waitFor(() => what.test(A.stderr), 10_000, `A's warning ${what}`);
 
   it('a forged signature is refused, nothing stored, and the peer named', async () => {
@@ -198,7 +213,7 @@ describe('log sync with a hostile member (loopback)', () => {
     const bad = Buffer.from(entries[2]!.bytes);
     bad[bad.length - 1]! ^= 1;
     expect(await push([Buffer.concat([entries[0]!.bytes, entries[1]!.bytes, bad])], 3)).toBe(false);
-    await refusedLine(new RegExp(`log sync with ${M.peerId} reset: refused site log entries from ${M.peerId}: site log of ${M.peerId} entry 3: bad signature`));
+    await refusedLine(new RegExp(`log sync with ${M.peerId} reset: refused site log entries from ${M.peerId}: site log of ${M.peerId} entry ${base + 3}: bad signature`));
     expect(stored()).toBe(0); // the batch is checked whole before any of it is stored
   });
 
@@ -206,9 +221,9 @@ describe('log sync with a hostile member (loopback)', () => {
     const entries = log(3);
     const other = log(3, 1_800_000_000_000);
     expect(await push([Buffer.concat([entries[0]!.bytes, other[1]!.bytes])], 2)).toBe(false); // prev does not match
-    await refusedLine(/entry 2: previous hash does not match/);
+    await refusedLine(new RegExp(`entry ${base + 2}: previous hash does not match`));
     expect(await push([Buffer.concat([entries[0]!.bytes, entries[2]!.bytes])], 2)).toBe(false); // gap
-    await refusedLine(/gap: entry 3 follows entry 1/);
+    await refusedLine(new RegExp(`gap: entry ${base + 3} follows entry ${base + 1}`));
     expect(await push([entries[0]!.bytes.subarray(0, 150)], 1)).toBe(false);
     await refusedLine(/entry truncated/);
     expect(stored()).toBe(0);
@@ -224,7 +239,7 @@ describe('log sync with a hostile member (loopback)', () => {
     const entries = log(2);
     expect(await push([Buffer.concat(entries.map((e) => e.bytes))], 2)).toBe(true);
     expect(stored()).toBe(2);
-    const fork = signEntry({ kind: 4, origin: key.publicKey, seq: 2, prev: entries[0]!.hash, time: 1, body: placement(1) }, key);
+    const fork = signEntry({ kind: 4, origin: key.publicKey, seq: base + 2, prev: entries[0]!.hash, time: 1, body: placement(1) }, key);
     await push([fork.bytes], 1);
     await refusedLine(new RegExp(`site log of ${M.peerId} has a fork`));
     const st = await A.json<any>(['status']);

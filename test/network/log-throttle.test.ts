@@ -5,7 +5,7 @@ const PEER = '12D3KooWNiqmhV6GAooxfevyR6CRQXEXd4PYDeiVtbnZdEGaZQcL';
 const OTHER = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK';
 
 describe('log throttle (repeated warnings about one peer)', () => {
-  it('writes one line per peer and kind within the window, then says how many it suppressed', () => {
+  it('writes one line per peer and kind of trouble within the window, then says how many it suppressed', () => {
     const lines: string[] = [];
     const t = new LogThrottle(60_000);
     const warn = (m: string, at: number) => {
@@ -17,14 +17,17 @@ describe('log throttle (repeated warnings about one peer)', () => {
     warn(`pairing stream from ${OTHER} reset: frame too long`, 2_000); // another peer
     warn('maintenance failed: disk full', 2_000); // no peer: never throttled
     warn('maintenance failed: disk full', 2_001);
-    warn(`pairing stream from ${PEER} reset: bad proof`, 61_000); // after the window
+    warn(`pairing stream from ${PEER} reset: bad proof`, 2_500); // another kind of trouble, same peer and stream
+    warn(`pairing stream from ${PEER} reset: bad proof`, 2_600);
+    warn(`pairing stream from ${PEER} reset: frame 100 too long`, 61_000); // after the window
     expect(lines).toEqual([
       `pairing stream from ${PEER} reset: frame 0 too long`,
       `family roster from ${PEER} reset: roster from a peer that is not trusted`,
       `pairing stream from ${OTHER} reset: frame too long`,
       'maintenance failed: disk full',
       'maintenance failed: disk full',
-      `pairing stream from ${PEER} reset: bad proof (99 similar lines suppressed)`,
+      `pairing stream from ${PEER} reset: bad proof`,
+      `pairing stream from ${PEER} reset: frame 100 too long (99 similar lines suppressed)`,
     ]);
   });
 

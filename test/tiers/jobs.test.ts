@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { makeSite, PASS, type Site } from '../objects/site.js';
 import { startMoto, type Moto } from '../support/moto.js';
+import { openSiteLog } from '../../node/site-log.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { deriveSiteKeys } from '../../storage/crypto/keys.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
@@ -43,6 +44,7 @@ afterAll(async () => {
 describe('cloud jobs called as a library', () => {
   it('archives the volume to S3, records it, then restores it and verifies the bytes', async () => {
     const db = openCatalog(site.db);
+    await openSiteLog({ db: site.db, json: false, logLevel: 0 }, db); // an init'ed site logs what it records
     try {
       let unlocks = 0;
       const unlock: UnlockKeys = async () => {
@@ -91,6 +93,7 @@ describe('cloud jobs called as a library', () => {
     fs.writeFileSync(path.join(site.lib, 'a', 'new.jpg'), Buffer.alloc(70_000, 7));
     expect((await site.cli('scan', site.lib)).code).toBe(0);
     const db = openCatalog(site.db);
+    await openSiteLog({ db: site.db, json: false, logLevel: 0 }, db); // an init'ed site logs what it records
     try {
       const tier = await openTier(pathToFileURL(path.join(tmp, 'staging')).href);
       const unlock: UnlockKeys = async () => {
