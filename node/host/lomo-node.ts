@@ -13,6 +13,7 @@ import { familyAddressKeys } from './family-addresses.js';
 import { restrictToFamily } from './family-only.js';
 import { throttledLog } from './log-throttle.js';
 import { Probation } from './probation.js';
+import { askReservation, limitedOnly, replaceLimited } from './relay-client.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -88,6 +89,8 @@ export class LomoNode {
   private lastInviteAnnounce = 0;
   /** Connections identify was run on again after their peer became a member. */
   private readonly identified = new Set<string>();
+  /** Peers whose limited relayed connection is being replaced (one attempt at a time). */
+  private readonly replacing = new Set<string>();
 
   private constructor(
     readonly db: Db,
@@ -243,8 +246,15 @@ export class LomoNode {
     for (const m of result.added) {
       log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
       const row = getPeer(this.db, m.peerId);
-      if (row) void this.autoDial(row, []);
+      // Already connected (it joined through this node, a relay): no peer:connect will follow,
+      // so tell it now that it is family here; that is its cue to ask again what a stranger was
+      // refused (relay-client.ts).
+      if (row && this.host.getConnections(peerIdFromString(m.peerId)).length > 0) void this.syncRoster(m.peerId);
+      else if (row) void this.autoDial(row, []);
     }
+    // A roster from a member may mean a relay knows us as family now (see relay-client.ts).
+    void this.replaceLimitedConnections();
+    void this.reserveOn(from);
     for (const m of result.pending) {
       log.info(`family member ${from} introduced ${m.name} (${m.peerId}): pending until confirmed here (lomo-peer peers confirm ${m.peerId})`);
     }
@@ -347,6 +357,7 @@ export class LomoNode {
     await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
     await step('re-announcing the open invite', () => this.reannounceInvite());
     await step('identifying new members', () => this.identifyNewMembers());
+    await step('replacing limited relayed connections', () => this.replaceLimitedConnections());
     await step('checking the relay reservation', () => this.kickRelayIfStuck());
     const peers = await this.listOr(() => listPeers(this.db));
     // Site logs: every connected member whose exchange is due (gossip: logs received from one
@@ -407,7 +418,52 @@ export class LomoNode {
       if (known?.metadata.has('AgentVersion')) continue;
       this.identified.add(conn.id);
       if (this.identified.size > 4096) this.identified.clear();
-      await this.host.services.identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => log.debug(`identify ${id}: ${err.message}`));
+      await this.host.services.identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => {
+        // Refused: it does not know us as family yet (we joined through it). Ask again next round.
+        this.identified.delete(conn.id);
+        log.debug(`identify ${id}: ${err.message}`);
+      });
+    }
+  }
+
+  /**
+   * A trusted peer reached only over limited relayed connections this node opened (it paired
+   * through the relay as a stranger): dial it again through the relay; once the relay knows us
+   * as family the new connection is unlimited and replaces the limited one, then rosters are
+   * exchanged over it (libp2p would not open the roster stream on the limited one).
+   */
+  private async replaceLimitedConnections(): Promise<void> {
+    for (const peer of this.host.getPeers()) {
+      const id = peer.toString();
+      if (this.replacing.has(id) || !isTrusted(this.db, id)) continue;
+      const limited = limitedOnly(this.host, peer)[0];
+      if (!limited) continue;
+      this.replacing.add(id);
+      try {
+        const fresh = await replaceLimited(this.host, limited, AbortSignal.timeout(DIAL_TIMEOUT_MS));
+        if (fresh) {
+          log.info(`replaced the limited relayed connection to ${id} by an unlimited one`);
+          void this.syncRoster(id);
+        } else log.debug(`relayed connection to ${id} still limited by the relay: retrying later`);
+      } catch (err) {
+        log.debug(`replacing the limited connection to ${id} failed: ${(err as Error).message}`);
+      } finally {
+        this.replacing.delete(id);
+      }
+    }
+  }
+
+  /** Asks a connected family relay without our reservation for one (it may have refused us as a stranger). */
+  private async reserveOn(relayId: string): Promise<void> {
+    if (!this.opts.relayClient || this.addrs().some((a) => a.includes('/p2p-circuit'))) return;
+    try {
+      const pid = peerIdFromString(relayId);
+      if (!this.host.getConnections(pid).some((c) => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))) return;
+      const known = await this.host.peerStore.get(pid).catch(() => null);
+      if (!known?.protocols.includes(RELAY_HOP_PROTOCOL)) return;
+      await askReservation(this.host, pid, AbortSignal.timeout(DIAL_TIMEOUT_MS));
+    } catch (err) {
+      log.debug(`relay reservation on ${relayId} failed: ${(err as Error).message}`);
     }
   }
 
@@ -421,7 +477,7 @@ export class LomoNode {
       this.relayStuckSince = null;
       return;
     }
-    const relays = [];
+    const relays: PeerId[] = [];
     for (const peer of this.host.getPeers()) {
       if (!isTrusted(this.db, peer.toString())) continue;
       const known = await this.host.peerStore.get(peer).catch(() => null);
@@ -434,6 +490,14 @@ export class LomoNode {
     this.relayStuckSince ??= Date.now();
     if (Date.now() - this.relayStuckSince < RELAY_GRACE_MS) return;
     this.relayStuckSince = null;
+    // Ask again on the same connection: closing it would also cut every relayed connection
+    // riding on it (a household that joined through this relay). Reconnect only when the
+    // transport's internals are not there to ask.
+    const asked = await askReservation(this.host, relays[0]!, AbortSignal.timeout(DIAL_TIMEOUT_MS)).catch((err) => {
+      log.debug(`relay reservation on ${relays[0]!.toString()} failed: ${(err as Error).message}`);
+      return true;
+    });
+    if (asked) return;
     log.info(`no relay reservation yet: reconnecting to family relay ${relays[0]!.toString()}`);
     for (const c of this.host.getConnections(relays[0]!)) await c.close().catch(() => c.abort(new Error('relay kick')));
   }
