@@ -274,7 +274,10 @@ function recoverInOneTransaction(
     const result = rebuildCatalogFromLog(db, accepted(db, each()), { sodium, keys }, site);
     // Facts stored before the objects they name existed here (peers holding this site's chunks) apply now.
     rebuildDerived(db);
-    db.prepare('INSERT INTO sitelog_local (id, origin, delta_key, started_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET delta_key = excluded.delta_key, started_at = excluded.started_at').run(site.origin, Buffer.from(keys.catalogDeltaKey), Date.now());
+    // This catalog's own log is the household's from now on, also when the new machine already
+    // signed entries of its own (`recover` pairs with the inviter first: that paired entry stays
+    // in the new machine's short log, which the family keeps like any member's).
+    db.prepare('INSERT INTO sitelog_local (id, origin, delta_key, started_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET origin = excluded.origin, delta_key = excluded.delta_key, started_at = excluded.started_at').run(site.origin, Buffer.from(keys.catalogDeltaKey), Date.now());
     let successionSeq: number | null = null;
     if (o.successor) {
       const { kind, body } = encodeBody({ kind: 'succession', body: { newKey: o.successor.publicKey } });
@@ -316,4 +319,34 @@ function writeSiteKeys(db: Db, site: { origin: Buffer; record: SiteRecordBody },
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET objects_url = excluded.objects_url, created_at = excluded.created_at`,
   ).run(siteIdOfKey(site.origin), r.formatVersion, KDF_ALG, r.opslimit, r.memlimit, r.salt, r.keyCheck, objectsUrl, createdAt);
+}
+
+/**
+ * Which household of the logs this catalog holds a passphrase opens (`lomo-peer recover` without
+ * `--site`): the log whose first entry, a site record, has the key check that the passphrase's
+ * keys reproduce. One Argon2id run per candidate log (a family has a handful), oldest first by
+ * site id so the answer does not depend on arrival order. `exclude`: sites known not to be the
+ * lost one (this machine, the inviter). Null: no log matches (a wrong passphrase, or the lost
+ * site's log was not found).
+ */
+export async function findSiteByPassphrase(db: Db, passphrase: string, o: { exclude?: readonly string[]; sodium?: Sodium } = {}): Promise<Buffer | null> {
+  const candidates = db.prepare('SELECT origin, site_id FROM sitelog_heads ORDER BY site_id').all() as { origin: Buffer; site_id: string }[];
+  const sodium = o.sodium ?? (await loadSodium());
+  for (const c of candidates) {
+    if (o.exclude?.includes(c.site_id)) continue;
+    const first = db.prepare('SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq = 1').pluck().get(c.origin) as Buffer | undefined;
+    if (!first) continue;
+    const e = decodeEntry(first);
+    const b = decodeBody(e.kind, e.body);
+    if (b.kind !== 'siteRecord') continue;
+    const r = b.body;
+    const keys = await deriveSiteKeysAsync(sodium, passphrase, { alg: KDF_ALG, opslimit: r.opslimit, memlimit: r.memlimit, salt: r.salt });
+    try {
+      keys.verify(r.keyCheck);
+      return c.origin;
+    } catch {
+      // not this household's passphrase
+    }
+  }
+  return null;
 }
