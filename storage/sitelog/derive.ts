@@ -257,28 +257,36 @@ export function recomputeMembers(db: Db): void {
 }
 
 /**
+ * Drops the placements derived from logs, the placement facts, and the objects of other sites than
+ * `keep` that no row of this site's own still points at. `recover` drops them all (keep: null)
+ * before it writes the household's own rows back with their old ids.
+ */
+export function dropDerived(db: Db, keep: string | null): void {
+  const derived = db.prepare('SELECT placement_id FROM sitelog_derived_placements').pluck().all() as number[];
+  db.prepare('DELETE FROM sitelog_derived_placements').run();
+  const del = db.prepare('DELETE FROM placements WHERE id = ?');
+  for (const id of derived) del.run(id);
+  db.prepare('DELETE FROM sitelog_placement_facts').run();
+  const orphans = db
+    .prepare(`SELECT id FROM objects o WHERE owner_site IS NOT ? AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.object_row = o.id)`)
+    .pluck()
+    .all(keep) as number[];
+  const delChunks = db.prepare('DELETE FROM chunks WHERE object_row = ?');
+  const delObject = db.prepare('DELETE FROM objects WHERE id = ?');
+  for (const id of orphans) {
+    delChunks.run(id);
+    delObject.run(id);
+  }
+}
+
+/**
  * Drops everything derived from logs and derives it again from the stored entries, oldest first
  * per log; entries after a revocation's cut-off are left out. Another site's object stays when a
  * row this site wrote itself (one of its own holdings) still points at it.
  */
 export function rebuildDerived(db: Db): void {
   db.transaction(() => {
-    const derived = db.prepare('SELECT placement_id FROM sitelog_derived_placements').pluck().all() as number[];
-    db.prepare('DELETE FROM sitelog_derived_placements').run();
-    const del = db.prepare('DELETE FROM placements WHERE id = ?');
-    for (const id of derived) del.run(id);
-    db.prepare('DELETE FROM sitelog_placement_facts').run();
-    const local = localSiteId(db);
-    const orphans = db
-      .prepare(`SELECT id FROM objects o WHERE owner_site IS NOT ? AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.object_row = o.id)`)
-      .pluck()
-      .all(local) as number[];
-    const delChunks = db.prepare('DELETE FROM chunks WHERE object_row = ?');
-    const delObject = db.prepare('DELETE FROM objects WHERE id = ?');
-    for (const id of orphans) {
-      delChunks.run(id);
-      delObject.run(id);
-    }
+    dropDerived(db, localSiteId(db));
     // Pages of entries, so a log of millions never sits in memory at once.
     const page = db.prepare(
       `SELECT e.origin, e.seq, e.bytes FROM sitelog_entries e

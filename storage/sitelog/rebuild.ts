@@ -12,7 +12,7 @@ import { recoveryKey } from './recovery-key.js';
 import type { SigningKey } from './sign.js';
 import { siteIdOfKey } from './site-id.js';
 import { acceptRemote, appendLocal } from './store.js';
-import { rebuildDerived } from './derive.js';
+import { dropDerived, rebuildDerived } from './derive.js';
 
 /**
  * A site's catalog back from its own log after a total loss (issue 14, `recover`): the public
@@ -66,7 +66,12 @@ const bytes = (h: string | null | undefined): Buffer | null => (h === null || h 
 /** True when the catalog holds nothing a rebuild would overwrite. */
 function isEmpty(db: Db): boolean {
   const n = (sql: string) => db.prepare(sql).pluck().get() as number;
-  return n('SELECT count(*) FROM site_keys') + n('SELECT count(*) FROM scan_roots') + n('SELECT count(*) FROM volumes') + n('SELECT count(*) FROM objects') === 0;
+  // Objects and placements derived from the family's logs (a catalog that fetched them first, as
+  // `recover` does) are not this site's: they are dropped and derived again after the rebuild.
+  return (
+    n('SELECT count(*) FROM site_keys') + n('SELECT count(*) FROM scan_roots') + n('SELECT count(*) FROM volumes') +
+      n('SELECT count(*) FROM placements p WHERE NOT EXISTS (SELECT 1 FROM sitelog_derived_placements d WHERE d.placement_id = p.id)') === 0
+  );
 }
 
 /** The site record in force at the end of a log (the latest); the log must start with one. */
@@ -269,6 +274,9 @@ function recoverInOneTransaction(
   keys: SiteKeys,
 ): RecoverResult {
   return db.transaction(() => {
+    // Rows derived from the family's logs fetched before (the household's own objects among them)
+    // make way for the household's rows, which come back with their old ids.
+    dropDerived(db, null);
     // The site's keys first, so that deriving from the stored log treats its objects as this site's own.
     writeSiteKeys(db, site, '', 0);
     const result = rebuildCatalogFromLog(db, accepted(db, each()), { sodium, keys }, site);
