@@ -12,7 +12,7 @@ import { getPassphrase, withPassphraseOption, type PassphraseArgs } from '../pas
 import { signingKeyOf } from '../site-log.js';
 import { readCode } from './join.js';
 import { decodeInviteCode } from '../../protocol/pairing/index.js';
-import { findSiteByPassphrase, recoverSite, storedEntries, type RecoverResult } from '../../storage/sitelog/rebuild.js';
+import { findSiteByPassphrase, holdsLog, objectsUrlOf, otherLogCount, recoverSite, storedEntries, type RecoverResult } from '../../storage/sitelog/rebuild.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { WrongPassphraseError } from '../../storage/crypto/keys.js';
 import { SiteLogError } from '../../storage/sitelog/errors.js';
@@ -118,11 +118,11 @@ export const recoverCommand: CommandModule<GlobalArgs, RecoverArgs> = {
         if (!origin) {
           origin = await findSiteByPassphrase(node.db, passphrase, { exclude: [node.peerId, code.inviterPeerId] });
           if (!origin) {
-            const logs = node.db.prepare('SELECT count(*) FROM sitelog_heads WHERE site_id NOT IN (?, ?)').pluck().get(node.peerId, code.inviterPeerId) as number;
+            const logs = otherLogCount(node.db, [node.peerId, code.inviterPeerId]);
             if (logs === 0) throw new UserError(`${code.inviterPeerId} holds no other household's log: nothing to recover from (did the lost site ever sync with it?)`, EXIT.NETWORK);
             throw new UserError(`wrong passphrase: it opens none of the ${logs} household log(s) ${code.inviterPeerId} holds; nothing was written`, EXIT.WRONG_PASSPHRASE);
           }
-        } else if (!node.db.prepare('SELECT 1 FROM sitelog_heads WHERE origin = ?').get(origin)) {
+        } else if (!holdsLog(node.db, origin)) {
           throw new UserError(`${code.inviterPeerId} does not hold the log of site ${args.site}; nothing was written`, EXIT.NETWORK);
         }
         const o = origin;
@@ -137,7 +137,7 @@ export const recoverCommand: CommandModule<GlobalArgs, RecoverArgs> = {
           if (err instanceof SiteLogError) throw new UserError(`the site's log does not verify: ${err.message}; nothing was written`, EXIT.CORRUPT);
           throw err;
         }
-        objectsUrl = (node.db.prepare('SELECT objects_url FROM site_keys WHERE id = 1').pluck().get() as string | undefined) ?? '';
+        objectsUrl = objectsUrlOf(node.db);
         // The family learns of the succession now (the inviter passes it on to the others).
         try {
           await node.exchangeLogs(code.inviterPeerId);

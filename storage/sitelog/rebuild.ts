@@ -358,3 +358,19 @@ export async function findSiteByPassphrase(db: Db, passphrase: string, o: { excl
   }
   return null;
 }
+
+/** Logs this catalog holds other than those of `exclude` (what `recover` could have matched). */
+export function otherLogCount(db: Db, exclude: readonly string[]): number {
+  const ids = db.prepare('SELECT site_id FROM sitelog_heads').pluck().all() as string[];
+  return ids.filter((id) => !exclude.includes(id)).length;
+}
+
+/** True when this catalog holds (the start of) a log. */
+export function holdsLog(db: Db, origin: Buffer): boolean {
+  return db.prepare('SELECT 1 FROM sitelog_heads WHERE origin = ?').get(origin) !== undefined;
+}
+
+/** Where this site's encrypted objects live (its init's --objects-dir), '' before init. */
+export function objectsUrlOf(db: Db): string {
+  return (db.prepare('SELECT objects_url FROM site_keys WHERE id = 1').pluck().get() as string | undefined) ?? '';
+}
