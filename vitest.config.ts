@@ -26,7 +26,7 @@ const E2E = [
   'test/jobs/local-jobs.test.ts',
   'test/lomob/{import-cli,lomob-names,archives-cli}.test.ts',
   'test/restore/**/*.test.ts',
-  'test/sitelog/{rebuild,kill}.test.ts',
+  'test/sitelog/{rebuild,kill,recover}.test.ts',
 ];
 
 export default defineConfig({

@@ -28,6 +28,7 @@ const commands: LazyCommand[] = [
   { command: 'node', describe: "Run this site's peer node (foreground) until SIGINT/SIGTERM", load: async () => (await import('./commands/node.js')).nodeCommand },
   { command: 'invite', describe: 'Print a single-use code that lets another household join this family', load: async () => (await import('./commands/invite.js')).inviteCommand },
   { command: 'join [code]', describe: 'Join a family with an invitation code from `lomo-peer invite` (or `-`: read it from standard input)', load: async () => (await import('./commands/join.js')).joinCommand },
+  { command: 'recover [code]', describe: "After losing everything: rebuild this household's catalog from its family (an invite from any member, and the passphrase)", load: async () => (await import('./commands/recover.js')).recoverCommand },
   { command: 'peers [action] [peer]', describe: 'List trusted households, revoke one (peers remove <peer>), or measure the link (peers speedtest <peer>)', load: async () => (await import('./commands/peers.js')).peersCommand },
   { command: 'sync', describe: "Exchange site logs with every online family member now (--wait: until each holds this site's head)", load: async () => (await import('./commands/sync.js')).syncCommand },
   { command: 'status', describe: 'Show this site and each family peer: online, last seen, address, round-trip time', load: async () => (await import('./commands/status.js')).statusCommand },

@@ -99,7 +99,7 @@ export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
  * The code from standard input: its first non-empty line, a prompt first when it is a terminal.
  * (decodeInviteCode ignores white space, so a code wrapped by a mail client still works.)
  */
-async function readCode(): Promise<string> {
+export async function readCode(): Promise<string> {
   const tty = process.stdin.isTTY === true;
   if (tty) process.stderr.write('Invitation code: ');
   const rl = readline.createInterface({ input: process.stdin, terminal: false });

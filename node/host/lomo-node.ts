@@ -24,6 +24,7 @@ import { logService, type LogSync, type SyncResult } from '../../protocol/log/in
 import { headOf } from '../../storage/sitelog/store.js';
 import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
+import { localOrigin } from '../../storage/sitelog/local.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -47,6 +48,11 @@ export interface NodeOptions {
   probationMs?: number;
   /** How often to re-dial trusted peers that are not connected, and sweep revocations (ms). */
   maintenanceMs?: number;
+  /**
+   * `recover --site <id>`: the lost household's log is taken from peers before the logs make it a
+   * member here (without it, it is taken once the inviter's log, which admits it, has arrived).
+   */
+  recovering?: string;
 }
 
 export interface InviteRequest {
@@ -302,7 +308,12 @@ export class LomoNode {
    * the logs themselves admit (membership entries). Anything else a peer offers is dropped.
    */
   private takesLogOf(siteId: string): boolean {
-    return siteId === this.peerId || isTrusted(this.db, siteId) || isLogMember(this.db, siteId);
+    return siteId === this.peerId || siteId === this.opts.recovering || isTrusted(this.db, siteId) || isLogMember(this.db, siteId);
+  }
+
+  /** Exchanges site logs with one member now (`recover` fetches the family's logs from its inviter). */
+  exchangeLogs(peerId: string): Promise<SyncResult> {
+    return this.logs.sync(peerId);
   }
 
   /** Exchanges site logs with a connected member if anything changed since the last time (never throws). */
@@ -577,7 +588,8 @@ export class LomoNode {
    */
   async syncLogs(opts: { wait: boolean; timeoutMs: number }): Promise<SyncReport> {
     const end = Date.now() + opts.timeoutMs;
-    const self = keyOfSiteId(this.peerId);
+    // This site's own log: after `recover`, the household's (its origin is the lost machine's key).
+    const self = localOrigin(this.db) ?? keyOfSiteId(this.peerId);
     const members = listPeers(this.db).filter((p) => p.state === 'trusted');
     const results = new Map<string, SyncResult>();
     const errors = new Map<string, string>();

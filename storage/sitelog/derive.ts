@@ -10,6 +10,7 @@ import { siteIdOfKey } from './site-id.js';
 import { cutoffSql } from './revocation.js';
 import { localOrigin } from './local.js';
 import { applySignedMembership } from '../trust/members.js';
+import { successions } from './succession.js';
 
 /**
  * What the catalog knows about other sites, derived from their logs only (DESIGN "Family"):
@@ -29,7 +30,7 @@ export function applyEntries(db: Db, entries: readonly SiteLogEntry[]): void {
     // This site's own copies in tiers are its rows already (recordPlacement writes both; a rebuild
     // reads them from the deltas); what it says of peers holding its objects is derived as any fact.
     else if (b.kind === 'placement' && !(e.originId === local && 'tierUrl' in b.body.holder)) applyPlacement(db, e, b.body);
-    else if (b.kind === 'membership' || b.kind === 'siteRecord') membership = true;
+    else if (b.kind === 'membership' || b.kind === 'siteRecord' || b.kind === 'succession') membership = true;
   }
   if (membership) recomputeMembers(db);
 }
@@ -189,11 +190,23 @@ export function recomputeMembers(db: Db): void {
     list.push({ origin, seq, via: m.action, name: m.name });
     admissions.set(subject, list);
   }
+  // A household recovered on a new machine (§5.6): the machine its log's succession names speaks
+  // for it, admitted by that entry. This site's own successor (this machine, after `recover`) is
+  // this site.
+  const succ = successions(db);
+  for (const s of succ.values()) keys.set(s.successor, s.successorKey);
+  const selfSuccessor = local !== null ? succ.get(local)?.successor : undefined;
   const reach = (excluded: ReadonlySet<string>) => {
     const members = new Map<string, Admission | null>();
     if (local !== null) members.set(local, null);
+    if (selfSuccessor !== undefined) members.set(selfSuccessor, null);
     for (let grew = true; grew; ) {
       grew = false;
+      for (const s of succ.values()) {
+        if (!members.has(s.origin) || excluded.has(s.origin) || members.has(s.successor) || excluded.has(s.successor)) continue;
+        members.set(s.successor, { origin: s.origin, seq: s.seq, via: 'paired', name: members.get(s.origin)?.name ?? '' });
+        grew = true;
+      }
       for (const [subject, list] of [...admissions].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (members.has(subject) || excluded.has(subject)) continue;
         const by = list
@@ -216,7 +229,7 @@ export function recomputeMembers(db: Db): void {
     standing.clear();
     const lifters = readmissions.filter((x) => admitted.has(x.by) && !(revoked ?? new Set(revocations.keys())).has(x.by));
     for (const [subject, list] of revocations) {
-      if (subject === local) continue; // this site keeps its own view of the family
+      if (subject === local || subject === selfSuccessor) continue; // this site keeps its own view of the family
       for (const r of list) {
         if (!admitted.has(r.by)) continue;
         if (lifters.some((x) => x.subject === subject && x.coversAfter >= r.after)) continue;
@@ -244,28 +257,36 @@ export function recomputeMembers(db: Db): void {
 }
 
 /**
+ * Drops the placements derived from logs, the placement facts, and the objects of other sites than
+ * `keep` that no row of this site's own still points at. `recover` drops them all (keep: null)
+ * before it writes the household's own rows back with their old ids.
+ */
+export function dropDerived(db: Db, keep: string | null): void {
+  const derived = db.prepare('SELECT placement_id FROM sitelog_derived_placements').pluck().all() as number[];
+  db.prepare('DELETE FROM sitelog_derived_placements').run();
+  const del = db.prepare('DELETE FROM placements WHERE id = ?');
+  for (const id of derived) del.run(id);
+  db.prepare('DELETE FROM sitelog_placement_facts').run();
+  const orphans = db
+    .prepare(`SELECT id FROM objects o WHERE owner_site IS NOT ? AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.object_row = o.id)`)
+    .pluck()
+    .all(keep) as number[];
+  const delChunks = db.prepare('DELETE FROM chunks WHERE object_row = ?');
+  const delObject = db.prepare('DELETE FROM objects WHERE id = ?');
+  for (const id of orphans) {
+    delChunks.run(id);
+    delObject.run(id);
+  }
+}
+
+/**
  * Drops everything derived from logs and derives it again from the stored entries, oldest first
  * per log; entries after a revocation's cut-off are left out. Another site's object stays when a
  * row this site wrote itself (one of its own holdings) still points at it.
  */
 export function rebuildDerived(db: Db): void {
   db.transaction(() => {
-    const derived = db.prepare('SELECT placement_id FROM sitelog_derived_placements').pluck().all() as number[];
-    db.prepare('DELETE FROM sitelog_derived_placements').run();
-    const del = db.prepare('DELETE FROM placements WHERE id = ?');
-    for (const id of derived) del.run(id);
-    db.prepare('DELETE FROM sitelog_placement_facts').run();
-    const local = localSiteId(db);
-    const orphans = db
-      .prepare(`SELECT id FROM objects o WHERE owner_site IS NOT ? AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.object_row = o.id)`)
-      .pluck()
-      .all(local) as number[];
-    const delChunks = db.prepare('DELETE FROM chunks WHERE object_row = ?');
-    const delObject = db.prepare('DELETE FROM objects WHERE id = ?');
-    for (const id of orphans) {
-      delChunks.run(id);
-      delObject.run(id);
-    }
+    dropDerived(db, localSiteId(db));
     // Pages of entries, so a log of millions never sits in memory at once.
     const page = db.prepare(
       `SELECT e.origin, e.seq, e.bytes FROM sitelog_entries e

@@ -12,7 +12,7 @@ import { recoveryKey } from './recovery-key.js';
 import type { SigningKey } from './sign.js';
 import { siteIdOfKey } from './site-id.js';
 import { acceptRemote, appendLocal } from './store.js';
-import { rebuildDerived } from './derive.js';
+import { dropDerived, rebuildDerived } from './derive.js';
 
 /**
  * A site's catalog back from its own log after a total loss (issue 14, `recover`): the public
@@ -66,7 +66,12 @@ const bytes = (h: string | null | undefined): Buffer | null => (h === null || h 
 /** True when the catalog holds nothing a rebuild would overwrite. */
 function isEmpty(db: Db): boolean {
   const n = (sql: string) => db.prepare(sql).pluck().get() as number;
-  return n('SELECT count(*) FROM site_keys') + n('SELECT count(*) FROM scan_roots') + n('SELECT count(*) FROM volumes') + n('SELECT count(*) FROM objects') === 0;
+  // Objects and placements derived from the family's logs (a catalog that fetched them first, as
+  // `recover` does) are not this site's: they are dropped and derived again after the rebuild.
+  return (
+    n('SELECT count(*) FROM site_keys') + n('SELECT count(*) FROM scan_roots') + n('SELECT count(*) FROM volumes') +
+      n('SELECT count(*) FROM placements p WHERE NOT EXISTS (SELECT 1 FROM sitelog_derived_placements d WHERE d.placement_id = p.id)') === 0
+  );
 }
 
 /** The site record in force at the end of a log (the latest); the log must start with one. */
@@ -269,12 +274,18 @@ function recoverInOneTransaction(
   keys: SiteKeys,
 ): RecoverResult {
   return db.transaction(() => {
+    // Rows derived from the family's logs fetched before (the household's own objects among them)
+    // make way for the household's rows, which come back with their old ids.
+    dropDerived(db, null);
     // The site's keys first, so that deriving from the stored log treats its objects as this site's own.
     writeSiteKeys(db, site, '', 0);
     const result = rebuildCatalogFromLog(db, accepted(db, each()), { sodium, keys }, site);
     // Facts stored before the objects they name existed here (peers holding this site's chunks) apply now.
     rebuildDerived(db);
-    db.prepare('INSERT INTO sitelog_local (id, origin, delta_key, started_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET delta_key = excluded.delta_key, started_at = excluded.started_at').run(site.origin, Buffer.from(keys.catalogDeltaKey), Date.now());
+    // This catalog's own log is the household's from now on, also when the new machine already
+    // signed entries of its own (`recover` pairs with the inviter first: that paired entry stays
+    // in the new machine's short log, which the family keeps like any member's).
+    db.prepare('INSERT INTO sitelog_local (id, origin, delta_key, started_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET origin = excluded.origin, delta_key = excluded.delta_key, started_at = excluded.started_at').run(site.origin, Buffer.from(keys.catalogDeltaKey), Date.now());
     let successionSeq: number | null = null;
     if (o.successor) {
       const { kind, body } = encodeBody({ kind: 'succession', body: { newKey: o.successor.publicKey } });
@@ -316,4 +327,50 @@ function writeSiteKeys(db: Db, site: { origin: Buffer; record: SiteRecordBody },
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET objects_url = excluded.objects_url, created_at = excluded.created_at`,
   ).run(siteIdOfKey(site.origin), r.formatVersion, KDF_ALG, r.opslimit, r.memlimit, r.salt, r.keyCheck, objectsUrl, createdAt);
+}
+
+/**
+ * Which household of the logs this catalog holds a passphrase opens (`lomo-peer recover` without
+ * `--site`): the log whose first entry, a site record, has the key check that the passphrase's
+ * keys reproduce. One Argon2id run per candidate log (a family has a handful), oldest first by
+ * site id so the answer does not depend on arrival order. `exclude`: sites known not to be the
+ * lost one (this machine, the inviter). Null: no log matches (a wrong passphrase, or the lost
+ * site's log was not found).
+ */
+export async function findSiteByPassphrase(db: Db, passphrase: string, o: { exclude?: readonly string[]; sodium?: Sodium } = {}): Promise<Buffer | null> {
+  const candidates = db.prepare('SELECT origin, site_id FROM sitelog_heads ORDER BY site_id').all() as { origin: Buffer; site_id: string }[];
+  const sodium = o.sodium ?? (await loadSodium());
+  for (const c of candidates) {
+    if (o.exclude?.includes(c.site_id)) continue;
+    const first = db.prepare('SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq = 1').pluck().get(c.origin) as Buffer | undefined;
+    if (!first) continue;
+    const e = decodeEntry(first);
+    const b = decodeBody(e.kind, e.body);
+    if (b.kind !== 'siteRecord') continue;
+    const r = b.body;
+    const keys = await deriveSiteKeysAsync(sodium, passphrase, { alg: KDF_ALG, opslimit: r.opslimit, memlimit: r.memlimit, salt: r.salt });
+    try {
+      keys.verify(r.keyCheck);
+      return c.origin;
+    } catch {
+      // not this household's passphrase
+    }
+  }
+  return null;
+}
+
+/** Logs this catalog holds other than those of `exclude` (what `recover` could have matched). */
+export function otherLogCount(db: Db, exclude: readonly string[]): number {
+  const ids = db.prepare('SELECT site_id FROM sitelog_heads').pluck().all() as string[];
+  return ids.filter((id) => !exclude.includes(id)).length;
+}
+
+/** True when this catalog holds (the start of) a log. */
+export function holdsLog(db: Db, origin: Buffer): boolean {
+  return db.prepare('SELECT 1 FROM sitelog_heads WHERE origin = ?').get(origin) !== undefined;
+}
+
+/** Where this site's encrypted objects live (its init's --objects-dir), '' before init. */
+export function objectsUrlOf(db: Db): string {
+  return (db.prepare('SELECT objects_url FROM site_keys WHERE id = 1').pluck().get() as string | undefined) ?? '';
 }

@@ -4,6 +4,7 @@ import { keyOfSiteId } from '../sitelog/site-id.js';
 import { ZERO_HASH } from '../sitelog/entry.js';
 import { cutoffSql } from '../sitelog/revocation.js';
 import { getPeer, nameInUse, revokedPeerIds, revokePeer } from './peers.js';
+import { successions, type Succession } from '../sitelog/succession.js';
 
 /**
  * Signed membership and the trust list (issue 14). Who belongs to the family is what the site
@@ -52,8 +53,12 @@ function freeName(db: Db, name: string, siteId: string): string {
 export function applySignedMembership(db: Db, now = Date.now()): void {
   const rows = db.prepare("SELECT site_id, via, admitted_by, name FROM sitelog_members WHERE via <> 'self' ORDER BY via = 'revoked' DESC, site_id").all() as MemberRow[];
   const self = db.prepare("SELECT site_id FROM sitelog_members WHERE via = 'self'").pluck().get() as string | undefined;
+  const handovers = acceptedSuccessions(db);
+  const retired = new Set(handovers.flatMap((s) => s.previous));
   const members = new Set<string>();
   for (const m of rows) {
+    // A machine a household replaced (recover): its log goes on under the successor's key, the machine itself is out.
+    if (retired.has(m.site_id) && m.via !== 'revoked') continue;
     const peer = getPeer(db, m.site_id);
     if (m.via === 'revoked') {
       if (!peer) {
@@ -79,9 +84,42 @@ export function applySignedMembership(db: Db, now = Date.now()): void {
       db.prepare("UPDATE peers SET confirmation = 'signed' WHERE peer_id = ?").run(m.site_id);
     }
   }
+  for (const s of handovers) handOver(db, s, now);
   // Trusted only because the logs said so, and they no longer do: its admitter was revoked.
   const backed = db.prepare("SELECT peer_id FROM peers WHERE confirmation = 'signed' AND revoked_at IS NULL").pluck().all() as string[];
   for (const id of backed) if (!members.has(id)) revokePeer(db, id, now);
+}
+
+/** Successions whose successor the logs make a member here (this site's own excepted: it has no peer row). */
+function acceptedSuccessions(db: Db): Succession[] {
+  const member = db.prepare("SELECT via FROM sitelog_members WHERE site_id = ?").pluck();
+  return [...successions(db).values()].filter((s) => {
+    const via = member.get(s.successor) as string | undefined;
+    return via !== undefined && via !== 'revoked' && via !== 'self';
+  });
+}
+
+/**
+ * The household's place in the trust list moves to its new machine (docs/sitelog-format.md §5.6):
+ * the successor takes the label this site gave the household and the quotas agreed with it (the
+ * household's stored chunks stay: holdings are named by the log's origin, which does not change);
+ * the replaced machine's row is set revoked without the cascade of revokePeer (what it introduced
+ * stays, now introduced by the successor) so that its key, lost or stolen, connects no more.
+ * Once a row is revoked this is a no-op: it runs on every recompute.
+ */
+function handOver(db: Db, s: Succession, now: number): void {
+  for (const old of s.previous) {
+    const row = db.prepare('SELECT name, quota_offered, quota_granted, revoked_at FROM peers WHERE peer_id = ?').get(old) as
+      | { name: string; quota_offered: number | null; quota_granted: number | null; revoked_at: number | null }
+      | undefined;
+    if (!row || row.revoked_at !== null) continue;
+    db.prepare(
+      `UPDATE peers SET name = ?, quota_offered = coalesce(?, quota_offered), quota_granted = coalesce(?, quota_granted)
+        WHERE peer_id = ? AND revoked_at IS NULL`,
+    ).run(row.name, row.quota_offered, row.quota_granted, s.successor);
+    db.prepare('UPDATE peers SET introduced_by = ? WHERE introduced_by = ?').run(s.successor, old);
+    db.prepare('UPDATE peers SET revoked_at = ? WHERE peer_id = ?').run(now, old);
+  }
 }
 
 function textOfAtMost(text: string, bytes: number): string {
