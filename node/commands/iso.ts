@@ -15,6 +15,7 @@ import { withLoggedCatalog } from '../site-log.js';
 import { EXIT, reportExit, UserError } from '../exit-codes.js';
 import { userErrorOf } from '../job-errors.js';
 import { progressPrinter } from '../job-progress.js';
+import { setLogLevel } from '../log.js';
 import { formatDate, printJson } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { withPassphraseOption, type PassphraseArgs } from '../passphrase-option.js';
@@ -27,6 +28,7 @@ interface CreateArgs extends GlobalArgs, PassphraseArgs {
   isoSize: string;
   storeDir?: string;
   partial: boolean;
+  debug: boolean;
 }
 
 async function createVolumes(args: CreateArgs): Promise<void> {
@@ -41,6 +43,7 @@ async function createVolumes(args: CreateArgs): Promise<void> {
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  if (args.debug) setLogLevel(Math.max(args.logLevel, 5));
   const bar = new ProgressBar({ json: args.json });
   try {
     await withLoggedCatalog(args, async (db) => {
@@ -102,6 +105,7 @@ const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
       .option('iso-size', { alias: 's', type: 'string', default: '5G', describe: 'Size of each ISO file. KB=1000 Byte' })
       .option('store-dir', { alias: 'p', type: 'string', describe: 'Folder to store the ISOs in (default: the current folder)' })
       .option('partial', { type: 'boolean', default: false, describe: 'Also pack the files that do not fill a whole volume yet' })
+      .option('debug', { type: 'boolean', default: false, describe: "Log each file as it is packed and where it sits in the image (lomob's flag; the same as -l 5)" })
       .example('$0 iso create', 'pack every full 5 GB volume into the current folder')
       .example('$0 iso create -s 1G -p /backup/isos --partial', '1 GB volumes, including a last, partly filled one')
       .epilogue(

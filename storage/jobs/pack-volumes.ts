@@ -4,6 +4,7 @@
  * into a store folder, and records it in the catalog once it is complete. The image is produced by
  * storage/iso (`buildVolume`); encryption replaces the sink, nothing else.
  */
+import { displayPath } from '../util/bytes-path.js';
 import fs from 'node:fs';
 import type { Db } from '../catalog/db.js';
 import type { SiteKeys } from '../crypto/keys.js';
@@ -114,6 +115,10 @@ export async function packVolumes(db: Db, opts: PackOptions): Promise<PackResult
         pending = null;
       }
       info(`creating ${name}: ${group.length} file(s), ${formatSize(vol.size)}`);
+      // For --debug / -l 5: every file packed, and where its bytes sit in the image.
+      entries.forEach((e, i) => {
+        if (e.kind === 'file') info(`${name}: ${displayPath(e.path)} (${formatSize(e.size)}) at offset ${vol.extents[i]![0]?.offset ?? 0}`, 'debug');
+      });
       const progress = volumeProgress(say, name, vol, entries);
       let written: { file: string | null; sha256: Buffer };
       let object: ObjectRecord | null = null;

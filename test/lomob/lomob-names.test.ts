@@ -45,4 +45,22 @@ describe("lomob's names and flags", () => {
       rel.cleanup();
     }
   });
+
+  it('iso create --debug logs every file packed and where it sits in the image', () => {
+    const d = tempDir('lomo-names-debug-');
+    try {
+      fs.mkdirSync(path.join(d.dir, 'lib'));
+      fs.writeFileSync(path.join(d.dir, 'lib', 'a.jpg'), 'photo a');
+      expect(runCli(['--db', 'c.db', 'scan', 'lib'], { cwd: d.dir }).code).toBe(0);
+      const plain = runCli(['--db', 'c.db', 'iso', 'create', '--no-encrypt', '--partial', 'one.iso'], { cwd: d.dir });
+      expect(plain.stderr).not.toMatch(/DEBUG/);
+      fs.rmSync(path.join(d.dir, 'c.db'));
+      expect(runCli(['--db', 'c.db', 'scan', 'lib'], { cwd: d.dir }).code).toBe(0);
+      const r = runCli(['--db', 'c.db', 'iso', 'create', '--no-encrypt', '--partial', '--debug', 'two.iso'], { cwd: d.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/DEBUG: two\.iso: \S*lib\/a\.jpg \(7 B\) at offset \d+/);
+    } finally {
+      d.cleanup();
+    }
+  });
 });
