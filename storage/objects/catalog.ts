@@ -5,6 +5,7 @@ import { LEAF_SIZE, type ObjectKind } from './format.js';
 import type { ChunkRecord, ObjectRecord } from './writer.js';
 import { isSiteId } from '../naming/object-keys.js';
 import { logObjectSealed } from '../sitelog/local-log.js';
+import { stmt } from '../sitelog/stmts.js';
 
 /**
  * Catalog rows for site keys, objects and chunks (migrations 20 and 22). Every object names its
@@ -50,21 +51,20 @@ export interface ObjectLinks {
 
 /** This site's id (its libp2p peer id), the owner of every object it writes; null before `init`. */
 export function localSiteId(db: Db): string | null {
-  return (db.prepare('SELECT site_id FROM site_keys WHERE id = 1').pluck().get() as string | undefined) ?? null;
+  return (stmt(db, 'SELECT site_id FROM site_keys WHERE id = 1').pluck().get() as string | undefined) ?? null;
 }
 
 function insertObject(db: Db, owner: string, rec: PublicObjectRecord & { plainSha256: Buffer | null }, links: ObjectLinks): number {
   const row = Number(
-    db
-      .prepare(
-        `INSERT INTO objects (owner_site, object_id, kind, volume_id, file_id, format_version, message_size, chunk_plain, leaf_size,
+    stmt(
+      db,
+      `INSERT INTO objects (owner_site, object_id, kind, volume_id, file_id, format_version, message_size, chunk_plain, leaf_size,
            plain_size, plain_sha256, cipher_size, cipher_sha256, chunk_count, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(owner, rec.objectId, rec.kind, links.volumeId ?? null, links.fileId ?? null, rec.formatVersion, rec.messageSize, rec.chunkPlain, LEAF_SIZE,
+    ).run(owner, rec.objectId, rec.kind, links.volumeId ?? null, links.fileId ?? null, rec.formatVersion, rec.messageSize, rec.chunkPlain, LEAF_SIZE,
         rec.plainSize, rec.plainSha256, rec.cipherSize, rec.cipherSha256, rec.chunks.length, Date.now()).lastInsertRowid,
   );
-  const insChunk = db.prepare('INSERT INTO chunks (object_row, idx, size, sha256, merkle_root) VALUES (?, ?, ?, ?, ?)');
+  const insChunk = stmt(db, 'INSERT INTO chunks (object_row, idx, size, sha256, merkle_root) VALUES (?, ?, ?, ?, ?)');
   for (const c of rec.chunks) insChunk.run(row, c.index, c.size, c.sha256, c.merkleRoot);
   return row;
 }
@@ -96,7 +96,7 @@ export function saveFamilyObject(db: Db, ownerSiteId: string, rec: PublicObjectR
   if (!isSiteId(ownerSiteId)) throw new Error(`not a site id: ${JSON.stringify(ownerSiteId.slice(0, 140))}`);
   return db.transaction(() => {
     if (ownerSiteId === localSiteId(db)) throw new Error('saveFamilyObject records other sites\' objects; this site\'s own go through saveObject');
-    const have = db.prepare('SELECT id, cipher_sha256, chunk_count FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, rec.objectId) as
+    const have = stmt(db, 'SELECT id, cipher_sha256, chunk_count FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, rec.objectId) as
       | { id: number; cipher_sha256: Buffer; chunk_count: number }
       | undefined;
     if (have) {
@@ -143,7 +143,7 @@ export interface StoredObject extends ObjectRecord {
 }
 
 function chunksOf(db: Db, row: number): ChunkRecord[] {
-  return (db.prepare('SELECT idx, size, sha256, merkle_root FROM chunks WHERE object_row = ? ORDER BY idx').all(row) as {
+  return (stmt(db, 'SELECT idx, size, sha256, merkle_root FROM chunks WHERE object_row = ? ORDER BY idx').all(row) as {
     idx: number;
     size: number;
     sha256: Buffer;
@@ -198,7 +198,7 @@ export function objectById(db: Db, objectId: Buffer): StoredObject | null {
 
 /** The object `objectId` of site `ownerSiteId` (this site's or another's), if recorded here. */
 export function familyObject(db: Db, ownerSiteId: string, objectId: Buffer): FamilyObject | null {
-  const r = db.prepare('SELECT * FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, objectId) as ObjectRow | undefined;
+  const r = stmt(db, 'SELECT * FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, objectId) as ObjectRow | undefined;
   return r ? toFamilyObject(db, r) : null;
 }
 

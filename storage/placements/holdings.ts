@@ -10,6 +10,7 @@
  */
 import type { Db } from '../catalog/db.js';
 import { isSiteId } from '../naming/object-keys.js';
+import { stmt } from '../sitelog/stmts.js';
 
 /** Who holds a copy: a peer site (its site id) or a tier (its URL). */
 export type Holder = { site: string } | { tierUrl: string };
@@ -96,19 +97,17 @@ export function recordHolding(db: Db, h: NewHolding): number {
     if (isSiteHolder(h.holder)) {
       if (!isSiteId(h.holder.site)) throw new Error(`not a site id: ${JSON.stringify(h.holder.site.slice(0, 140))}`);
       if (h.key !== undefined) throw new Error('a peer site holding has no tier key');
-      live = db
-        .prepare('SELECT id, object_row, chunk_idx FROM placements WHERE peer_site = ? AND object_row = ? AND ifnull(chunk_idx, -1) = ? AND deleted_at IS NULL')
-        .get(h.holder.site, h.objectRow, chunk ?? -1) as typeof live;
+      live = stmt(db, 'SELECT id, object_row, chunk_idx FROM placements WHERE peer_site = ? AND object_row = ? AND ifnull(chunk_idx, -1) = ? AND deleted_at IS NULL').get(h.holder.site, h.objectRow, chunk ?? -1) as typeof live;
     } else {
       if (!h.key) throw new Error(`a holding in tier ${h.holder.tierUrl} needs the key it is stored under`);
-      live = db.prepare('SELECT id, object_row, chunk_idx FROM placements WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').get(h.holder.tierUrl, h.key) as typeof live;
+      live = stmt(db, 'SELECT id, object_row, chunk_idx FROM placements WHERE tier_url = ? AND key = ? AND deleted_at IS NULL').get(h.holder.tierUrl, h.key) as typeof live;
       if (live && (live.object_row !== h.objectRow || live.chunk_idx !== chunk)) {
-        db.prepare('UPDATE placements SET deleted_at = ? WHERE id = ?').run(at, live.id);
+        stmt(db, 'UPDATE placements SET deleted_at = ? WHERE id = ?').run(at, live.id);
         live = undefined;
       }
     }
     if (live) {
-      db.prepare('UPDATE placements SET size = ?, sha256 = coalesce(?, sha256), remote_id = coalesce(?, remote_id), verified_at = ? WHERE id = ?').run(
+      stmt(db, 'UPDATE placements SET size = ?, sha256 = coalesce(?, sha256), remote_id = coalesce(?, remote_id), verified_at = ? WHERE id = ?').run(
         h.size, h.sha256 ?? null, h.remoteId ?? null, at, live.id,
       );
       return live.id;
@@ -116,12 +115,11 @@ export function recordHolding(db: Db, h: NewHolding): number {
     const site = isSiteHolder(h.holder) ? h.holder.site : null;
     const tier = isSiteHolder(h.holder) ? null : h.holder.tierUrl;
     return Number(
-      db
-        .prepare(
-          `INSERT INTO placements (object_row, chunk_idx, tier_url, peer_site, key, remote_id, size, sha256, storage_class, region, created_at, verified_at)
+      stmt(
+        db,
+        `INSERT INTO placements (object_row, chunk_idx, tier_url, peer_site, key, remote_id, size, sha256, storage_class, region, created_at, verified_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(h.objectRow, chunk, tier, site, h.key ?? null, h.remoteId ?? null, h.size, h.sha256 ?? null, h.storageClass ?? null, h.region ?? null, at, at)
+      ).run(h.objectRow, chunk, tier, site, h.key ?? null, h.remoteId ?? null, h.size, h.sha256 ?? null, h.storageClass ?? null, h.region ?? null, at, at)
         .lastInsertRowid,
     );
   })();
