@@ -11,6 +11,7 @@
  *   40–49  peers, pairing, per-site logs
  *   50–59  verification results, reports, alerts
  *   60–69  site logs: entries, heads, forks, what is derived from them
+ *   70–79  peer store: other households' chunks hosted here, per-owner quotas
  */
 import { foundation } from './migrations/0001-foundation.js';
 import { isoVolumes } from './migrations/0010-iso-volumes.js';
@@ -25,6 +26,7 @@ import { siteLogs } from './migrations/0060-site-logs.js';
 import { signedMembership } from './migrations/0063-signed-membership.js';
 import { sitelogPeerHeads } from './migrations/0061-sitelog-peer-heads.js';
 import { sitelogLocal } from './migrations/0065-sitelog-local.js';
+import { peerStore } from './migrations/0070-peer-store.js';
 
 export interface Migration {
   readonly version: number;
@@ -40,7 +42,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal, peerStore];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
