@@ -27,6 +27,7 @@ const E2E = [
   'test/lomob/{import-cli,lomob-names,archives-cli}.test.ts',
   'test/restore/**/*.test.ts',
   'test/sitelog/{rebuild,kill,recover}.test.ts',
+  'test/peerstore/disk-full.test.ts',
 ];
 
 export default defineConfig({
