@@ -89,10 +89,14 @@ export class S3Proxy {
     return out;
   }
 
+  /** Counting starts again; requests that began before (a killed client's delayed GET) no longer count. */
   reset(): void {
     this.log.length = 0;
     this.getBytes = 0;
+    this.generation++;
   }
+
+  private generation = 0;
 
   /** The next `count` requests get this error instead of reaching moto. */
   fail(status: number, code: string, count = 1): void {
@@ -118,6 +122,7 @@ export class S3Proxy {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const op = s3Operation(req.method ?? 'GET', url);
+    const generation = this.generation;
     this.log.push(op);
     const key = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
     if (key) this.signers.push({ accessKeyId: key, sessionToken: req.headers['x-amz-security-token'] as string | undefined });
@@ -160,7 +165,7 @@ export class S3Proxy {
           return;
         }
         res.writeHead(r.statusCode ?? 502, r.headers);
-        if (op === 'GetObject') r.on('data', (c: Buffer) => (this.getBytes += c.length));
+        if (op === 'GetObject') r.on('data', (c: Buffer) => generation === this.generation && (this.getBytes += c.length));
         r.pipe(res);
       },
     );
