@@ -13,6 +13,7 @@ import {
   MAX_CONTROL_BYTES,
   MAX_FRAME_BYTES,
   MAX_OWNER_CHARS,
+  MAX_PAUSED_BYTES,
   MAX_TRANSFER_MS,
   MAX_TRANSFERS_TOTAL,
 } from './constants.js';
@@ -68,7 +69,7 @@ export class ChunkService extends ProtocolService {
   // ---------------------------------------------------------------- holder side
 
   protected async handleStream(stream: Stream, connection: Connection): Promise<void> {
-    const fs = new FramedStream(stream, { maxFrame: MAX_CONTROL_BYTES, maxBinary: MAX_FRAME_BYTES, readTimeoutMs: FRAME_TIMEOUT_MS });
+    const fs = framed(stream, FRAME_TIMEOUT_MS);
     const req = decodeJsonObject(await fs.readRequired('a chunk request'));
     const t = kind(req);
     if (t !== 'has' && t !== 'put' && t !== 'get') throw new ProtocolViolation(`unknown chunk request ${JSON.stringify(t)}`);
@@ -221,7 +222,7 @@ export class ChunkService extends ProtocolService {
   /** Opens a stream, runs one exchange, and resets the stream if the exchange fails. */
   private async exchange<T>(peerId: string, readTimeoutMs: number, run: (fs: FramedStream) => Promise<T>): Promise<T> {
     const stream = await this.openStream(peerId);
-    const fs = new FramedStream(stream, { maxFrame: MAX_CONTROL_BYTES, maxBinary: MAX_FRAME_BYTES, readTimeoutMs });
+    const fs = framed(stream, readTimeoutMs);
     try {
       return await run(fs);
     } catch (err) {
@@ -229,6 +230,11 @@ export class ChunkService extends ProtocolService {
       throw err;
     }
   }
+}
+
+function framed(stream: Stream, readTimeoutMs: number): FramedStream {
+  stream.maxReadBufferLength = MAX_PAUSED_BYTES;
+  return new FramedStream(stream, { maxFrame: MAX_CONTROL_BYTES, maxBinary: MAX_FRAME_BYTES, readTimeoutMs, maxBuffered: MAX_PAUSED_BYTES, flowControl: true });
 }
 
 function shaField(req: Record<string, unknown>): string {

@@ -10,6 +10,8 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { decodeJsonObject, encodeBinaryFrame, encodeJson, FramedStream } from '../../protocol/framing.js';
 import type { ServiceComponents } from '../../protocol/service.js';
 import { CHUNK_PROTOCOL, ChunkRefused, chunkService, type ChunkService } from '../../protocol/chunk/index.js';
+import { MAX_STREAM_WINDOW } from '../../node/host/host.js';
+import { MAX_CHUNK_BYTES } from '../../protocol/chunk/constants.js';
 import { openCatalog, type Db } from '../../storage/catalog/db.js';
 import { chunkPath, TMP_DIR } from '../../storage/peerstore/layout.js';
 import { PeerStore } from '../../storage/peerstore/store.js';
@@ -26,7 +28,7 @@ const random = seeded('network/chunk-protocol.test.ts');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 async function host(): Promise<Libp2p> {
-  const h = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+  const h = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })] });
   await h.start();
   return h;
 }
@@ -110,6 +112,15 @@ describe('/lomo/chunk/1.0.0 on real libp2p hosts', () => {
     expect(await B.chunks.put(A.id, B.id, sha(data), data.length, never())).toEqual({ stored: false });
     expect(A.store.usage(B.id)).toMatchObject({ usedBytes: data.length, chunkCount: 1 });
     expect(A.warnings).toEqual([]);
+  });
+
+  it('a chunk of the maximum size goes both ways with backpressure (the reader pauses its stream)', async () => {
+    // Without flow control the holder's buffer overflowed and reset the stream at this size.
+    const data = random.bytes(MAX_CHUNK_BYTES);
+    expect(await B.chunks.put(A.id, B.id, sha(data), data.length, data)).toEqual({ stored: true });
+    expect((await B.chunks.get(A.id, B.id, sha(data))).equals(data)).toBe(true);
+    expect(A.warnings).toEqual([]);
+    await A.store.delete(B.id, sha(data));
   });
 
   it('a streamed source in uneven pieces is stored as sent', async () => {
