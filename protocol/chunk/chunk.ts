@@ -27,9 +27,10 @@ import {
  *   get  {t:'get', owner, sha, offset?, length?} -> {t:'ok', size} + binary frames | err
  *   err  {t:'err', reason, message}
  *
- * The holder streams a put's frames into PeerStore.put one at a time (the stream's buffer holds at
- * most one frame, so a fast sender waits: backpressure), and acknowledges only once the store has
- * checked the hash and fsynced. For now a household may only put, get and test its own chunks
+ * The holder streams a put's frames into PeerStore.put one at a time, its stream paused between
+ * reads (FramedStream flowControl), so a sender faster than the holder's disk waits after one
+ * yamux window: backpressure. It acknowledges only once the store has checked the hash and
+ * fsynced. For now a household may only put, get and test its own chunks
  * (owner = the requesting peer); later the family's holders may fetch for a recovering household.
  */
 

@@ -206,6 +206,19 @@ describe('/lomo/chunk/1.0.0 on real libp2p hosts', () => {
     await waitFor(() => temps(A).length === 0, 10_000, 'the temporary file removed');
   });
 
+  it('a put sending more than it announced is reset, nothing stored', async () => {
+    const data = random.bytes(1000);
+    const before = A.warnings.length;
+    const s = await B.h.dialProtocol(A.h.peerId, CHUNK_PROTOCOL, { signal: AbortSignal.timeout(10_000) });
+    const f = new FramedStream(s);
+    await f.write(encodeJson({ t: 'put', owner: B.id, sha: sha(data), size: 600 }));
+    expect(decodeJsonObject(await f.readRequired('go'))).toEqual({ t: 'go' });
+    await f.writeBinary(data);
+    await waitFor(() => A.warnings.slice(before).includes(`chunk stream from ${B.id} reset: more than the announced 600 bytes`), 10_000, 'the reset');
+    expect(await A.store.has(B.id, sha(data))).toBe(false);
+    await waitFor(() => temps(A).length === 0, 10_000, 'the temporary file removed');
+  });
+
   it('a peer that is not trusted is reset by the guard, and the client refuses it', async () => {
     const s = await stranger.dialProtocol(A.h.peerId, CHUNK_PROTOCOL, { signal: AbortSignal.timeout(10_000) });
     const id = stranger.peerId.toString();
