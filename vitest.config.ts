@@ -28,6 +28,7 @@ const E2E = [
   'test/restore/**/*.test.ts',
   'test/sitelog/{rebuild,kill,recover}.test.ts',
   'test/peerstore/disk-full.test.ts',
+  'test/network/chunk-disk-full.test.ts',
 ];
 
 export default defineConfig({

@@ -216,6 +216,19 @@ export interface FramedStreamOptions {
   /** Largest binary payload; 0 (the default): this protocol carries no binary frames. */
   maxBinary?: number;
   readTimeoutMs?: number;
+  /**
+   * Cap of the byte buffer under the decoder (default: one frame + 64 KiB). Raised by a protocol
+   * that pauses its stream (stream.pause()) and then receives what arrived meanwhile at once.
+   */
+  maxBuffered?: number;
+  /**
+   * Keep the stream paused except while a read waits for bytes. libp2p emits a stream's data as
+   * it arrives and yamux re-opens the sender's window as soon as it is emitted, so a reader
+   * slower than the link (a chunk holder writing to a slow disk) would buffer without bound;
+   * paused, yamux sends no window update and the sender stops after one window. Costs window
+   * updates per read: for bulk receivers only.
+   */
+  flowControl?: boolean;
 }
 
 /**
@@ -228,14 +241,17 @@ export class FramedStream {
   private readonly decoder: FrameDecoder;
   private readonly queue: Frame[] = [];
   private readonly timeoutMs: number;
+  private readonly flowControl: boolean;
 
   constructor(
     readonly stream: Stream,
     opts: FramedStreamOptions = {},
   ) {
     this.decoder = new FrameDecoder(opts.maxFrame ?? DEFAULT_MAX_FRAME, opts.maxBinary ?? 0);
-    this.bytes = byteStream(stream, { maxBufferSize: this.decoder.limit + 64 * 1024 });
+    this.bytes = byteStream(stream, { maxBufferSize: Math.max(opts.maxBuffered ?? 0, this.decoder.limit + 64 * 1024) });
     this.timeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+    this.flowControl = opts.flowControl ?? false;
+    if (this.flowControl) stream.pause();
   }
 
   /** The next frame of either type, or null if the peer closed cleanly between frames. */
@@ -244,11 +260,14 @@ export class FramedStream {
     const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
     while (this.queue.length === 0) {
       let chunk;
+      if (this.flowControl && this.stream.readStatus === 'paused') this.stream.resume();
       try {
         chunk = await this.bytes.read({ signal: sig });
       } catch (err) {
         if (timeout.aborted) throw new ProtocolTimeout(`no message within ${this.timeoutMs} ms`);
         throw err;
+      } finally {
+        if (this.flowControl && this.stream.readStatus === 'readable') this.stream.pause();
       }
       if (chunk === null) {
         if (this.decoder.buffered > 0) throw new ProtocolViolation('stream ended inside a message');

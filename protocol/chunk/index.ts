@@ -1,0 +1,16 @@
+/**
+ * The chunk service: `const chunks = chunkService(store)(components)`, then as a sender
+ * `chunks.put(peer, owner, sha, size, source)`, `chunks.get(peer, owner, sha, range?)`,
+ * `chunks.has(peer, owner, sha)`; as a holder it serves the same from `store`. See constants.ts,
+ * chunk.ts and docs/replication.md ("Chunk protocol").
+ */
+import type { PeerStore } from '../../storage/peerstore/store.js';
+import type { ServiceComponents } from '../service.js';
+import { ChunkService } from './chunk.js';
+
+export function chunkService(store: PeerStore): (components: ServiceComponents) => ChunkService {
+  return (components) => new ChunkService(store, components);
+}
+
+export { ChunkRefused, type ChunkRefusal, type ChunkService } from './chunk.js';
+export { CHUNK_PROTOCOL } from './constants.js';
