@@ -232,6 +232,12 @@ export interface FramedStreamOptions {
 }
 
 /**
+ * What a paused stream may still receive: the sender's yamux window (2 MiB in our node, at most
+ * 16 MiB with yamux's defaults) plus one frame in flight. For `maxBuffered` of flow-controlled streams.
+ */
+export const PAUSED_BYTES = 16 * 1024 * 1024 + 1024 * 1024 + 64 * 1024;
+
+/**
  * A libp2p v3 stream read and written as frames. Every read has a timeout (yamux does not
  * enforce inactivity), writes wait for `drain` (backpressure), and the byte buffer underneath is
  * capped just above one frame.

@@ -20,7 +20,7 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  * may send beyond what was read is its yamux receive window, 2 MiB in the node (node/host/host.ts)
  * and at most 16 MiB with yamux's defaults; one frame more is on its way.
  */
-export const MAX_PAUSED_BYTES = 16 * 1024 * 1024 + MAX_FRAME_BYTES + 64 * 1024;
+export const MAX_PAUSED_BYTES = 16 * 1024 * 1024 + MAX_FRAME_BYTES + 64 * 1024; // as framing.ts PAUSED_BYTES, with this protocol's frame
 /** Largest control message (requests and replies are a few hundred bytes). */
 export const MAX_CONTROL_BYTES = 4 * 1024;
 /** Longest peer id text accepted in `owner` (an Ed25519 peer id is 52 characters). */

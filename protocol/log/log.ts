@@ -4,7 +4,7 @@ import type { SiteLogEntry } from '../../storage/sitelog/entry.js';
 import { SiteLogError } from '../../storage/sitelog/errors.js';
 import { entryBytesFrom, entryHash, headsFingerprint, recordPeerHeads } from '../../storage/sitelog/replicas.js';
 import { acceptRemote, heads as storedHeads } from '../../storage/sitelog/store.js';
-import { encodeJson, FramedStream, ProtocolViolation } from '../framing.js';
+import { encodeJson, FramedStream, PAUSED_BYTES, ProtocolViolation } from '../framing.js';
 import { asError, ProtocolService, type ServiceComponents } from '../service.js';
 import {
   ACCEPT_BATCH_BYTES,
@@ -208,7 +208,9 @@ export class LogSync extends ProtocolService {
   /** One stream: heads both ways, entries both ways at once, acks both ways. */
   private async round(stream: Stream, peerId: string, role: 'opener' | 'answerer'): Promise<RoundResult> {
     const { db } = this.env;
-    const fs = new FramedStream(stream, { maxFrame: MAX_CONTROL_FRAME, maxBinary: MAX_FRAME_PAYLOAD, readTimeoutMs: READ_TIMEOUT_MS });
+    // Paused between reads: while a batch is verified and stored, the sender waits after one yamux
+    // window instead of overflowing the read buffer (framing.ts flowControl).
+    const fs = new FramedStream(stream, { maxFrame: MAX_CONTROL_FRAME, maxBinary: MAX_FRAME_PAYLOAD, readTimeoutMs: READ_TIMEOUT_MS, flowControl: true, maxBuffered: PAUSED_BYTES });
     const deadline = AbortSignal.timeout(MAX_STREAM_MS);
     const read = async (what: string): Promise<LogMessage> => {
       const f = await fs.readFrame(deadline);

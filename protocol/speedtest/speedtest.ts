@@ -1,5 +1,5 @@
 import type { Stream } from '@libp2p/interface';
-import { decodeJsonObject, encodeBinaryFrame, encodeJson, FramedStream, ProtocolViolation } from '../framing.js';
+import { decodeJsonObject, encodeBinaryFrame, encodeJson, FramedStream, PAUSED_BYTES, ProtocolViolation } from '../framing.js';
 import { optUint } from '../fields.js';
 import { ProtocolService, type ServiceComponents } from '../service.js';
 import { COUNT_TIMEOUT_MS, MAX_PAYLOAD_BYTES, MAX_TEST_MS, PAYLOAD_BYTES, SPEEDTEST_SPEC } from './constants.js';
@@ -29,7 +29,9 @@ export class Speedtest extends ProtocolService {
 
   /** Receiver: counts payload bytes until the sender half-closes, then acknowledges the count. */
   protected async handleStream(stream: Stream): Promise<void> {
-    const fs = new FramedStream(stream, { maxBinary: MAX_PAYLOAD_BYTES });
+    // A bulk receiver: paused between reads, so a sender faster than this (loaded) event loop waits
+    // after one yamux window instead of overflowing the read buffer (framing.ts flowControl).
+    const fs = new FramedStream(stream, { maxBinary: MAX_PAYLOAD_BYTES, flowControl: true, maxBuffered: PAUSED_BYTES });
     const deadline = AbortSignal.timeout(MAX_TEST_MS);
     let total = 0;
     for (;;) {
