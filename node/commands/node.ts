@@ -48,47 +48,67 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
       .example('$0 node', `run this household's node on TCP port ${DEFAULT_PORT} with mDNS and UPnP`)
       .example(`$0 node --relay-server --announce /ip4/203.0.113.7/tcp/${DEFAULT_PORT}`, 'a reachable family node (forwarded port) that relays for the others') as unknown as Argv<NodeArgs>,
   handler: async (args) => {
-    const dir = dataDir(args);
-    warnSiteFileModes(args);
-    // Refuse before touching the network: a second node would fight the first over its peers.
-    if (await nodeRunning(dir)) {
-      throw new UserError(`a node is already running for ${dir} (control socket answers); stop it first`, EXIT.USAGE);
-    }
-    const node = await LomoNode.start({
-      dbFile: path.resolve(args.db),
-      dataDir: dir,
-      listen: args.listen,
-      announce: args.announce,
-      mdns: args.mdns,
-      upnp: args.upnp,
-      upnpGateways: args.upnpGateway,
-      relayServer: args.relayServer,
-      relayClient: args.relay,
-      siteName: args.siteName,
-      maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
-      probationMs: Math.max(1, args.probationSeconds) * 1000,
-    });
-    let control: { close(): Promise<void> };
+    // Signal handlers first: a SIGTERM that arrives while the node starts, or right after it said
+    // "started" (a supervisor or a script reacting to that line), must stop it cleanly, never kill
+    // it with the default action half-way. A second signal during shutdown is only logged.
+    let requested: string | null = null;
+    let onStop: (() => void) | null = null;
+    const onSignal = (sig: string) => {
+      if (requested) return log.info(`${sig}: already stopping`);
+      requested = sig;
+      log.info(`${sig}: stopping the node`);
+      onStop?.();
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     try {
-      control = await startControlServer(dir, controlHandler(node));
-    } catch (err) {
-      await node.stop();
-      throw err;
+      await runNode(args, () => requested !== null, (fn) => (onStop = fn));
+    } finally {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
     }
-    const info = { peerId: node.peerId, name: node.siteName(), addrs: node.addrs() };
-    if (args.json) printJson({ event: 'started', ...info });
-    else process.stdout.write(`node ${info.peerId} (${info.name}) listening on\n${info.addrs.map((a) => `  ${a}\n`).join('')}`);
-    log.info(`node running; stop with Ctrl-C or SIGTERM`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log.info(`${sig}: stopping the node`);
-        resolve();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
-    await control.close();
-    await node.stop();
-    log.info('node stopped');
   },
 };
+
+async function runNode(args: NodeArgs, stopRequested: () => boolean, whenStopRequested: (fn: () => void) => void): Promise<void> {
+  const dir = dataDir(args);
+  warnSiteFileModes(args);
+  // Refuse before touching the network: a second node would fight the first over its peers.
+  if (await nodeRunning(dir)) {
+    throw new UserError(`a node is already running for ${dir} (control socket answers); stop it first`, EXIT.USAGE);
+  }
+  const node = await LomoNode.start({
+    dbFile: path.resolve(args.db),
+    dataDir: dir,
+    listen: args.listen,
+    announce: args.announce,
+    mdns: args.mdns,
+    upnp: args.upnp,
+    upnpGateways: args.upnpGateway,
+    relayServer: args.relayServer,
+    relayClient: args.relay,
+    siteName: args.siteName,
+    maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
+    probationMs: Math.max(1, args.probationSeconds) * 1000,
+  });
+  let control: { close(): Promise<void> };
+  try {
+    control = await startControlServer(dir, controlHandler(node));
+  } catch (err) {
+    await node.stop();
+    throw err;
+  }
+  const info = { peerId: node.peerId, name: node.siteName(), addrs: node.addrs() };
+  if (args.json) printJson({ event: 'started', ...info });
+  else process.stdout.write(`node ${info.peerId} (${info.name}) listening on\n${info.addrs.map((a) => `  ${a}\n`).join('')}`);
+  log.info(`node running; stop with Ctrl-C or SIGTERM`);
+  await new Promise<void>((resolve) => {
+    whenStopRequested(resolve);
+    if (stopRequested()) resolve();
+  });
+  await control.close();
+  await node.stop();
+  log.info('node stopped');
+}

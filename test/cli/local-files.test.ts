@@ -55,7 +55,8 @@ describe('local files are private', () => {
 
   async function stopNode(node: RunningCli): Promise<void> {
     node.child.kill('SIGTERM');
-    expect((await node.done).code).toBe(0);
+    const r = await node.done;
+    expect(r.code, `signal ${r.signal}\n${node.output()}`).toBe(0);
   }
 
   it('after init, scan, and an invite made by the running node: folders 0700, files 0600 (caller umask 022)', async () => {
