@@ -67,7 +67,7 @@ lomo upload files
 echo "== restore aws (the newest volume from the archive)"
 volume=$(lomo list iso --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(v[v.length-1].name)})')
 lomo restore aws "$volume" "$check/volume.iso"
-# Checked with lomo-peer itself (no bsdtar: install.sh does not install it): its ISO reader lists the
+# Checked with lomo-peer itself (no outside ISO reader: install.sh installs none): its ISO reader lists the
 # restored image, and `restore file` brings the whole library back from its volumes, each file
 # verified against its SHA-256 before it is placed.
 echo "== iso dump (the restored volume, read by lomo-peer's ISO reader)"

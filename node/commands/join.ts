@@ -8,7 +8,7 @@ import { formatDateTime, printJson } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
 import { asUserError } from '../host/control-api.js';
 import { LomoNode } from '../host/lomo-node.js';
-import { decodeInviteCode, type JoinResult } from '../../protocol/pairing/index.js';
+import { decodeInviteCode, type InviteCode, type JoinResult } from '../../protocol/pairing/index.js';
 import { parseSize } from '../../storage/util/units.js';
 
 interface JoinArgs extends GlobalArgs {
@@ -43,18 +43,7 @@ export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
       .example('$0 join lomo1... --quota 500GB --site-name "The Lees"', 'offer them 500 GB and introduce this site by name') as Argv<JoinArgs>,
   handler: async (args) => {
     warnSiteFileModes(args);
-    // yargs hands a lone `-` over as ''.
-    const fromStdin = args.code === undefined || args.code === '-' || args.code === '';
-    const text = fromStdin ? await readCode() : String(args.code);
-    let code;
-    try {
-      code = decodeInviteCode(text);
-    } catch (err) {
-      throw asUserError(err);
-    }
-    if (code.expiresAt <= Date.now()) {
-      throw new UserError(`this invitation expired at ${formatDateTime(code.expiresAt)}; ask for a new one`, EXIT.NETWORK);
-    }
+    const { code, text } = await inviteCodeOf(args.code);
     let quota: number | null = null;
     if (args.quota !== undefined) {
       try {
@@ -99,6 +88,25 @@ export const joinCommand: CommandModule<GlobalArgs, JoinArgs> = {
  * The code from standard input: its first non-empty line, a prompt first when it is a terminal.
  * (decodeInviteCode ignores white space, so a code wrapped by a mail client still works.)
  */
+/**
+ * The invitation code of `join`/`recover`: the argument, or standard input when it is `-` or missing
+ * (yargs hands a lone `-` over as ''); decoded and checked for expiry, with the documented exit codes.
+ */
+export async function inviteCodeOf(arg: string | undefined): Promise<{ code: InviteCode; text: string }> {
+  const fromStdin = arg === undefined || arg === '-' || arg === '';
+  const text = fromStdin ? await readCode() : String(arg);
+  let code: InviteCode;
+  try {
+    code = decodeInviteCode(text);
+  } catch (err) {
+    throw asUserError(err);
+  }
+  if (code.expiresAt <= Date.now()) {
+    throw new UserError(`this invitation expired at ${formatDateTime(code.expiresAt)}; ask for a new one`, EXIT.NETWORK);
+  }
+  return { code, text };
+}
+
 export async function readCode(): Promise<string> {
   const tty = process.stdin.isTTY === true;
   if (tty) process.stderr.write('Invitation code: ');

@@ -4,14 +4,13 @@ import path from 'node:path';
 import { dataDir, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
 import { log } from '../log.js';
-import { formatDateTime, printJson } from '../output.js';
+import { printJson } from '../output.js';
 import { asUserError } from '../host/control-api.js';
 import { LomoNode } from '../host/lomo-node.js';
 import { IDENTITY_FILE } from '../local-files.js';
 import { getPassphrase, withPassphraseOption, type PassphraseArgs } from '../passphrase.js';
 import { signingKeyOf } from '../site-log.js';
-import { readCode } from './join.js';
-import { decodeInviteCode } from '../../protocol/pairing/index.js';
+import { inviteCodeOf } from './join.js';
 import { findSiteByPassphrase, holdsLog, objectsUrlOf, otherLogCount, recoverSite, storedEntries, type RecoverResult } from '../../storage/sitelog/rebuild.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { WrongPassphraseError } from '../../storage/crypto/keys.js';
@@ -70,17 +69,7 @@ export const recoverCommand: CommandModule<GlobalArgs, RecoverArgs> = {
         throw new UserError(`--site: ${JSON.stringify(args.site)} is not a site id (a peer id, 12D3KooW...)`, EXIT.USAGE);
       }
     }
-    const fromStdin = args.code === undefined || args.code === '-' || args.code === '';
-    const text = fromStdin ? await readCode() : String(args.code);
-    let code;
-    try {
-      code = decodeInviteCode(text);
-    } catch (err) {
-      throw asUserError(err);
-    }
-    if (code.expiresAt <= Date.now()) {
-      throw new UserError(`this invitation expired at ${formatDateTime(code.expiresAt)}; ask for a new one`, EXIT.NETWORK);
-    }
+    const { code } = await inviteCodeOf(args.code);
     const passphrase = await getPassphrase(args);
 
     const staging = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'lomo-recover-'));
