@@ -110,15 +110,8 @@ export function listPeers(db: Db, opts: { includeRevoked?: boolean; includePendi
   ).map(toRow);
 }
 
-export interface NewPeer {
-  peerId: string;
-  name: string;
-  siteName: string;
-  addrs: string[];
-  quotaOffered: number | null;
-  quotaGranted: number | null;
-  introducedBy: string | null;
-}
+/** What pairing or an introduction knows of a new peer (the rest of PeerRow comes from the catalog). */
+export type NewPeer = Pick<PeerRow, 'peerId' | 'name' | 'siteName' | 'addrs' | 'quotaOffered' | 'quotaGranted' | 'introducedBy'>;
 
 /**
  * Stores a peer paired directly (invite/join): a person just vouched for it, so this also lifts
