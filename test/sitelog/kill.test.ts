@@ -81,8 +81,12 @@ describe('the site log and the tables it describes, across kills', () => {
       }
     };
 
+    // Kill moments are drawn from a window that shrinks to the measured length of a run that
+    // finished before its kill (a fast idle machine finishes a round in well under a second), and
+    // rounds go on until at least four runs were really killed.
     let kills = 0;
-    for (let round = 0; round < 6; round++) {
+    const windowMs: Record<string, number> = { scan: 1500, iso: 1500 };
+    for (let round = 0; round < 16 && (round < 6 || kills < 4); round++) {
       // Edits, a deletion and an addition between rounds, so each scan has work to log.
       for (let k = 0; k < 40; k++) {
         const f = files[Math.floor(rand() * files.length)]!;
@@ -95,12 +99,17 @@ describe('the site log and the tables it describes, across kills', () => {
       files.push(added);
 
       for (const args of [['scan', lib], ['iso', 'create', '--partial', '-s', '3MB', '-p', isos]]) {
+        const name = args[0]!;
+        const started = Date.now();
         const child = startCli(['--db', db, ...args], { env }).child;
-        const exited = new Promise<void>((r) => child.on('close', () => r()));
-        await new Promise((r) => setTimeout(r, 150 + rand() * 1500));
-        if (child.exitCode === null && child.kill('SIGKILL')) kills++;
+        let ranMs = 0;
+        const exited = new Promise<void>((r) => child.on('close', () => ((ranMs = Date.now() - started), r())));
+        await new Promise((r) => setTimeout(r, 50 + rand() * windowMs[name]!));
+        const killed = child.exitCode === null && child.kill('SIGKILL');
         await exited;
-        check(`round ${round} ${args[0]}`);
+        if (killed) kills++;
+        else windowMs[name] = Math.max(300, Math.min(windowMs[name]!, ranMs * 0.8));
+        check(`round ${round} ${name}`);
       }
     }
     // Finish cleanly, then the same holds with everything done.
