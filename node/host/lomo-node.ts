@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Connection, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -21,6 +22,8 @@ import { familyService, INVITE_REANNOUNCE_MS, relayWindowUntil, type Family, typ
 import { repairPeerRows } from '../../protocol/family/repair.js';
 import { speedtestService, type Speedtest, type SpeedtestResult } from '../../protocol/speedtest/index.js';
 import { logService, type LogSync, type SyncResult } from '../../protocol/log/index.js';
+import { chunkService, type ChunkService } from '../../protocol/chunk/index.js';
+import { PeerStore } from '../../storage/peerstore/store.js';
 import { headOf } from '../../storage/sitelog/store.js';
 import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
@@ -53,6 +56,8 @@ export interface NodeOptions {
    * member here (without it, it is taken once the inviter's log, which admits it, has arrived).
    */
   recovering?: string;
+  /** Folder of the chunks this site keeps for other households (default `<dataDir>/hosted`). */
+  hostedDir?: string;
 }
 
 export interface InviteRequest {
@@ -87,6 +92,10 @@ export class LomoNode {
   private family!: Family;
   private speedtester!: Speedtest;
   private logs!: LogSync;
+  /** `/lomo/chunk/1.0.0`: serves the hosted store, and sends/fetches this site's own chunks. */
+  chunks!: ChunkService;
+  /** Chunks this site keeps for other households. */
+  hosted!: PeerStore;
   private stopped = false;
   private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
@@ -213,7 +222,9 @@ export class LomoNode {
     })(components);
     this.speedtester = speedtestService()(components);
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
-    this.services = [this.pairing, this.family, this.speedtester, this.logs];
+    this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
+    this.chunks = chunkService(this.hosted)(components);
+    this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
     // libp2p may still deliver events while (and just after) the node stops: a handler that runs
     // then must not touch the closed catalog, and one that throws must not take the process down.
