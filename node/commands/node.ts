@@ -8,6 +8,8 @@ import { EXIT, UserError } from '../exit-codes.js';
 import { controlHandler } from '../host/control-api.js';
 import { DEFAULT_PORT } from '../host/host.js';
 import { LomoNode } from '../host/lomo-node.js';
+import { parseDuration } from '../host/durations.js';
+import { DEFAULT_REPLICAS, MAX_REPLICAS, type ReplicationPolicy } from '../../storage/replication/policy.js';
 
 interface NodeArgs extends GlobalArgs {
   listen: string[];
@@ -20,6 +22,9 @@ interface NodeArgs extends GlobalArgs {
   siteName?: string;
   maintenanceInterval: number;
   probationSeconds: number;
+  replicas?: number;
+  holderStale?: string;
+  auditInterval?: string;
 }
 
 /**
@@ -45,6 +50,12 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
         default: 60,
         describe: 'While an invite is open: seconds a stranger may stay connected without completing pairing',
       })
+      .option('replicas', {
+        type: 'number',
+        describe: `Other households that keep each volume of this site (stored; default ${DEFAULT_REPLICAS}; staged files go to 1)`,
+      })
+      .option('holder-stale', { type: 'string', describe: 'A holder not seen for this long no longer counts and its copies are placed elsewhere (stored; default 14d)' })
+      .option('audit-interval', { type: 'string', describe: 'How often each household holding our chunks is asked whether it still has them (default 6h)' })
       .example('$0 node', `run this household's node on TCP port ${DEFAULT_PORT} with mDNS and UPnP`)
       .example(`$0 node --relay-server --announce /ip4/203.0.113.7/tcp/${DEFAULT_PORT}`, 'a reachable family node (forwarded port) that relays for the others') as unknown as Argv<NodeArgs>,
   handler: async (args) => {
@@ -92,6 +103,9 @@ async function runNode(args: NodeArgs, stopRequested: () => boolean, whenStopReq
     siteName: args.siteName,
     maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
     probationMs: Math.max(1, args.probationSeconds) * 1000,
+    replicate: true,
+    policy: placementPolicy(args),
+    auditMs: args.auditInterval === undefined ? undefined : parseDuration(args.auditInterval, '--audit-interval'),
   });
   let control: { close(): Promise<void> };
   try {
@@ -111,4 +125,17 @@ async function runNode(args: NodeArgs, stopRequested: () => boolean, whenStopReq
   await control.close();
   await node.stop();
   log.info('node stopped');
+}
+
+/** `--replicas` and `--holder-stale`, checked before the node starts; what is not given stays as stored. */
+function placementPolicy(args: NodeArgs): Partial<ReplicationPolicy> {
+  const p: Partial<ReplicationPolicy> = {};
+  if (args.replicas !== undefined) {
+    if (!(Number.isInteger(args.replicas) && args.replicas >= 0 && args.replicas <= MAX_REPLICAS)) {
+      throw new UserError(`--replicas: a whole number from 0 to ${MAX_REPLICAS}`, EXIT.USAGE);
+    }
+    p.replicas = args.replicas;
+  }
+  if (args.holderStale !== undefined) p.holderStaleMs = parseDuration(args.holderStale, '--holder-stale');
+  return p;
 }

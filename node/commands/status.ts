@@ -42,6 +42,12 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       [4],
     );
     // Only when something is wrong: the usual table stays as it was.
+    const pl = report.placement;
+    if (pl?.familyTooSmall) {
+      process.stdout.write(`warning: the family has ${pl.members + 1} household(s), fewer than ${pl.replicas + 1}: each volume should be kept by ${pl.replicas} other households\n`);
+    } else if (pl && pl.met < pl.objects) {
+      process.stdout.write(`placement: ${pl.met} of ${pl.objects} object(s) have their holders${pl.reason ? `: ${pl.reason}` : ''}\n`);
+    }
     for (const id of report.logs?.forked ?? []) {
       process.stdout.write(`warning: the site log of ${id} forked (it signed two histories; evidence kept)\n`);
     }

@@ -12,16 +12,22 @@ interface SyncArgs extends GlobalArgs {
 }
 
 /**
- * `lomo-peer sync [--wait] [--timeout 10m]`: the running node exchanges site logs with every
- * online family member now. With --wait it returns 0 once every member holds this site's log
- * head; exit 4 names whoever does not (offline members included: 0 means the whole family has it).
+ * `lomo-peer sync [--wait] [--timeout 10m]`: the running node places this site's objects at other
+ * households (docs/replication.md "Chunk replication") and exchanges site logs with every online
+ * family member now. With --wait it returns 0 once every object has its holders and every member
+ * holds this site's log head; exit 4 says why the placement goal is not met (family too small, no
+ * quota, holders offline) and names whoever lacks the head (offline members included).
  */
 export const syncCommand: CommandModule<GlobalArgs, SyncArgs> = {
   command: 'sync',
   describe: 'Exchange site logs with every online family member now (--wait: until each holds this site\'s head)',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .option('wait', { type: 'boolean', default: false, describe: "Wait until every family member has acknowledged this site's log head" })
+      .option('wait', {
+        type: 'boolean',
+        default: false,
+        describe: "Wait until this site's objects have their holders and every family member has acknowledged this site's log head",
+      })
       .option('timeout', { type: 'string', default: '10m', describe: 'How long --wait waits (e.g. 90s, 10m)' })
       .example('$0 sync --wait', 'exchange logs now and wait until the whole family holds them (exit 4 names who does not)') as Argv<SyncArgs>,
   handler: async (args) => {
@@ -29,6 +35,8 @@ export const syncCommand: CommandModule<GlobalArgs, SyncArgs> = {
     const report = await controlRequest<SyncReport>(dataDir(args), { op: 'sync', wait: args.wait, timeoutMs }, timeoutMs + 60_000);
     if (args.json) printJson(report);
     else {
+      const pl = report.placement;
+      if (pl) process.stdout.write(`placement: ${pl.met} of ${pl.objects} object(s) with their holders (${pl.replicas} per volume)${pl.reason ? `: ${pl.reason}` : ''}\n`);
       process.stdout.write(`site log head: entry ${report.head.seq}\n\n`);
       printTable(
         ['NAME', 'PEER ID', 'STATE', 'HAS OUR HEAD', 'SENT', 'RECEIVED', 'ERROR'],
@@ -37,6 +45,11 @@ export const syncCommand: CommandModule<GlobalArgs, SyncArgs> = {
       );
     }
     const failed = report.peers.filter((p) => p.online && p.error);
+    const pl = report.placement;
+    if (args.wait && pl && pl.met < pl.objects) {
+      const who = report.missing.length > 0 ? `; not holding this site's log head: ${report.missing.map((m) => m.name).join(', ')}` : '';
+      throw new UserError(`placement goal not met: ${pl.met} of ${pl.objects} object(s) have their ${pl.replicas} holders: ${pl.reason ?? 'time is up'}${who}`, EXIT.PARTIAL);
+    }
     if (args.wait && report.missing.length > 0) {
       const who = report.missing.map((m) => `${m.name} (${m.peerId}${m.online ? '' : ', offline'})`).join(', ');
       throw new UserError(`not every family member holds this site's log head (entry ${report.head.seq}): missing ${who}`, EXIT.PARTIAL);

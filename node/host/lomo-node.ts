@@ -33,6 +33,11 @@ import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, re
 import { revokeSigned } from '../../storage/trust/members.js';
 import { siteLogKeys } from './log-keys.js';
 import { MAX_INVITE_MS } from '../../protocol/pairing/index.js';
+import { Replicator, type ReplicationReport } from './replicator.js';
+import { loadSodium } from '../../storage/crypto/sodium.js';
+import { attachLocalLog } from '../../storage/sitelog/local-log.js';
+import { signingKeyOf } from '../site-log.js';
+import { savePolicy, type ReplicationPolicy } from '../../storage/replication/policy.js';
 
 export interface NodeOptions {
   dbFile: string;
@@ -58,6 +63,15 @@ export interface NodeOptions {
   recovering?: string;
   /** Folder of the chunks this site keeps for other households (default `<dataDir>/hosted`). */
   hostedDir?: string;
+  /**
+   * Place this site's objects at other households (the long-running `node`; the short-lived nodes
+   * of `join` and `recover` do not). Also attaches the site log writer: placements are logged.
+   */
+  replicate?: boolean;
+  /** How often each peer placement is audited with `has` (default replicator.ts AUDIT_MS). */
+  auditMs?: number;
+  /** Placement policy to store in the catalog (`node --replicas`, `--holder-stale`); kept otherwise. */
+  policy?: Partial<ReplicationPolicy>;
 }
 
 export interface InviteRequest {
@@ -96,6 +110,8 @@ export class LomoNode {
   chunks!: ChunkService;
   /** Chunks this site keeps for other households. */
   hosted!: PeerStore;
+  /** Places this site's own objects at other households (null: this node does not replicate). */
+  replicator: Replicator | null = null;
   private stopped = false;
   private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
@@ -226,6 +242,12 @@ export class LomoNode {
     this.chunks = chunkService(this.hosted)(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
+    if (this.opts.replicate) {
+      if (this.opts.policy) savePolicy(this.db, this.opts.policy);
+      // Placements are logged: the node writes this site's log from now on (nothing before init).
+      attachLocalLog(this.db, await loadSodium(), signingKeyOf(this.identity.privateKey));
+      this.replicator = new Replicator({ db: this.db, chunks: this.chunks, connected: (id) => this.connected(id), log: serviceLog, auditMs: this.opts.auditMs, stopped: () => this.stopped });
+    }
     // libp2p may still deliver events while (and just after) the node stops: a handler that runs
     // then must not touch the closed catalog, and one that throws must not take the process down.
     const on = <K extends 'connection:open' | 'peer:connect' | 'peer:disconnect' | 'peer:discovery'>(type: K, fn: (detail: any) => void) =>
@@ -389,6 +411,13 @@ export class LomoNode {
         if (p.state === 'trusted' && this.connected(p.peerId)) this.syncLogsIfDue(p.peerId);
       });
     }
+    // Placement runs in the background: a round may take longer than the maintenance interval
+    // (round() joins one already running).
+    await step('placing this site\'s objects', () => {
+      void this.replicator?.round().catch((err) => {
+        if (!this.stopped) log.warn(`replication round failed: ${(err as Error).message}`);
+      });
+    });
     await Promise.all(
       peers.map((p) =>
         step(`redialling ${p.peerId}`, () => {
@@ -599,6 +628,8 @@ export class LomoNode {
    */
   async syncLogs(opts: { wait: boolean; timeoutMs: number }): Promise<SyncReport> {
     const end = Date.now() + opts.timeoutMs;
+    // Placement first: its log entries are part of the head the family is then waited for.
+    const placement = await this.syncPlacement(opts.wait, end);
     // This site's own log: after `recover`, the household's (its origin is the lost machine's key).
     const self = localOrigin(this.db) ?? keyOfSiteId(this.peerId);
     const members = listPeers(this.db).filter((p) => p.state === 'trusted');
@@ -647,7 +678,28 @@ export class LomoNode {
       head: h ? { seq: h.seq, hash: h.hash.toString('hex') } : { seq: 0, hash: null },
       peers,
       missing: peers.filter((p) => !p.acknowledged).map((p) => ({ peerId: p.peerId, name: p.name, online: p.online })),
+      placement: placement ?? this.replicator?.report() ?? null,
     };
+  }
+
+  /**
+   * This site's placement goal for `sync`: one round now (in the background without `wait`); with
+   * `wait`, rounds until every object has its holders, or nothing more can be placed now (the
+   * report says why), or the time is up.
+   */
+  private async syncPlacement(wait: boolean, end: number): Promise<ReplicationReport | null> {
+    const r = this.replicator;
+    if (!r) return null;
+    if (!wait) {
+      void r.round().catch((err) => log.warn(`replication round failed: ${(err as Error).message}`));
+      return null;
+    }
+    let report = await withDeadline(r.round(), end - Date.now()).catch(() => r.report());
+    while (report.met < report.objects && report.placing > 0 && Date.now() < end) {
+      await new Promise((res) => setTimeout(res, Math.min(500, Math.max(0, end - Date.now()))));
+      report = await withDeadline(r.round(), end - Date.now()).catch(() => r.report());
+    }
+    return report;
   }
 
   /** Measures goodput to a connected (or dialable) family member. */
@@ -690,6 +742,8 @@ export interface SyncReport {
   peers: { peerId: string; name: string; online: boolean; acknowledged: boolean; sent: number; received: number; error: string | null }[];
   /** Trusted members that have not acknowledged the head (offline ones included). */
   missing: { peerId: string; name: string; online: boolean }[];
+  /** This site's placement goal (null: this node does not replicate). */
+  placement: ReplicationReport | null;
 }
 
 /** Rejects after `ms` (the exchange itself goes on in the background and ends on its own limits). */

@@ -5,6 +5,9 @@ import { listPeers, localSiteName, markSeen, type PeerRow } from '../../storage/
 import { peerHeads } from '../../storage/sitelog/replicas.js';
 import { heads } from '../../storage/sitelog/store.js';
 import type { LomoNode } from './lomo-node.js';
+import type { ReplicationReport } from './replicator.js';
+import { placementFromCatalog } from '../../storage/replication/catalog.js';
+import type { PlacementSummary } from '../../storage/replication/planner.js';
 
 /** What `lomo-peer status` shows: this site, then each trusted peer. */
 export interface PeerStatus {
@@ -35,6 +38,8 @@ export interface StatusReport {
   site: { peerId: string; name: string; nodeRunning: boolean; addrs: string[] };
   peers: PeerStatus[];
   logs: LogsStatus;
+  /** This site's placement goal (docs/replication.md "Chunk replication"); `sent` only from a running node. */
+  placement: PlacementSummary & { sent?: ReplicationReport['sent'] };
 }
 
 const PING_TIMEOUT_MS = 5_000;
@@ -65,6 +70,7 @@ export function catalogStatus(db: Db, siteId: string): StatusReport {
     site: { peerId: siteId, name: localSiteName(db) ?? '', nodeRunning: false, addrs: [] },
     peers: listPeers(db).map((p) => fromRow(db, p)),
     logs: logsStatus(db, siteId),
+    placement: placementFromCatalog(db),
   };
 }
 
@@ -103,5 +109,10 @@ export async function liveStatus(node: LomoNode): Promise<StatusReport> {
       return s;
     }),
   );
-  return { site: { peerId: node.peerId, name: node.siteName(), nodeRunning: true, addrs: node.addrs() }, peers, logs: logsStatus(node.db, node.peerId) };
+  return {
+    site: { peerId: node.peerId, name: node.siteName(), nodeRunning: true, addrs: node.addrs() },
+    peers,
+    logs: logsStatus(node.db, node.peerId),
+    placement: node.replicator?.report() ?? placementFromCatalog(node.db),
+  };
 }

@@ -25,6 +25,7 @@ import {
  *   put  {t:'put', owner, sha, size}           -> {t:'go'} | {t:'ok', stored:false} | err
  *        after go: binary frames, `size` bytes -> {t:'ok', stored} | err      (after fsync)
  *   get  {t:'get', owner, sha, offset?, length?} -> {t:'ok', size} + binary frames | err
+ *   drop {t:'drop', owner, sha}                -> {t:'dropped', present}   (the owner no longer needs it)
  *   err  {t:'err', reason, message}
  *
  * The holder streams a put's frames into PeerStore.put one at a time, its stream paused between
@@ -73,7 +74,7 @@ export class ChunkService extends ProtocolService {
     const fs = framed(stream, FRAME_TIMEOUT_MS);
     const req = decodeJsonObject(await fs.readRequired('a chunk request'));
     const t = kind(req);
-    if (t !== 'has' && t !== 'put' && t !== 'get') throw new ProtocolViolation(`unknown chunk request ${JSON.stringify(t)}`);
+    if (t !== 'has' && t !== 'put' && t !== 'get' && t !== 'drop') throw new ProtocolViolation(`unknown chunk request ${JSON.stringify(t)}`);
     const owner = str(req, 'owner', MAX_OWNER_CHARS);
     const sha = shaField(req);
     const from = connection.remotePeer.toString();
@@ -81,6 +82,11 @@ export class ChunkService extends ProtocolService {
 
     if (t === 'has') {
       await fs.write(encodeJson({ t: 'has', present: await this.store.has(owner, sha) }));
+      return fs.close();
+    }
+    if (t === 'drop') {
+      // The owner's staging chunk is archived in a volume now: its row, usage and file go.
+      await fs.write(encodeJson({ t: 'dropped', present: await this.store.delete(owner, sha) }));
       return fs.close();
     }
     if (this.transfers >= MAX_TRANSFERS_TOTAL) return refuse(fs, 'busy', `already serving ${MAX_TRANSFERS_TOTAL} chunk transfers`);
@@ -170,6 +176,17 @@ export class ChunkService extends ProtocolService {
       await fs.close();
       const r = await readReply(fs, 'the answer to has');
       if (kind(r) !== 'has' || typeof r.present !== 'boolean') throw new ProtocolViolation('expected {t: has, present}');
+      return r.present;
+    });
+  }
+
+  /** Asks `peerId` to delete a chunk of `owner` it keeps; whether it had it. */
+  async drop(peerId: string, owner: string, sha: string): Promise<boolean> {
+    return this.exchange(peerId, FRAME_TIMEOUT_MS, async (fs) => {
+      await fs.write(encodeJson({ t: 'drop', owner, sha }));
+      await fs.close();
+      const r = await readReply(fs, 'the answer to drop');
+      if (kind(r) !== 'dropped' || typeof r.present !== 'boolean') throw new ProtocolViolation('expected {t: dropped, present}');
       return r.present;
     });
   }

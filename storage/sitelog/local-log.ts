@@ -6,6 +6,7 @@ import { MAX_CHUNKS } from './body.js';
 import { rowOps, type CatalogOp, type RowSet } from './catalog-ops.js';
 import { sealCatalogDelta } from './delta.js';
 import { recoveryKey } from './recovery-key.js';
+import { keyOfSiteId } from './site-id.js';
 import type { SigningKey } from './sign.js';
 import { appendBody, type LocalLogKeys } from './store.js';
 
@@ -122,22 +123,24 @@ function appendObject(db: Db, w: LocalLog, objectRow: number): void {
 }
 
 /**
- * A placement of this site's copy (recordPlacement): the public placement entry when the copy is
- * an encrypted object (its holder is a tier), and the row's private image (tier key, remote id,
- * storage class) in a delta. Plain `--no-encrypt` copies have no object: the delta only.
+ * A placement of this site's copy: the public placement entry when the copy is an encrypted object
+ * — its holder a tier (recordPlacement) or another household (storage/replication, after the
+ * holder acknowledged every chunk) — and the row's private image (tier key, remote id, storage
+ * class) in a delta. Plain `--no-encrypt` copies have no object: the delta only.
  */
 export function logPlacement(db: Db, placementId: number): void {
   const w = localLog(db);
   if (!w) return;
   const p = db
-    .prepare('SELECT p.tier_url, p.chunk_idx, p.verified_at, p.deleted_at, o.object_id FROM placements p LEFT JOIN objects o ON o.id = p.object_row WHERE p.id = ?')
-    .get(placementId) as { tier_url: string | null; chunk_idx: number | null; verified_at: number; deleted_at: number | null; object_id: Buffer | null } | undefined;
+    .prepare('SELECT p.tier_url, p.peer_site, p.chunk_idx, p.verified_at, p.deleted_at, o.object_id FROM placements p LEFT JOIN objects o ON o.id = p.object_row WHERE p.id = ?')
+    .get(placementId) as { tier_url: string | null; peer_site: string | null; chunk_idx: number | null; verified_at: number; deleted_at: number | null; object_id: Buffer | null } | undefined;
   if (!p) return;
-  if (p.object_id && p.tier_url) {
+  const holder = p.tier_url ? { tierUrl: p.tier_url } : p.peer_site ? { site: keyOfSiteId(p.peer_site) } : null;
+  if (p.object_id && holder) {
     appendBody(db, w.keys, {
       kind: 'placement',
       body: {
-        owner: w.keys.origin, objectId: p.object_id, chunkIndex: p.chunk_idx, holder: { tierUrl: p.tier_url },
+        owner: w.keys.origin, objectId: p.object_id, chunkIndex: p.chunk_idx, holder,
         state: p.deleted_at === null ? 'held' : 'gone', verifiedAt: p.deleted_at ?? p.verified_at,
       },
     });

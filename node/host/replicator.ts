@@ -1,0 +1,313 @@
+import type { Readable } from 'node:stream';
+import type { Db } from '../../storage/catalog/db.js';
+import { loadSiteKeys } from '../../storage/objects/catalog.js';
+import { chunkKey } from '../../storage/naming/object-keys.js';
+import { FileTier } from '../../storage/tiers/file.js';
+import { loadPolicy, type ReplicationPolicy } from '../../storage/replication/policy.js';
+import { plan, summarize, type Candidate, type PlacementSummary, type Plan } from '../../storage/replication/planner.js';
+import {
+  candidates,
+  droppable,
+  ownHousehold,
+  ownObjects,
+  peerPlacements,
+  recordPeerPlacement,
+  retirePeerPlacement,
+} from '../../storage/replication/catalog.js';
+import { ChunkRefused, type ChunkService } from '../../protocol/chunk/index.js';
+
+/**
+ * The replicator (issue 15, point 3; docs/replication.md "Chunk replication"): runs the placement
+ * plan of this site's own objects. Each round (node maintenance, `sync`):
+ *
+ * 1. placements at revoked households are retired (logged gone), so the plan places them again;
+ * 2. staging objects now in an archived volume are dropped at their holders (chunk `drop`);
+ * 3. an audit asks holders (`has`) for every chunk of placements not audited for a while and
+ *    re-puts what is missing;
+ * 4. the plan's new holders get every chunk (streamed from the local object tier; a chunk the
+ *    holder has already is acknowledged without a byte sent, so a killed transfer resumes), and a
+ *    holder that acknowledged all of an object's chunks is recorded with its log entry, in one
+ *    transaction.
+ *
+ * A holder that refuses (quota, disk full, busy) or cannot be reached is left out for a while
+ * (backoff) and the plan picks another.
+ */
+
+export interface ReplicatorDeps {
+  db: Db;
+  chunks: ChunkService;
+  connected(peerId: string): boolean;
+  log: { info(m: string): void; warn(m: string): void; debug(m: string): void };
+  /** How often a placement is audited with `has` (default AUDIT_MS). */
+  auditMs?: number;
+  /** The node is stopping: no new transfer starts, nothing more is recorded. */
+  stopped?(): boolean;
+}
+
+/** What `sync` and `status` say of this site's placement goal, with what this node sent so far. */
+export interface ReplicationReport extends PlacementSummary {
+  /** Since the node started: chunks sent and stored, chunks a holder had already, bytes sent, drops. */
+  sent: { chunks: number; alreadyHeld: number; bytes: number; dropped: number };
+}
+
+/** Chunks of one object sent to one holder at a time (the protocol allows 4 streams per connection). */
+const CHUNKS_AT_ONCE = 3;
+/** Holders served at once. */
+const HOLDERS_AT_ONCE = 4;
+export const AUDIT_MS = 6 * 3600_000;
+const BUSY_RETRIES = 5;
+const BUSY_WAIT_MS = 500;
+const OFFLINE_BACKOFF_MS = 10_000;
+const REFUSED_BACKOFF_MS = 30_000;
+const MAX_BACKOFF_MS = 10 * 60_000;
+/** Plan passes per round: a refused holder is replaced in the same round. */
+const PASSES = 3;
+
+class HolderFailed extends Error {
+  constructor(
+    readonly why: 'refused' | 'offline',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Replicator {
+  private current: Promise<ReplicationReport> | null = null;
+  private readonly backoff = new Map<string, { until: number; attempts: number; why: 'refused' | 'offline' }>();
+  private readonly audited = new Map<number, number>();
+  private readonly sent = { chunks: 0, alreadyHeld: 0, bytes: 0, dropped: 0 };
+
+  constructor(private readonly d: ReplicatorDeps) {}
+
+  /** One round; a round already running is joined, not doubled. */
+  round(): Promise<ReplicationReport> {
+    this.current ??= this.runRound().finally(() => (this.current = null));
+    return this.current;
+  }
+
+  /** The goal as it stands, from the catalog (no transfer). */
+  report(): ReplicationReport {
+    const policy = loadPolicy(this.d.db);
+    return this.toReport(this.plan(policy), policy);
+  }
+
+  private plan(policy: ReplicationPolicy): Plan {
+    const now = Date.now();
+    for (const [h, b] of this.backoff) if (b.until <= now) this.backoff.delete(h);
+    const avoid = new Map([...this.backoff].map(([h, b]) => [h, b.why]));
+    return plan({ objects: ownObjects(this.d.db), candidates: candidates(this.d.db, (id) => this.d.connected(id)), policy, now, avoid });
+  }
+
+  private toReport(p: Plan, policy: ReplicationPolicy): ReplicationReport {
+    return { ...summarize(p, policy), sent: { ...this.sent } };
+  }
+
+  private async runRound(): Promise<ReplicationReport> {
+    const db = this.d.db;
+    const owner = ownHousehold(db);
+    const policy = loadPolicy(db);
+    if (owner === null) return this.toReport(this.plan(policy), policy);
+    const family = new Map(candidates(db, (id) => this.d.connected(id)).map((c) => [c.household, c]));
+    this.retireRevoked(family);
+    await this.dropArchived(owner, family);
+    await this.audit(owner, family);
+    let p = this.plan(policy);
+    for (let pass = 0; pass < PASSES; pass++) {
+      const byHolder = new Map<string, number[]>();
+      for (const o of p.objects) for (const h of o.add) byHolder.set(h, [...(byHolder.get(h) ?? []), o.row]);
+      if (byHolder.size === 0) break;
+      const fam = new Map(candidates(db, (id) => this.d.connected(id)).map((c) => [c.household, c]));
+      await pool([...byHolder], HOLDERS_AT_ONCE, async ([household, rows]) => {
+        const c = fam.get(household)!;
+        for (const row of rows) {
+          if (this.d.stopped?.()) return;
+          try {
+            await this.place(owner, row, c);
+          } catch (err) {
+            if (err instanceof HolderFailed) {
+              this.backOff(household, err.why, err.message);
+              return;
+            }
+            // This site's own copy is unreadable (LocalChunkError) or the catalog failed: the
+            // holder is not to blame; the object waits for the next round.
+            this.d.log.warn(`replication: placing object row ${row} at ${household} failed: ${(err as Error).message}`);
+          }
+        }
+      });
+      p = this.plan(policy);
+    }
+    return this.toReport(p, policy);
+  }
+
+  /** Sends every chunk of object `row` to the household, then records and logs the placement. */
+  private async place(owner: string, row: number, c: Candidate): Promise<void> {
+    if (!this.d.connected(c.peerId)) throw new HolderFailed('offline', `${c.household} is not connected`);
+    const o = this.object(row);
+    if (!o) return;
+    await pool(o.chunks, CHUNKS_AT_ONCE, (ch) => this.sendChunk(owner, c, o.idHex, ch));
+    if (this.d.stopped?.()) return;
+    recordPeerPlacement(this.d.db, row, c.household);
+    this.d.log.info(`replication: ${o.kind} object ${o.idHex} (${o.chunks.length} chunk(s)) is held by ${c.household}`);
+  }
+
+  private async sendChunk(owner: string, c: Candidate, idHex: string, ch: { index: number; size: number; sha: string }): Promise<void> {
+    const tier = this.objectTier();
+    const key = chunkKey(idHex, ch.index);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Opened only when the holder says go: a chunk it has already costs no read at all.
+        const source = lazy(() => tier.get(key), `reading chunk ${ch.index} of ${idHex} from ${tier.url}`);
+        const { stored } = await this.d.chunks.put(c.peerId, owner, ch.sha, ch.size, source);
+        if (stored) {
+          this.sent.chunks++;
+          this.sent.bytes += ch.size;
+        } else this.sent.alreadyHeld++;
+        this.d.log.debug(`replication: chunk ${ch.index} of ${idHex} to ${c.household}: ${stored ? 'stored' : 'already held'}`);
+        return;
+      } catch (err) {
+        if (err instanceof LocalChunkError) throw err;
+        if (err instanceof ChunkRefused) {
+          if (err.reason === 'busy' && attempt < BUSY_RETRIES) {
+            await sleep(BUSY_WAIT_MS * attempt);
+            continue;
+          }
+          if ((err.reason === 'hash-mismatch' || err.reason === 'size-mismatch') && attempt < 2) continue;
+          throw new HolderFailed('refused', `${c.household} refused chunk ${ch.index} of ${idHex}: ${err.reason} (${err.message})`);
+        }
+        if (!this.d.connected(c.peerId)) throw new HolderFailed('offline', `${c.household} went away: ${(err as Error).message}`);
+        if (attempt < 2) continue;
+        throw new HolderFailed('offline', `sending chunk ${ch.index} of ${idHex} to ${c.household} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private backOff(household: string, why: 'refused' | 'offline', message: string): void {
+    const attempts = (this.backoff.get(household)?.attempts ?? 0) + 1;
+    const wait = why === 'offline' ? OFFLINE_BACKOFF_MS : Math.min(REFUSED_BACKOFF_MS * 2 ** (attempts - 1), MAX_BACKOFF_MS);
+    this.backoff.set(household, { until: Date.now() + wait, attempts, why });
+    this.d.log.warn(`replication: ${message}; placing elsewhere, ${household} is tried again in ${Math.round(wait / 1000)} s`);
+  }
+
+  /** A revoked household's copies no longer count: retired (logged gone), and the plan re-places them. */
+  private retireRevoked(family: Map<string, Candidate>): void {
+    for (const p of peerPlacements(this.d.db)) {
+      const c = family.get(p.household);
+      if (c && c.state !== 'revoked') continue;
+      retirePeerPlacement(this.d.db, p.placementId);
+      this.d.log.info(`replication: ${p.household} is ${c ? 'revoked' : 'no longer a member'}: its copy of object row ${p.objectRow} is placed elsewhere`);
+    }
+  }
+
+  /** Staging objects whose files are archived now: dropped at their holders, then retired. */
+  private async dropArchived(owner: string, family: Map<string, Candidate>): Promise<void> {
+    for (const d of droppable(this.d.db)) {
+      const c = family.get(d.household);
+      if (!c || !this.d.connected(c.peerId)) continue; // next time it is online
+      const o = this.object(d.objectRow);
+      if (!o) continue;
+      try {
+        for (const ch of o.chunks) await this.d.chunks.drop(c.peerId, owner, ch.sha);
+      } catch (err) {
+        this.d.log.debug(`replication: dropping ${o.idHex} at ${d.household} failed: ${(err as Error).message}`);
+        continue;
+      }
+      retirePeerPlacement(this.d.db, d.placementId);
+      this.sent.dropped++;
+      this.d.log.info(`replication: staging object ${o.idHex} is archived: dropped at ${d.household}`);
+    }
+  }
+
+  /**
+   * Asks each connected holder whose placement was not audited for auditMs whether it still has
+   * every chunk; a missing chunk is put again, and a holder that cannot take it back loses the
+   * placement (logged gone), so the plan places the object elsewhere.
+   */
+  private async audit(owner: string, family: Map<string, Candidate>): Promise<void> {
+    const every = this.d.auditMs ?? AUDIT_MS;
+    const now = Date.now();
+    for (const p of peerPlacements(this.d.db)) {
+      const c = family.get(p.household);
+      if (!c || c.state !== 'trusted' || !this.d.connected(c.peerId)) continue;
+      if (now - (this.audited.get(p.placementId) ?? p.verifiedAt) < every) continue;
+      const o = this.object(p.objectRow);
+      if (!o) continue;
+      try {
+        let missing = 0;
+        for (const ch of o.chunks) {
+          if (await this.d.chunks.has(c.peerId, owner, ch.sha)) continue;
+          missing++;
+          await this.sendChunk(owner, c, o.idHex, ch);
+        }
+        this.audited.set(p.placementId, Date.now());
+        if (missing > 0) this.d.log.warn(`replication: ${p.household} had lost ${missing} chunk(s) of ${o.idHex}: sent again`);
+      } catch (err) {
+        if (err instanceof HolderFailed && err.why === 'refused') {
+          retirePeerPlacement(this.d.db, p.placementId);
+          this.backOff(p.household, 'refused', `${err.message}; its copy of ${o.idHex} no longer counts`);
+        } else this.d.log.debug(`replication: audit of ${o.idHex} at ${p.household} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private object(row: number): { idHex: string; kind: string; chunks: { index: number; size: number; sha: string }[] } | null {
+    const o = this.d.db.prepare('SELECT object_id, kind FROM objects WHERE id = ?').get(row) as { object_id: Buffer; kind: string } | undefined;
+    if (!o) return null;
+    const chunks = (this.d.db.prepare('SELECT idx, size, sha256 FROM chunks WHERE object_row = ? ORDER BY idx').all(row) as { idx: number; size: number; sha256: Buffer }[]).map(
+      (c) => ({ index: c.idx, size: c.size, sha: c.sha256.toString('hex') }),
+    );
+    return { idHex: o.object_id.toString('hex'), kind: o.kind, chunks };
+  }
+
+  private tier: { url: string; tier: FileTier } | null = null;
+
+  /** The local object tier (site_keys.objects_url) the chunks are read from. */
+  private objectTier(): FileTier {
+    const url = loadSiteKeys(this.d.db)?.objectsUrl;
+    if (!url) throw new Error('this site has no object store (run `lomo-peer init`)');
+    if (this.tier?.url !== url) this.tier = { url, tier: new FileTier(url) };
+    return this.tier.tier;
+  }
+}
+
+/** This site's own copy of a chunk could not be read (missing or unreadable in the object tier). */
+class LocalChunkError extends Error {
+  override name = 'LocalChunkError';
+}
+
+/** An async iterable that opens its stream only when first iterated, and always closes it. */
+async function* lazy(open: () => Promise<Readable>, what: string): AsyncGenerator<Uint8Array> {
+  let r: Readable;
+  try {
+    r = await open();
+  } catch (err) {
+    throw new LocalChunkError(`${what}: ${(err as Error).message}`);
+  }
+  try {
+    for await (const piece of r) yield piece as Uint8Array;
+  } catch (err) {
+    throw new LocalChunkError(`${what}: ${(err as Error).message}`);
+  } finally {
+    r.destroy();
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; the first failure rejects (after the others end). */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (next < items.length && failure === null) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw failure;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
