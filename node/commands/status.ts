@@ -43,7 +43,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     );
     // Only when something is wrong: the usual table stays as it was.
     const pl = report.placement;
-    if (pl?.familyTooSmall) {
+    if (pl?.familyTooSmall && pl.objects > 0) {
       process.stdout.write(`warning: the family has ${pl.members + 1} household(s), fewer than ${pl.replicas + 1}: each volume should be kept by ${pl.replicas} other households\n`);
     } else if (pl && pl.met < pl.objects) {
       process.stdout.write(`placement: ${pl.met} of ${pl.objects} object(s) have their holders${pl.reason ? `: ${pl.reason}` : ''}\n`);
