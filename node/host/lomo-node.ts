@@ -244,9 +244,18 @@ export class LomoNode {
     await Promise.all(this.services.map((s) => s.start()));
     if (this.opts.replicate) {
       if (this.opts.policy) savePolicy(this.db, this.opts.policy);
-      // Placements are logged: the node writes this site's log from now on (nothing before init).
-      attachLocalLog(this.db, await loadSodium(), signingKeyOf(this.identity.privateKey));
-      this.replicator = new Replicator({ db: this.db, chunks: this.chunks, connected: (id) => this.connected(id), log: serviceLog, auditMs: this.opts.auditMs, stopped: () => this.stopped });
+      // Placements are logged: each round attaches the log writer (a no-op before `init`, which
+      // may run while the node does).
+      const signing = signingKeyOf(this.identity.privateKey);
+      this.replicator = new Replicator({
+        db: this.db,
+        chunks: this.chunks,
+        connected: (id) => this.connected(id),
+        log: serviceLog,
+        auditMs: this.opts.auditMs,
+        stopped: () => this.stopped,
+        openLog: async () => void attachLocalLog(this.db, await loadSodium(), signing),
+      });
     }
     // libp2p may still deliver events while (and just after) the node stops: a handler that runs
     // then must not touch the closed catalog, and one that throws must not take the process down.

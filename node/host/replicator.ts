@@ -42,6 +42,8 @@ export interface ReplicatorDeps {
   auditMs?: number;
   /** The node is stopping: no new transfer starts, nothing more is recorded. */
   stopped?(): boolean;
+  /** Attaches this site's log writer once the log exists (`init` may run while the node does). */
+  openLog?(): Promise<void>;
 }
 
 /** What `sync` and `status` say of this site's placement goal, with what this node sent so far. */
@@ -108,6 +110,7 @@ export class Replicator {
     const owner = ownHousehold(db);
     const policy = loadPolicy(db);
     if (owner === null) return this.toReport(this.plan(policy), policy);
+    await this.d.openLog?.();
     const family = new Map(candidates(db, (id) => this.d.connected(id)).map((c) => [c.household, c]));
     this.retireRevoked(family);
     await this.dropArchived(owner, family);
