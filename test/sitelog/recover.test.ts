@@ -19,7 +19,8 @@ const env = { LOMOB_MASTER_KEY: PASS, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_K
 
 let family: Family;
 beforeAll(async () => {
-  family = await startFamily(['A', 'B']);
+  // A family of two: each volume is kept by the one other household (sync --wait waits for it).
+  family = await startFamily(['A', 'B'], ['--replicas', '1']);
 }, 90_000);
 afterAll(async () => family?.stop());
 
