@@ -38,6 +38,7 @@ import { loadSodium } from '../../storage/crypto/sodium.js';
 import { attachLocalLog } from '../../storage/sitelog/local-log.js';
 import { signingKeyOf } from '../site-log.js';
 import { savePolicy, type ReplicationPolicy } from '../../storage/replication/policy.js';
+import { householdOf } from '../../storage/sitelog/succession.js';
 
 export interface NodeOptions {
   dbFile: string;
@@ -341,6 +342,7 @@ export class LomoNode {
     if (!isTrusted(this.db, id)) return;
     const conn = this.host.getConnections(peer)[0];
     markSeen(this.db, id, conn ? conn.remoteAddr.toString() : null, null);
+    this.replicator?.connectedTo(householdOf(this.db, id));
     void this.syncRoster(id);
     this.syncLogsIfDue(id);
   }
@@ -704,8 +706,11 @@ export class LomoNode {
       return null;
     }
     let report = await withDeadline(r.round(), end - Date.now()).catch(() => r.report());
-    while (report.met < report.objects && report.placing > 0 && Date.now() < end) {
-      await new Promise((res) => setTimeout(res, Math.min(500, Math.max(0, end - Date.now()))));
+    // Go on while something can be sent now, or a connected holder's backoff ends in time.
+    const more = (x: ReplicationReport) => x.met < x.objects && (x.placing > 0 || (x.retryAt !== null && x.retryAt < end));
+    while (more(report) && Date.now() < end) {
+      const pause = report.placing > 0 ? 500 : Math.max(100, (report.retryAt ?? 0) - Date.now());
+      await new Promise((res) => setTimeout(res, Math.min(pause, Math.max(0, end - Date.now()))));
       report = await withDeadline(r.round(), end - Date.now()).catch(() => r.report());
     }
     return report;

@@ -48,7 +48,12 @@ export interface ReplicatorDeps {
 
 /** What `sync` and `status` say of this site's placement goal, with what this node sent so far. */
 export interface ReplicationReport extends PlacementSummary {
-  /** Since the node started: chunks sent and stored, chunks a holder had already, bytes sent, drops. */
+  /** When a connected household that failed or refused lately may be tried again (null: none waits). */
+  retryAt: number | null;
+  /**
+   * Since the node started: chunks a holder stored, chunks it had already (acknowledged before a
+   * byte moved), bytes read from the object tier and streamed to holders, staging objects dropped.
+   */
   sent: { chunks: number; alreadyHeld: number; bytes: number; dropped: number };
 }
 
@@ -58,8 +63,10 @@ const CHUNKS_AT_ONCE = 3;
 const HOLDERS_AT_ONCE = 4;
 export const AUDIT_MS = 6 * 3600_000;
 const BUSY_RETRIES = 5;
+const STREAM_RETRIES = 4;
+const STREAM_RETRY_MS = 250;
 const BUSY_WAIT_MS = 500;
-const OFFLINE_BACKOFF_MS = 10_000;
+const OFFLINE_BACKOFF_MS = 5_000;
 const REFUSED_BACKOFF_MS = 30_000;
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** Plan passes per round: a refused holder is replaced in the same round. */
@@ -88,6 +95,11 @@ export class Replicator {
     return this.current;
   }
 
+  /** A household connected: a backoff for being unreachable ends (a refusal's does not). */
+  connectedTo(household: string): void {
+    if (this.backoff.get(household)?.why === 'offline') this.backoff.delete(household);
+  }
+
   /** The goal as it stands, from the catalog (no transfer). */
   report(): ReplicationReport {
     const policy = loadPolicy(this.d.db);
@@ -97,12 +109,18 @@ export class Replicator {
   private plan(policy: ReplicationPolicy): Plan {
     const now = Date.now();
     for (const [h, b] of this.backoff) if (b.until <= now) this.backoff.delete(h);
-    const avoid = new Map([...this.backoff].map(([h, b]) => [h, b.why]));
-    return plan({ objects: ownObjects(this.d.db), candidates: candidates(this.d.db, (id) => this.d.connected(id)), policy, now, avoid });
+    const family = candidates(this.d.db, (id) => this.d.connected(id));
+    // Only connected households can take a copy now (maintenance dials the others); those that
+    // refused or failed lately wait for their backoff.
+    const avoid = new Map<string, 'refused' | 'offline'>(family.filter((c) => !c.connected).map((c) => [c.household, 'offline']));
+    for (const [h, b] of this.backoff) avoid.set(h, b.why);
+    return plan({ objects: ownObjects(this.d.db), candidates: family, policy, now, avoid });
   }
 
   private toReport(p: Plan, policy: ReplicationPolicy): ReplicationReport {
-    return { ...summarize(p, policy), sent: { ...this.sent } };
+    const family = candidates(this.d.db, (id) => this.d.connected(id));
+    const waiting = family.filter((c) => c.connected && this.backoff.has(c.household)).map((c) => this.backoff.get(c.household)!.until);
+    return { ...summarize(p, policy), retryAt: waiting.length ? Math.min(...waiting) : null, sent: { ...this.sent } };
   }
 
   private async runRound(): Promise<ReplicationReport> {
@@ -160,12 +178,10 @@ export class Replicator {
     for (let attempt = 1; ; attempt++) {
       try {
         // Opened only when the holder says go: a chunk it has already costs no read at all.
-        const source = lazy(() => tier.get(key), `reading chunk ${ch.index} of ${idHex} from ${tier.url}`);
+        const source = lazy(() => tier.get(key), `reading chunk ${ch.index} of ${idHex} from ${tier.url}`, (n) => (this.sent.bytes += n));
         const { stored } = await this.d.chunks.put(c.peerId, owner, ch.sha, ch.size, source);
-        if (stored) {
-          this.sent.chunks++;
-          this.sent.bytes += ch.size;
-        } else this.sent.alreadyHeld++;
+        if (stored) this.sent.chunks++;
+        else this.sent.alreadyHeld++;
         this.d.log.debug(`replication: chunk ${ch.index} of ${idHex} to ${c.household}: ${stored ? 'stored' : 'already held'}`);
         return;
       } catch (err) {
@@ -179,7 +195,12 @@ export class Replicator {
           throw new HolderFailed('refused', `${c.household} refused chunk ${ch.index} of ${idHex}: ${err.reason} (${err.message})`);
         }
         if (!this.d.connected(c.peerId)) throw new HolderFailed('offline', `${c.household} went away: ${(err as Error).message}`);
-        if (attempt < 2) continue;
+        // A stream on a connection being replaced (both sides dialled, one connection is closed)
+        // fails at once: try again on the one that stays.
+        if (attempt < STREAM_RETRIES) {
+          await sleep(STREAM_RETRY_MS * attempt);
+          continue;
+        }
         throw new HolderFailed('offline', `sending chunk ${ch.index} of ${idHex} to ${c.household} failed: ${(err as Error).message}`);
       }
     }
@@ -279,7 +300,7 @@ class LocalChunkError extends Error {
 }
 
 /** An async iterable that opens its stream only when first iterated, and always closes it. */
-async function* lazy(open: () => Promise<Readable>, what: string): AsyncGenerator<Uint8Array> {
+async function* lazy(open: () => Promise<Readable>, what: string, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
   let r: Readable;
   try {
     r = await open();
@@ -287,7 +308,10 @@ async function* lazy(open: () => Promise<Readable>, what: string): AsyncGenerato
     throw new LocalChunkError(`${what}: ${(err as Error).message}`);
   }
   try {
-    for await (const piece of r) yield piece as Uint8Array;
+    for await (const piece of r) {
+      onBytes((piece as Uint8Array).length);
+      yield piece as Uint8Array;
+    }
   } catch (err) {
     throw new LocalChunkError(`${what}: ${(err as Error).message}`);
   } finally {

@@ -200,7 +200,12 @@ export class ChunkService extends ProtocolService {
     return this.exchange(peerId, ACK_TIMEOUT_MS, async (fs) => {
       await fs.write(encodeJson({ t: 'put', owner, sha, size }));
       const first = await readReply(fs, 'the answer to a put');
-      if (kind(first) === 'ok') return { stored: storedField(first) };
+      if (kind(first) === 'ok') {
+        // Held already: end our side too, or the half-open stream keeps counting against the
+        // holder's maxInboundStreams (a resumed transfer reset every put after the fourth).
+        await fs.close();
+        return { stored: storedField(first) };
+      }
       if (kind(first) !== 'go') throw new ProtocolViolation('expected go, ok or err');
       let sent = 0;
       for await (const piece of framesOf(source)) {
@@ -240,11 +245,11 @@ export class ChunkService extends ProtocolService {
   /** Opens a stream, runs one exchange, and resets the stream if the exchange fails. */
   private async exchange<T>(peerId: string, readTimeoutMs: number, run: (fs: FramedStream) => Promise<T>): Promise<T> {
     const stream = await this.openStream(peerId);
-    const fs = framed(stream, readTimeoutMs);
     try {
-      return await run(fs);
+      return await run(framed(stream, readTimeoutMs));
     } catch (err) {
-      fs.abort(err instanceof Error ? err : new Error(String(err)));
+      // Also when framing it failed: a stream left open counts against maxOutboundStreams.
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
   }
