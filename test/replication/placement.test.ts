@@ -1,17 +1,23 @@
 /**
  * Placement between three households on loopback (issue 15, points 3 and 5): each packs a small
  * volume; after `sync --wait` every object of every site is held by the two others (R = 2),
- * acknowledged chunk by chunk, recorded and logged, so every site knows every placement.
+ * acknowledged chunk by chunk, recorded and logged, so every site knows every placement. A chunk
+ * a holder lost is put again by the audit; a staged file goes to one household and is dropped
+ * there once the file is in a volume that is itself placed.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { seeded } from '../support/random.js';
+import { waitFor } from '../support/wait.js';
 import { chunkHashes, hostedChunks, ok, packVolume, peerCopies, run } from './sites.js';
 
 const random = seeded('replication/placement.test.ts');
 let family: Family;
 beforeAll(async () => {
-  family = await startFamily(['A', 'B', 'C']);
+  // Placements are audited every 2 s here (default 6 h): a lost chunk is noticed within the test.
+  family = await startFamily(['A', 'B', 'C'], ['--audit-interval', '2s']);
 }, 90_000);
 afterAll(async () => family?.stop());
 
@@ -58,5 +64,40 @@ describe('placement of sealed volumes (three sites)', () => {
     const st = await a.json<any>(['status']);
     expect(st.placement).toMatchObject({ met: 2, objects: 2, familyTooSmall: false, reason: null });
     expect(st.placement.sent.chunks).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the audit puts back a chunk a holder lost', async () => {
+    const [a, b] = family.nodes as [NodeProc, NodeProc, NodeProc];
+    const sha = hostedChunks(b, a.peerId)[0]!;
+    const file = path.join(b.dir, 'hosted', a.peerId, sha.slice(0, 2), sha);
+    expect(fs.existsSync(file)).toBe(true);
+    fs.rmSync(file);
+    await waitFor(() => fs.existsSync(file), 30_000, 'A to put the lost chunk back at B', 100);
+    await waitFor(() => /had lost 1 chunk\(s\)/.test(a.stderr), 10_000, 'A to report the loss');
+  });
+
+  it('a staged file is kept by one household, and dropped there once its file is in a placed volume', async () => {
+    const [, b] = family.nodes as [NodeProc, NodeProc, NodeProc];
+    fs.writeFileSync(path.join(b.dir, 'library', 'new.jpg'), random.bytes(70_000));
+    await ok(b, 'scan', path.join(b.dir, 'library'));
+    await ok(b, 'upload', 'files', '--target', `file://${path.join(b.dir, 'staging')}`);
+    await ok(b, 'sync', '--wait', '--timeout', '60s');
+    const staged = peerCopies(b, b.peerId).filter((o) => o.kind === 'file');
+    expect(staged).toHaveLength(1);
+    expect(staged[0]!.holders).toHaveLength(1);
+    const holder = family.nodes.find((n) => n.peerId === staged[0]!.holders[0])!;
+    const stagedChunks = chunkHashes(b, b.peerId, 'file');
+    expect(stagedChunks.length).toBeGreaterThan(0);
+    for (const c of stagedChunks) expect(hostedChunks(holder, b.peerId)).toContain(c);
+
+    // The file goes into a second volume; once that volume is held by the family, the staged copy goes.
+    await ok(b, 'iso', 'create', '--partial', '-p', path.join(b.dir, 'isos'));
+    await ok(b, 'sync', '--wait', '--timeout', '60s');
+    await waitFor(() => peerCopies(b, b.peerId).find((o) => o.kind === 'file')!.holders.length === 0, 30_000, 'B to drop its staged copy');
+    const now = hostedChunks(holder, b.peerId);
+    for (const c of stagedChunks) expect(now).not.toContain(c);
+    expect(JSON.parse((await run(b, ['--json', 'status'])).stdout).placement.sent.dropped).toBe(1);
+    // Every volume and manifest still has its two holders.
+    for (const o of peerCopies(b, b.peerId).filter((x) => x.kind !== 'file')) expect(o.holders).toHaveLength(2);
   });
 });

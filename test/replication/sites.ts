@@ -65,9 +65,12 @@ export function hostedChunks(n: NodeProc, owner: string): string[] {
   return readOnly(n, (db) => (db.prepare('SELECT lower(hex(sha256)) FROM hosted_chunks WHERE owner_site = ? ORDER BY 1').pluck().all(owner) as string[]));
 }
 
-/** The SHA-256s of every chunk of `owner`'s objects in n's catalog. */
-export function chunkHashes(n: NodeProc, owner: string): string[] {
+/** The SHA-256s of every chunk of `owner`'s objects (of one kind) in n's catalog. */
+export function chunkHashes(n: NodeProc, owner: string, kind?: string): string[] {
   return readOnly(n, (db) =>
-    db.prepare('SELECT lower(hex(c.sha256)) FROM chunks c JOIN objects o ON o.id = c.object_row WHERE o.owner_site = ? ORDER BY 1').pluck().all(owner) as string[],
+    db
+      .prepare('SELECT lower(hex(c.sha256)) FROM chunks c JOIN objects o ON o.id = c.object_row WHERE o.owner_site = ? AND (? IS NULL OR o.kind = ?) ORDER BY 1')
+      .pluck()
+      .all(owner, kind ?? null, kind ?? null) as string[],
   );
 }
