@@ -152,7 +152,7 @@ export function shortfallReason(p: Plan, policy: ReplicationPolicy): string | nu
   const words: Record<Skipped, string> = {
     quota: 'no quota left',
     offline: 'unreachable',
-    refused: 'refused (busy or disk full), retrying later',
+    refused: 'refused lately (quota, disk full or busy), tried again later',
     stale: 'not seen within the holder limit',
     pending: 'waiting for a confirmation',
     revoked: 'revoked',
