@@ -3,9 +3,14 @@ import path from 'node:path';
 import type { Db } from '../../storage/catalog/db.js';
 import { restoreFiles } from '../../storage/jobs/restore-files.js';
 import { restoreVolume } from '../../storage/jobs/restore-volume.js';
+import { localSiteId } from '../../storage/objects/catalog.js';
+import { ChunkChain, TierChunkSource, type BadCopy, type SourceTier } from '../../storage/objects/chunk-sources.js';
 import type { ReadContext } from '../../storage/objects/reader.js';
 import { FileTier } from '../../storage/tiers/file.js';
-import { withCatalog, type GlobalArgs } from '../context.js';
+import { formatSize } from '../../storage/util/units.js';
+import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
+import { LomoNode } from '../host/lomo-node.js';
+import { PeerLink, peerChunkSources } from '../host/peer-chunks.js';
 import { reportExit } from '../exit-codes.js';
 import { exitCodeOf, userErrorOf } from '../job-errors.js';
 import { progressPrinter } from '../job-progress.js';
@@ -46,19 +51,47 @@ export function localTier(site: UnlockedSite['site'], objectsDir?: string): File
   return new FileTier(objectsDir ?? site.objectsUrl);
 }
 
-/** Unlocks the site and runs one restore job against its local tier, with the bar and log lines of the CLI. */
-function withLocalRead<A extends RestoreArgs, T>(args: A, run: (db: Db, read: ReadContext, bar: ProgressBar) => Promise<T>): Promise<T> {
+/** Where a restore's bytes came from (`--json`: `bytesFetched`, `badCopies`). */
+interface Provenance {
+  bytesFetched: Record<SourceTier, number>;
+  badCopies: BadCopy[];
+}
+
+/**
+ * Unlocks the site and runs one restore job with the bar and log lines of the CLI. Chunks are read
+ * from the local object tier, then from the family members that hold them (through the running
+ * node, or a short-lived one started here only if the local tier lacks a chunk); each copy is
+ * checked, and a bad one is reported and skipped for the next holder.
+ */
+function withLocalRead<A extends RestoreArgs, T>(args: A, run: (db: Db, read: ReadContext, bar: ProgressBar) => Promise<T>): Promise<T & Provenance> {
   return withCatalog(args, async (db) => {
     const unlocked = await unlockSite(db, args);
     const bar = new ProgressBar({ json: args.json });
+    const say = progressPrinter(bar, 'restore');
+    const dir = dataDir(args);
+    const link = new PeerLink(dir, () =>
+      LomoNode.start({ dbFile: path.resolve(args.db), dataDir: dir, listen: [], relayClient: true, maintenanceMs: 3_600_000 }),
+    );
+    const tier = localTier(unlocked.site, args.objectsDir);
+    const chain = new ChunkChain([new TierChunkSource(tier), peerChunkSources(db, localSiteId(db) ?? '', link.fetch)], (b) =>
+      say({ job: 'restore', level: 'warn', item: b.holder, message: `object ${b.object} chunk ${b.chunk}: bad copy at ${b.holder} skipped: ${b.reason}` }),
+    );
     try {
-      return await run(db, { sodium: unlocked.sodium, keys: unlocked.keys, tier: localTier(unlocked.site, args.objectsDir) }, bar);
+      const r = await run(db, { sodium: unlocked.sodium, keys: unlocked.keys, tier, chain }, bar);
+      return { ...r, bytesFetched: chain.bytesFetched, badCopies: chain.badCopies };
     } catch (e) {
       throw userErrorOf(e);
     } finally {
       bar.done();
+      await link.close();
     }
   });
+}
+
+/** "read 1.2 MB from peers" when anything came from elsewhere than the local folder. */
+function fetchedLine(p: Provenance): string {
+  const other = (Object.entries(p.bytesFetched) as [SourceTier, number][]).filter(([t, n]) => t !== 'local' && n > 0);
+  return other.length === 0 ? '' : ` (read ${other.map(([t, n]) => `${formatSize(n)} from ${t}`).join(', ')})`;
 }
 
 export const restoreFileCommand: CommandModule<GlobalArgs, RestoreFileArgs> = {
@@ -69,14 +102,13 @@ export const restoreFileCommand: CommandModule<GlobalArgs, RestoreFileArgs> = {
       .positional('paths', { type: 'string', array: true, describe: 'Library paths as scanned (absolute), files or folders' })
       .example('$0 restore file /home/me/Pictures/a.jpg --to /tmp/r', 'writes /tmp/r/home/me/Pictures/a.jpg') as unknown as Argv<RestoreFileArgs>,
   handler: (args) =>
-    withLomobFiles(args, (paths, lomob) => withLocalRead(args, async (db, read, bar) => {
-      const r = mergeRestored(lomob, await restoreFiles(db, read, { paths, to: args.to, onProgress: progressPrinter(bar, 'restore') }));
+    withLomobFiles(args, async (paths, lomob) => {
+      const r = await withLocalRead(args, async (db, read, bar) => mergeRestored(lomob, await restoreFiles(db, read, { paths, to: args.to, onProgress: progressPrinter(bar, 'restore') })));
       for (const f of r.failed) reportExit(exitCodeOf(f.error));
-      bar.done();
       const failed = r.failed.length;
-      if (args.json) printJson({ restored: r.restored, failed });
-      else log.info(`${r.restored.length} file(s) restored into ${path.resolve(args.to)}${failed ? `, ${failed} failed` : ''}`);
-    })),
+      if (args.json) printJson({ restored: r.restored, failed, bytesFetched: r.bytesFetched, badCopies: r.badCopies });
+      else log.info(`${r.restored.length} file(s) restored into ${path.resolve(args.to)}${failed ? `, ${failed} failed` : ''}${fetchedLine(r)}`);
+    }),
 };
 
 export const restoreVolumeCommand: CommandModule<GlobalArgs, RestoreVolumeArgs> = {
@@ -87,11 +119,9 @@ export const restoreVolumeCommand: CommandModule<GlobalArgs, RestoreVolumeArgs> 
       .positional('name', { type: 'string', demandOption: true, describe: 'Volume name as `list iso` shows it' })
       .example('$0 restore volume 2024-04-13--2024-04-20.iso --to /tmp/r', 'writes /tmp/r/2024-04-13--2024-04-20.iso') as unknown as Argv<RestoreVolumeArgs>,
   handler: (args) =>
-    withLocalRead(args, async (db, read, bar) => {
-      const r = await restoreVolume(db, read, { name: args.name, to: args.to, onProgress: progressPrinter(bar, 'restore') });
-      bar.done();
+    withLocalRead(args, (db, read, bar) => restoreVolume(db, read, { name: args.name, to: args.to, onProgress: progressPrinter(bar, 'restore') })).then((r) => {
       if (args.json) printJson(r);
-      else log.info(`restored volume ${r.volume} -> ${r.to}`);
+      else log.info(`restored volume ${r.volume} -> ${r.to}${fetchedLine(r)}`);
     }),
 };
 

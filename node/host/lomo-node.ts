@@ -167,6 +167,11 @@ export class LomoNode {
     }
   }
 
+  /** The site's data folder (restore's `chunk-fetch` writes its temporary files there). */
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
   get peerId(): string {
     return this.identity.siteId;
   }
