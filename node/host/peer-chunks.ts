@@ -58,6 +58,7 @@ export function peerChunkSources(db: Db, selfId: string, fetch: PeerFetch): Chun
       out.push({
         name: `peer ${label ? `${label} ` : ''}${peerId}`,
         tier: 'peers',
+        ranged: true,
         get: async (_rec, _index, range) => {
           const r = await fetch(peerId, owner, sha, range);
           if (Buffer.isBuffer(r)) return r;

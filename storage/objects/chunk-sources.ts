@@ -26,6 +26,12 @@ export interface ChunkSource {
   readonly name: string;
   readonly tier: SourceTier;
   /**
+   * True when fetching only part of a chunk saves bytes moved (a family member over the network);
+   * such a source is asked for the range a read needs. Others (the local folder) always give whole
+   * chunks, which are cheap there and can be checked against the catalog's SHA-256.
+   */
+  readonly ranged?: boolean;
+  /**
    * Chunk `index` of `rec` (whole, or the bytes `range` of it), or null when this source has no
    * copy. Throws when it cannot answer (unreachable, refused); a throw of ChunkError means the
    * holder itself found its copy bad (it is reported as a bad copy).
@@ -132,16 +138,19 @@ export class ChunkChain {
   }
 
   /**
-   * Reads chunk `index` (whole, or `range` of it) from the first source whose copy passes the
-   * checks, and returns what `decode` makes of it. A whole chunk is checked against the catalog's
-   * size and SHA-256 first; `decode` (decryption: every message authenticated, the header naming
-   * this object and index) checks the rest, and a ChunkError from it also counts as a bad copy.
+   * Reads chunk `index` from the first source whose copy passes the checks, and returns what
+   * `decode` makes of it. `range`: the part of the chunk the caller needs, asked of `ranged`
+   * sources only (the others give the whole chunk, so `decode` must take either). A whole chunk is
+   * checked against the catalog's size and SHA-256 first; a range cannot be (only its length is),
+   * so `decode` checks it: decryption authenticates every message and the header naming this
+   * object and index. A ChunkError from `decode` also counts as a bad copy.
    */
-  async read<T>(rec: SourcedObject, index: number, decode: (bytes: Buffer) => T, range?: ByteRange): Promise<T> {
+  async read<T>(rec: SourcedObject, index: number, decode: (bytes: Buffer) => T, wanted?: ByteRange): Promise<T> {
     const idHex = rec.objectId.toString('hex');
     if (!rec.chunks[index]) throw new ChunkError(idHex, index, 'is not in the catalog');
     const attempts: Attempt[] = [];
     for (const source of this.sourcesFor(rec, index)) {
+      const range = source.ranged ? wanted : undefined;
       let bytes: Buffer | null;
       try {
         bytes = await source.get(rec, index, range);

@@ -4,8 +4,9 @@ import type { SiteKeys } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import type { Tier } from '../tiers/tier.js';
 import { ChunkError, decryptChunk } from './chunk-codec.js';
-import { ChunkChain } from './chunk-sources.js';
-import { chunkCount, chunkKey, chunksFor, decodeHeader, type ObjectKind } from './format.js';
+import { SS_ABYTES } from '../crypto/sodium.js';
+import { ChunkChain, type ByteRange } from './chunk-sources.js';
+import { HEADER_BYTES, chunkCount, chunkKey, chunksFor, decodeHeader, type ObjectKind } from './format.js';
 import type { ObjectRecord } from './writer.js';
 
 export interface ReadContext {
@@ -65,9 +66,23 @@ export async function decryptRange(
     const base = i * rec.chunkPlain;
     const from = Math.max(offset, base) - base;
     const to = Math.min(offset + length, base + rec.chunkPlain) - base;
-    const want = { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1 };
-    await sink(await chain.read(rec, i, (bytes) => decryptChunk(ctx.sodium, ctx.keys, bytes, want, from, to)));
+    const cipherSize = rec.chunks[i]?.size;
+    const want = { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1, cipherSize };
+    await sink(await chain.read(rec, i, (bytes) => decryptChunk(ctx.sodium, ctx.keys, bytes, want, from, to), prefixFor(rec, i, to)));
   }
+}
+
+/**
+ * The prefix of chunk `index` that plaintext bytes [0, to) of it need: its header and every message
+ * up to the one holding byte `to - 1` (secretstream decrypts a chunk's messages in order from its
+ * start, so a range cannot skip the messages before it). Undefined when that is the whole chunk (its
+ * last message is needed: the tag that ends the chunk is checked).
+ */
+function prefixFor(rec: ObjectRecord, index: number, to: number): ByteRange | undefined {
+  const c = rec.chunks[index];
+  if (!c || to <= 0) return undefined;
+  const length = HEADER_BYTES + (Math.floor((to - 1) / rec.messageSize) + 1) * (rec.messageSize + SS_ABYTES);
+  return length < c.size ? { offset: 0, length } : undefined;
 }
 
 /**

@@ -16,6 +16,7 @@ import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { seeded } from '../support/random.js';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { localSiteId, objectsByOwner } from '../../storage/objects/catalog.js';
+import { findCopies } from '../../storage/objects/copies.js';
 import { chunkKey } from '../../storage/objects/format.js';
 import { chunkPath } from '../../storage/peerstore/layout.js';
 import { PeerStore } from '../../storage/peerstore/store.js';
@@ -125,6 +126,25 @@ describe('restore from peers', () => {
     const out3 = JSON.parse(three.stdout);
     expect(out3.badCopies.map((x: { holder: string; chunk: number }) => [x.holder.includes(b.peerId), x.chunk])).toEqual([[true, 0]]);
     expect(three.stderr).toMatch(new RegExp(`bad copy at peer .*${b.peerId}`));
+
+    // A byte range is served unchecked by the holder: a flipped byte in it fails decryption here,
+    // and the same range comes from C instead.
+    const cdb = openCatalog(a.db);
+    const [copy] = findCopies(cdb, Buffer.from(path.join(lib, 'small.jpg')));
+    cdb.close();
+    const k = Math.floor(copy!.offset / volumeObject!.chunkPlain);
+    expect(k, 'small.jpg is not in the chunk damaged above').not.toBe(0);
+    const inRange = chunkPath(path.join(b.dir, 'hosted'), a.peerId, volumeObject!.chunks[k]!.sha256.toString('hex'));
+    const flipped = fs.readFileSync(inRange);
+    flipped[70] ^= 0x01; // in the chunk's first message, which every range of it includes
+    fs.writeFileSync(inRange, flipped);
+    const r5 = path.join(tmp, 'r5');
+    const five = JSON.parse((await ok('--json', 'restore', 'file', path.join(lib, 'small.jpg'), '--to', r5)).stdout);
+    expect(fs.readFileSync(path.join(r5 + lib, 'small.jpg')).equals(files['small.jpg']!)).toBe(true);
+    expect(five.badCopies).toHaveLength(1);
+    expect(five.badCopies[0]).toMatchObject({ chunk: k, reason: expect.stringMatching(/does not authenticate/) });
+    expect(five.badCopies[0].holder).toContain(b.peerId);
+    expect(five.bytesFetched.peers).toBe(2 * one.bytesFetched.peers); // B's bad range, then C's
 
     // No holder reachable: the network's exit code, and nothing written.
     await Promise.all([b.stop(), c.stop()]);
