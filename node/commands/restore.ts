@@ -3,14 +3,13 @@ import path from 'node:path';
 import type { Db } from '../../storage/catalog/db.js';
 import { restoreFiles } from '../../storage/jobs/restore-files.js';
 import { restoreVolume } from '../../storage/jobs/restore-volume.js';
-import { localSiteId } from '../../storage/objects/catalog.js';
-import { ChunkChain, TierChunkSource, type BadCopy, type SourceTier } from '../../storage/objects/chunk-sources.js';
+import type { BadCopy, SourceTier } from '../../storage/objects/chunk-sources.js';
 import type { ReadContext } from '../../storage/objects/reader.js';
 import { FileTier } from '../../storage/tiers/file.js';
 import { formatSize } from '../../storage/util/units.js';
-import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
-import { LomoNode } from '../host/lomo-node.js';
-import { PeerLink, peerChunkSources } from '../host/peer-chunks.js';
+import { withCatalog, type GlobalArgs } from '../context.js';
+import { awsOptions, driveOptions, type AwsArgs, type DriveArgs } from './cloud-args.js';
+import { restoreChain } from './restore-sources.js';
 import { reportExit } from '../exit-codes.js';
 import { exitCodeOf, userErrorOf } from '../job-errors.js';
 import { progressPrinter } from '../job-progress.js';
@@ -27,7 +26,7 @@ import { lomobFileOptions, mergeRestored, withLomobFiles, type LomobFileArgs } f
  * (storage/jobs/restore-*.ts), which verifies every chunk and the plaintext SHA-256 and writes only
  * inside --to, atomically. Add subcommands to `restoreCommands`.
  */
-interface RestoreArgs extends GlobalArgs, PassphraseArgs {
+interface RestoreArgs extends GlobalArgs, PassphraseArgs, DriveArgs {
   to: string;
   objectsDir?: string;
 }
@@ -36,12 +35,13 @@ interface RestoreFileArgs extends RestoreArgs, LomobFileArgs {
   paths: string[];
 }
 
-interface RestoreVolumeArgs extends RestoreArgs {
+interface RestoreVolumeArgs extends RestoreArgs, AwsArgs {
   name: string;
 }
 
+/** --to, --objects-dir, and Drive's flags (a staged copy there is a source when nothing cheaper has the chunk). */
 function common<T>(y: Argv<T>): Argv<T & RestoreArgs> {
-  return withPassphraseOption(y)
+  return withPassphraseOption(driveOptions(y))
     .option('to', { type: 'string', demandOption: true, describe: 'Folder to restore into (created if missing); nothing is written outside it' })
     .option('objects-dir', { type: 'string', describe: 'Local object store to read (default: the one chosen at init)' }) as unknown as Argv<T & RestoreArgs>;
 }
@@ -63,17 +63,13 @@ interface Provenance {
  * node, or a short-lived one started here only if the local tier lacks a chunk); each copy is
  * checked, and a bad one is reported and skipped for the next holder.
  */
-function withLocalRead<A extends RestoreArgs, T>(args: A, run: (db: Db, read: ReadContext, bar: ProgressBar) => Promise<T>): Promise<T & Provenance> {
+function withLocalRead<A extends RestoreArgs & AwsArgs, T>(args: A, run: (db: Db, read: ReadContext, bar: ProgressBar) => Promise<T>): Promise<T & Provenance> {
   return withCatalog(args, async (db) => {
     const unlocked = await unlockSite(db, args);
     const bar = new ProgressBar({ json: args.json });
     const say = progressPrinter(bar, 'restore');
-    const dir = dataDir(args);
-    const link = new PeerLink(dir, () =>
-      LomoNode.start({ dbFile: path.resolve(args.db), dataDir: dir, listen: [], relayClient: true, maintenanceMs: 3_600_000 }),
-    );
     const tier = localTier(unlocked.site, args.objectsDir);
-    const chain = new ChunkChain([new TierChunkSource(tier), peerChunkSources(db, localSiteId(db) ?? '', link.fetch)], (b) =>
+    const { chain, close } = restoreChain(db, args, tier, (b) =>
       say({ job: 'restore', level: 'warn', item: b.holder, message: `object ${b.object} chunk ${b.chunk}: bad copy at ${b.holder} skipped: ${b.reason}` }),
     );
     try {
@@ -83,7 +79,7 @@ function withLocalRead<A extends RestoreArgs, T>(args: A, run: (db: Db, read: Re
       throw userErrorOf(e);
     } finally {
       bar.done();
-      await link.close();
+      await close();
     }
   });
 }
@@ -115,7 +111,7 @@ export const restoreVolumeCommand: CommandModule<GlobalArgs, RestoreVolumeArgs> 
   command: 'volume <name>',
   describe: 'Decrypt a whole volume back into its plain ISO image',
   builder: (y) =>
-    common(y)
+    awsOptions(common(y))
       .positional('name', { type: 'string', demandOption: true, describe: 'Volume name as `list iso` shows it' })
       .example('$0 restore volume 2024-04-13--2024-04-20.iso --to /tmp/r', 'writes /tmp/r/2024-04-13--2024-04-20.iso') as unknown as Argv<RestoreVolumeArgs>,
   handler: (args) =>

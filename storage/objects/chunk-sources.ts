@@ -50,6 +50,15 @@ export interface BadCopy {
   reason: string;
 }
 
+/**
+ * Thrown by a source whose copy cannot be read from here now, and that is nobody's fault: a cold
+ * Glacier copy (restoring it costs money and hours: `restore aws`), a tier this site has no
+ * credentials for. Its message is shown only if no other source has the chunk.
+ */
+export class NotReadableHere extends Error {
+  override name = 'NotReadableHere';
+}
+
 /** A chunk no source could give: every source is named with what went wrong there. */
 export class ChunkUnavailableError extends ChunkError {
   override name = 'ChunkUnavailableError';
@@ -59,7 +68,7 @@ export class ChunkUnavailableError extends ChunkError {
     reason: string,
     /** True when some source had a copy that failed its check (corrupt), false when none answered with one. */
     readonly sawBadCopy: boolean,
-    /** True when some source could not answer at all (a holder unreachable, refusing, busy). */
+    /** True when some family member could not answer at all (unreachable, refusing, busy). */
     readonly unreachable: boolean,
   ) {
     super(objectIdHex, index, reason);
@@ -156,6 +165,7 @@ export class ChunkChain {
         bytes = await source.get(rec, index, range);
       } catch (e) {
         if (e instanceof ChunkError) attempts.push({ source, reason: reasonOf(e), bad: true });
+        else if (e instanceof NotReadableHere) attempts.push({ source, reason: e.message, bad: false });
         else attempts.push({ source, reason: (e as Error)?.message ?? String(e), bad: false, failed: e ?? new Error('failed') });
         continue;
       }
@@ -199,11 +209,11 @@ function reasonOf(e: ChunkError): string {
 
 function unavailable(idHex: string, index: number, attempts: Attempt[]): ChunkUnavailableError {
   const bad = attempts.some((a) => a.bad);
-  const failed = attempts.some((a) => a.failed !== undefined);
+  const failed = attempts.some((a) => a.failed !== undefined && a.source.tier === 'peers');
   if (attempts.length === 0) return new ChunkUnavailableError(idHex, index, 'no source to read it from', false, false);
   // One source (a restore from the local folder alone): its own words and errors, as before there were peers.
   if (attempts.length === 1) {
-    if (failed) throw attempts[0]!.failed;
+    if (attempts[0]!.failed !== undefined) throw attempts[0]!.failed;
     return new ChunkUnavailableError(idHex, index, attempts[0]!.reason, bad, failed);
   }
   return new ChunkUnavailableError(idHex, index, `no source has a good copy (${attempts.map((a) => `${a.source.name}: ${a.reason}`).join('; ')})`, bad, failed);
