@@ -59,9 +59,9 @@ interface Provenance {
 
 /**
  * Unlocks the site and runs one restore job with the bar and log lines of the CLI. Chunks are read
- * from the local object tier, then from the family members that hold them (through the running
- * node, or a short-lived one started here only if the local tier lacks a chunk); each copy is
- * checked, and a bad one is reported and skipped for the next holder.
+ * from the local object tier, then from wherever else a copy is, cheapest first (restore-sources.ts:
+ * folder tiers, the family members that hold them, Drive, S3); each copy is checked, and a bad one
+ * is reported and skipped for the next holder.
  */
 function withLocalRead<A extends RestoreArgs & AwsArgs, T>(args: A, run: (db: Db, read: ReadContext, bar: ProgressBar) => Promise<T>): Promise<T & Provenance> {
   return withCatalog(args, async (db) => {

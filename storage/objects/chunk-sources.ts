@@ -34,7 +34,8 @@ export interface ChunkSource {
   /**
    * Chunk `index` of `rec` (whole, or the bytes `range` of it), or null when this source has no
    * copy. Throws when it cannot answer (unreachable, refused); a throw of ChunkError means the
-   * holder itself found its copy bad (it is reported as a bad copy).
+   * holder itself found its copy bad (it is reported as a bad copy), of NotReadableHere that the
+   * copy cannot be read from here now (cold storage, no credentials).
    */
   get(rec: SourcedObject, index: number, range?: ByteRange): Promise<Buffer | null>;
 }

@@ -4,7 +4,8 @@
  * is removed; then `restore file` (through A's running node, control op `chunk-fetch`) and
  * `restore volume` (no node: a short-lived one in the restore's process) come back bit-exact from
  * the family. A single small file moves at most the 2 chunks that hold it. A flipped byte at B is
- * skipped and reported, and C serves instead. With no holder reachable: exit 8, no output file.
+ * skipped and reported, and C serves instead. With no holder reachable: exit 8, no output file;
+ * a copy in a folder tier (a NAS) still serves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -154,5 +155,14 @@ describe('restore from peers', () => {
     expect(none.stderr).toMatch(/no source has a good copy/);
     expect(none.stderr).toContain(b.peerId);
     expect(fs.existsSync(r4) ? filesUnder(r4) : []).toEqual([]);
+
+    // A copy in a folder tier (a NAS) is free: it is read before any peer, here with every peer down.
+    fs.renameSync(kept, objects);
+    await ok('upload', 'iso', '--target', `file://${path.join(tmp, 'nas')}`);
+    fs.renameSync(objects, kept);
+    const r6 = path.join(tmp, 'r6');
+    const six = JSON.parse((await ok('--json', 'restore', 'volume', vol!.name, '--to', r6)).stdout);
+    expect(sha(fs.readFileSync(six.to))).toBe(vol!.sha256);
+    expect(six.bytesFetched).toEqual({ local: volumeObject!.cipherSize, peers: 0, gdrive: 0, s3: 0 });
   }, 300_000);
 });
