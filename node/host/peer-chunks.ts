@@ -100,7 +100,8 @@ export type ChunkFetchReply = { file: string; size: number } | Refusal | { unrea
 /**
  * The control operation `chunk-fetch` {peerId, owner, sha, offset?, length?}: the running node
  * fetches the chunk and writes it to a new file (mode 0600) under `<data>/chunk-fetch/`, whose
- * name it answers; the caller reads and removes it. A refusal or an unreachable member is an
+ * name it answers; the caller reads and removes it (files left by a killed restore are removed an
+ * hour later, by the next fetch). A refusal or an unreachable member is an
  * answer, not an error.
  */
 export async function chunkFetchOp(node: LomoNode, req: ControlRequest): Promise<ChunkFetchReply> {
@@ -130,9 +131,25 @@ export async function chunkFetchOp(node: LomoNode, req: ControlRequest): Promise
   if (!Buffer.isBuffer(r)) return r;
   const dir = path.join(node.dataDir, FETCH_DIR);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  sweepStale(dir);
   const file = path.join(dir, `${randomBytes(12).toString('hex')}.chunk`);
   fs.writeFileSync(file, r, { mode: 0o600, flag: 'wx' });
   return { file, size: r.length };
+}
+
+/** A file older than this was left by a restore that was killed before it read it. */
+const STALE_MS = 60 * 60_000;
+
+function sweepStale(dir: string): void {
+  const before = Date.now() - STALE_MS;
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name);
+    try {
+      if (fs.statSync(file).mtimeMs < before) fs.rmSync(file, { force: true });
+    } catch {
+      // gone meanwhile (its restore removed it)
+    }
+  }
 }
 
 /** A fetch through the running node's control socket. */
