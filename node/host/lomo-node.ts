@@ -28,6 +28,7 @@ import { headOf } from '../../storage/sitelog/store.js';
 import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
+import { householdOf } from '../../storage/sitelog/succession.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -223,7 +224,7 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
-    this.chunks = chunkService(this.hosted)(components);
+    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId))(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
     // libp2p may still deliver events while (and just after) the node stops: a handler that runs
