@@ -29,6 +29,7 @@ import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
 import { householdOf } from '../../storage/sitelog/succession.js';
+import { syncHostedQuotas } from './hosted-quotas.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -210,7 +211,10 @@ export class LomoNode {
       selfPeerId: this.peerId,
       selfInfo: self,
       members: () => this.family.roster().members,
-      onPaired: () => this.pushRoster(),
+      onPaired: () => {
+        this.syncQuotas();
+        this.pushRoster();
+      },
       logKeys: () => siteLogKeys(this.db, this.identity),
       dial: (peerId, addrs) => this.dialPeer(peerId, addrs),
       acceptsJoiners: () => this.admission.ownInviteOpen(),
@@ -224,6 +228,7 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
+    this.syncQuotas();
     this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId))(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
@@ -261,6 +266,7 @@ export class LomoNode {
     // family, only for the relay hop (pairing here needs an invite of our own), and for at most
     // MAX_RELAY_WINDOW_MS from this roster whatever the roster claims.
     if (this.opts.relayServer) this.admission.setRelayWindow(from, relayWindowUntil(inviteUntil));
+    this.syncQuotas();
     for (const m of result.added) {
       log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
       const row = getPeer(this.db, m.peerId);
@@ -339,6 +345,17 @@ export class LomoNode {
     );
   }
 
+  /** The peer store enforces the quotas agreed at pairing (hosted-quotas.ts). Never throws. */
+  private syncQuotas(): void {
+    try {
+      for (const c of syncHostedQuotas(this.db, this.hosted, (m) => log.warn(m))) {
+        log.info(`hosted quota of ${c.owner}: ${c.quotaBytes === null ? 'no limit' : `${c.quotaBytes} bytes`}`);
+      }
+    } catch (err) {
+      if (!this.stopped) log.warn(`applying agreed quotas to the peer store failed: ${(err as Error).message}`);
+    }
+  }
+
   private async syncRoster(peerId: string): Promise<void> {
     try {
       await this.family.sync(peerId);
@@ -376,6 +393,7 @@ export class LomoNode {
       }
     };
     await step('repairing peer rows', () => this.repairPeers());
+    await step('applying agreed quotas to the peer store', () => this.syncQuotas());
     for (const id of await this.listOr(() => revokedPeerIds(this.db))) await step(`hanging up on revoked ${id}`, () => this.hangUp(id));
     await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
     await step('re-announcing the open invite', () => this.reannounceInvite());
@@ -560,6 +578,7 @@ export class LomoNode {
   /** A person confirmed a pending introduced site: it is trusted now, so dial it. */
   confirm(peerId: string): boolean {
     const done = confirmPeer(this.db, peerId);
+    this.syncQuotas();
     const row = getPeer(this.db, peerId);
     if (done && row) void this.autoDial(row, []);
     return done;
@@ -577,6 +596,7 @@ export class LomoNode {
     for (const t of targets) this.admission.allowJoinTarget(t, until);
     try {
       const result = await this.pairing.join(code, opts);
+      this.syncQuotas();
       this.pushRoster();
       void this.maintain();
       return result;
@@ -664,6 +684,7 @@ export class LomoNode {
   revoke(peerId: string): string[] {
     // A signed revocation in this site's log: every member applies it when it receives the log.
     const revoked = revokeSigned(this.db, siteLogKeys(this.db, this.identity), peerId);
+    this.syncQuotas();
     for (const id of revoked) {
       this.hangUp(id);
       this.firstContact.delete(id);
