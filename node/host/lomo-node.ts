@@ -30,6 +30,7 @@ import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
 import { householdOf } from '../../storage/sitelog/succession.js';
 import { syncHostedQuotas } from './hosted-quotas.js';
+import { HostedScrub } from './hosted-scrub.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -60,6 +61,8 @@ export interface NodeOptions {
   recovering?: string;
   /** Folder of the chunks this site keeps for other households (default `<dataDir>/hosted`). */
   hostedDir?: string;
+  /** How often each hosted chunk is re-hashed by the scrub (default 7 days; storage/peerstore/scrub.ts). */
+  scrubEveryMs?: number;
 }
 
 export interface InviteRequest {
@@ -98,6 +101,8 @@ export class LomoNode {
   chunks!: ChunkService;
   /** Chunks this site keeps for other households. */
   hosted!: PeerStore;
+  /** Re-hashes the hosted chunks in the background, a batch per maintenance round. */
+  scrub!: HostedScrub;
   private stopped = false;
   private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
@@ -229,6 +234,7 @@ export class LomoNode {
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
     this.syncQuotas();
+    this.scrub = new HostedScrub(this.hosted, { everyMs: this.opts.scrubEveryMs, log });
     this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId))(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
@@ -400,6 +406,7 @@ export class LomoNode {
     await step('identifying new members', () => this.identifyNewMembers());
     await step('replacing limited relayed connections', () => this.replaceLimitedConnections());
     await step('checking the relay reservation', () => this.kickRelayIfStuck());
+    this.scrub.kick(); // in the background: a batch never delays the round
     const peers = await this.listOr(() => listPeers(this.db));
     // Site logs: every connected member whose exchange is due (gossip: logs received from one
     // member grow the heads, which makes an exchange with every other member due).
@@ -698,6 +705,7 @@ export class LomoNode {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.probation.stop();
+    await this.scrub?.stop();
     await Promise.all(this.services.map((s) => s.stop().catch((err) => log.debug(`stopping ${s.protocol}: ${(err as Error).message}`))));
     await this.host.stop();
     this.db.close();
