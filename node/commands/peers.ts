@@ -39,10 +39,9 @@ export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
     if (args.action === 'remove') return removePeer(args);
     if (args.action === 'confirm') return confirm(args);
     if (args.action === 'speedtest') return speedtest(args);
-    const self = loadIdentity(dataDir(args))?.siteId ?? '';
     const rows = withCatalog(args, (db) => {
       const peers = listPeers(db, { includeRevoked: args.all, includePending: true });
-      const usage = peerUsages(db, ownHousehold(db, self), peers);
+      const usage = peerUsages(db, ownHousehold(db), peers);
       // What each household uses of the quotas both ways (peer-usage.ts), next to the agreement.
       return peers.map((p) => ({ ...p, usage: usage.get(p.peerId)! }));
     });

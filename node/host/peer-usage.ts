@@ -1,4 +1,5 @@
 import type { Db } from '../../storage/catalog/db.js';
+import { localSiteId } from '../../storage/objects/catalog.js';
 import { Accounts } from '../../storage/peerstore/accounts.js';
 import { holdingsAt } from '../../storage/placements/holdings.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
@@ -21,8 +22,14 @@ export interface PeerUsage {
   held: { bytes: number; objects: number; quotaBytes: number | null };
 }
 
-/** This site's household: the origin of its own log (after `recover`, the lost machine's), else itself. */
-export function ownHousehold(db: Db, siteId: string): string {
+/**
+ * This site's household, the owner of its objects: the site id of its keys (`init`; after
+ * `recover`, the lost machine's), else the origin of its log, else `siteId` ('' : none yet, so
+ * nothing is held for it anywhere).
+ */
+export function ownHousehold(db: Db, siteId = ''): string {
+  const keys = localSiteId(db);
+  if (keys) return keys;
   const origin = localOrigin(db);
   return origin ? siteIdOfKey(origin) : siteId;
 }
