@@ -50,7 +50,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     for (const id of report.logs?.forked ?? []) {
       process.stdout.write(`warning: the site log of ${id} forked (it signed two histories; evidence kept)\n`);
     }
-    const h = report.hosted;
+    const h = report.hosted ?? { owners: 0, usedBytes: 0, chunkCount: 0, quarantined: 0 };
     if (h.chunkCount > 0) process.stdout.write(`\nkeeping ${formatSize(h.usedBytes)} in ${h.chunkCount} chunk(s) for ${h.owners} household(s)\n`);
     if (h.quarantined > 0) {
       process.stdout.write(`warning: ${h.quarantined} chunk(s) kept for other households no longer matched their hash: quarantined, not served (their owners re-send them)\n`);
