@@ -5,6 +5,7 @@ import path from 'node:path';
 import { LomoNode } from '../../node/host/lomo-node.js';
 import { ChunkRefused } from '../../protocol/chunk/index.js';
 import { chunkPath, TMP_DIR } from '../../storage/peerstore/layout.js';
+import { getPeer } from '../../storage/trust/peers.js';
 import { LOOPBACK, NodeProc, tempRoot } from '../support/nodes.js';
 import { seeded } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
@@ -55,6 +56,7 @@ describe('hosting chunks: quota, usage, scrub', () => {
     // Both sides hold the agreement the right way round, and each peer store enforces its offer.
     const atH = (await H.json<any[]>(['peers'])).find((p) => p.peerId === S.peerId);
     expect(atH).toMatchObject({ name: 'Sender', quotaOffered: 1_000_000, quotaGranted: 2_000_000 });
+    expect(getPeer(S.db, H.peerId)).toMatchObject({ quotaOffered: 2_000_000, quotaGranted: 1_000_000 });
     expect(S.hosted.usage(H.peerId).quotaBytes).toBe(2_000_000);
     await waitFor(async () => H.stderr.includes(`hosted quota of ${S.peerId}: 1000000 bytes`), 20_000, 'the holder applying the quota');
 
