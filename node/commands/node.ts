@@ -20,6 +20,7 @@ interface NodeArgs extends GlobalArgs {
   siteName?: string;
   maintenanceInterval: number;
   probationSeconds: number;
+  scrubDays: number;
 }
 
 /**
@@ -44,6 +45,11 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
         type: 'number',
         default: 60,
         describe: 'While an invite is open: seconds a stranger may stay connected without completing pairing',
+      })
+      .option('scrub-days', {
+        type: 'number',
+        default: 7,
+        describe: 'Days between re-checks of each chunk kept for other households against its hash (0: every maintenance round)',
       })
       .example('$0 node', `run this household's node on TCP port ${DEFAULT_PORT} with mDNS and UPnP`)
       .example(`$0 node --relay-server --announce /ip4/203.0.113.7/tcp/${DEFAULT_PORT}`, 'a reachable family node (forwarded port) that relays for the others') as unknown as Argv<NodeArgs>,
@@ -92,6 +98,7 @@ async function runNode(args: NodeArgs, stopRequested: () => boolean, whenStopReq
     siteName: args.siteName,
     maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
     probationMs: Math.max(1, args.probationSeconds) * 1000,
+    scrubEveryMs: Math.max(0, args.scrubDays) * 24 * 3600_000,
   });
   let control: { close(): Promise<void> };
   try {

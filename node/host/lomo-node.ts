@@ -28,6 +28,9 @@ import { headOf } from '../../storage/sitelog/store.js';
 import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
+import { householdOf } from '../../storage/sitelog/succession.js';
+import { syncHostedQuotas } from './hosted-quotas.js';
+import { HostedScrub } from './hosted-scrub.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -58,6 +61,8 @@ export interface NodeOptions {
   recovering?: string;
   /** Folder of the chunks this site keeps for other households (default `<dataDir>/hosted`). */
   hostedDir?: string;
+  /** How often each hosted chunk is re-hashed by the scrub (default 7 days; storage/peerstore/scrub.ts). */
+  scrubEveryMs?: number;
 }
 
 export interface InviteRequest {
@@ -96,6 +101,8 @@ export class LomoNode {
   chunks!: ChunkService;
   /** Chunks this site keeps for other households. */
   hosted!: PeerStore;
+  /** Re-hashes the hosted chunks in the background, a batch per maintenance round. */
+  scrub!: HostedScrub;
   private stopped = false;
   private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
@@ -214,7 +221,10 @@ export class LomoNode {
       selfPeerId: this.peerId,
       selfInfo: self,
       members: () => this.family.roster().members,
-      onPaired: () => this.pushRoster(),
+      onPaired: () => {
+        this.syncQuotas();
+        this.pushRoster();
+      },
       logKeys: () => siteLogKeys(this.db, this.identity),
       dial: (peerId, addrs) => this.dialPeer(peerId, addrs),
       acceptsJoiners: () => this.admission.ownInviteOpen(),
@@ -228,7 +238,9 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
-    this.chunks = chunkService(this.hosted)(components);
+    this.syncQuotas();
+    this.scrub = new HostedScrub(this.hosted, { everyMs: this.opts.scrubEveryMs, log });
+    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId))(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
     // libp2p may still deliver events while (and just after) the node stops: a handler that runs
@@ -265,6 +277,7 @@ export class LomoNode {
     // family, only for the relay hop (pairing here needs an invite of our own), and for at most
     // MAX_RELAY_WINDOW_MS from this roster whatever the roster claims.
     if (this.opts.relayServer) this.admission.setRelayWindow(from, relayWindowUntil(inviteUntil));
+    this.syncQuotas();
     for (const m of result.added) {
       log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
       const row = getPeer(this.db, m.peerId);
@@ -343,6 +356,17 @@ export class LomoNode {
     );
   }
 
+  /** The peer store enforces the quotas agreed at pairing (hosted-quotas.ts). Never throws. */
+  private syncQuotas(): void {
+    try {
+      for (const c of syncHostedQuotas(this.db, this.hosted, (m) => log.warn(m))) {
+        log.info(`hosted quota of ${c.owner}: ${c.quotaBytes === null ? 'no limit' : `${c.quotaBytes} bytes`}`);
+      }
+    } catch (err) {
+      if (!this.stopped) log.warn(`applying agreed quotas to the peer store failed: ${(err as Error).message}`);
+    }
+  }
+
   private async syncRoster(peerId: string): Promise<void> {
     try {
       await this.family.sync(peerId);
@@ -380,12 +404,14 @@ export class LomoNode {
       }
     };
     await step('repairing peer rows', () => this.repairPeers());
+    await step('applying agreed quotas to the peer store', () => this.syncQuotas());
     for (const id of await this.listOr(() => revokedPeerIds(this.db))) await step(`hanging up on revoked ${id}`, () => this.hangUp(id));
     await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
     await step('re-announcing the open invite', () => this.reannounceInvite());
     await step('identifying new members', () => this.identifyNewMembers());
     await step('replacing limited relayed connections', () => this.replaceLimitedConnections());
     await step('checking the relay reservation', () => this.kickRelayIfStuck());
+    this.scrub.kick(); // in the background: a batch never delays the round
     const peers = await this.listOr(() => listPeers(this.db));
     // Site logs: every connected member whose exchange is due (gossip: logs received from one
     // member grow the heads, which makes an exchange with every other member due).
@@ -564,6 +590,7 @@ export class LomoNode {
   /** A person confirmed a pending introduced site: it is trusted now, so dial it. */
   confirm(peerId: string): boolean {
     const done = confirmPeer(this.db, peerId);
+    this.syncQuotas();
     const row = getPeer(this.db, peerId);
     if (done && row) void this.autoDial(row, []);
     return done;
@@ -581,6 +608,7 @@ export class LomoNode {
     for (const t of targets) this.admission.allowJoinTarget(t, until);
     try {
       const result = await this.pairing.join(code, opts);
+      this.syncQuotas();
       this.pushRoster();
       void this.maintain();
       return result;
@@ -668,6 +696,7 @@ export class LomoNode {
   revoke(peerId: string): string[] {
     // A signed revocation in this site's log: every member applies it when it receives the log.
     const revoked = revokeSigned(this.db, siteLogKeys(this.db, this.identity), peerId);
+    this.syncQuotas();
     for (const id of revoked) {
       this.hangUp(id);
       this.firstContact.delete(id);
@@ -681,6 +710,7 @@ export class LomoNode {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.probation.stop();
+    await this.scrub?.stop();
     await Promise.all(this.services.map((s) => s.stop().catch((err) => log.debug(`stopping ${s.protocol}: ${(err as Error).message}`))));
     await this.host.stop();
     this.db.close();

@@ -27,6 +27,7 @@ import { signedMembership } from './migrations/0063-signed-membership.js';
 import { sitelogPeerHeads } from './migrations/0061-sitelog-peer-heads.js';
 import { sitelogLocal } from './migrations/0065-sitelog-local.js';
 import { peerStore } from './migrations/0070-peer-store.js';
+import { hostedCheckOrder } from './migrations/0071-hosted-check-order.js';
 
 export interface Migration {
   readonly version: number;
@@ -42,7 +43,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal, peerStore];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal, peerStore, hostedCheckOrder];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
