@@ -114,6 +114,9 @@ export function wholeChunkProblem(rec: ObjectRecord, index: number, bytes: Buffe
   return null;
 }
 
+/** Chunks kept by a chain (at most 64 MiB each by the chunk protocol's limit; 8 MiB by default). */
+const RECENT_CHUNKS = 3;
+
 /** One source's outcome for one chunk, kept for the error when no source has a good copy. */
 interface Attempt {
   source: ChunkSource;
@@ -132,6 +135,12 @@ interface Attempt {
 export class ChunkChain {
   readonly bytesFetched: Record<SourceTier, number> = { local: 0, peers: 0, gdrive: 0, s3: 0 };
   readonly badCopies: BadCopy[] = [];
+  /**
+   * The last few chunks (or prefixes) read from elsewhere than the local folder that decoded fine,
+   * by `<object id>/<index>`: a folder restore reads many small files of one chunk one after the
+   * other, and each would otherwise move that chunk again over the network.
+   */
+  private readonly recent = new Map<string, Buffer>();
 
   constructor(
     private readonly sources: (ChunkSource | ChunkSourceList)[],
@@ -157,7 +166,19 @@ export class ChunkChain {
    */
   async read<T>(rec: SourcedObject, index: number, decode: (bytes: Buffer) => T, wanted?: ByteRange): Promise<T> {
     const idHex = rec.objectId.toString('hex');
-    if (!rec.chunks[index]) throw new ChunkError(idHex, index, 'is not in the catalog');
+    const c = rec.chunks[index];
+    if (!c) throw new ChunkError(idHex, index, 'is not in the catalog');
+    const key = `${idHex}/${index}`;
+    const kept = this.recent.get(key);
+    // Kept bytes passed every check when they came; decoding them again checks them again.
+    if (kept && (wanted ? kept.length >= wanted.offset + wanted.length : kept.length === c.size)) {
+      try {
+        return decode(kept);
+      } catch (e) {
+        if (!(e instanceof ChunkError)) throw e;
+        this.recent.delete(key);
+      }
+    }
     const attempts: Attempt[] = [];
     for (const source of this.sourcesFor(rec, index)) {
       const range = source.ranged ? wanted : undefined;
@@ -180,6 +201,7 @@ export class ChunkChain {
         try {
           const out = decode(bytes);
           this.report(attempts, idHex, index);
+          if (source.tier !== 'local') this.keep(key, bytes);
           return out;
         } catch (e) {
           if (!(e instanceof ChunkError)) throw e;
@@ -189,6 +211,15 @@ export class ChunkChain {
       attempts.push({ source, reason: problem, bad: true });
     }
     throw unavailable(idHex, index, attempts);
+  }
+
+  private keep(key: string, bytes: Buffer): void {
+    this.recent.delete(key);
+    this.recent.set(key, bytes);
+    for (const k of this.recent.keys()) {
+      if (this.recent.size <= RECENT_CHUNKS) break;
+      this.recent.delete(k);
+    }
   }
 
   /** Bad copies met before the good one: recorded, and told to `onBadCopy`. */

@@ -95,6 +95,20 @@ describe('chunk source chain', () => {
     expect(told[0]!.reason).toMatch(/does not authenticate/);
   });
 
+  it('keeps the last chunks read from elsewhere: files of one chunk read one after the other move it once', async () => {
+    const chain = new ChunkChain([new TierChunkSource(holderCopy('local-missing-4', { index: 1 })), ranged(holderCopy('keep'), 'peer K')]);
+    const read = async (offset: number, length: number) => (await readRange(ctx(chain), rec, offset, length)).equals(plain.subarray(offset, offset + length));
+    const prefix = (messages: number) => 64 + messages * (messageSize + 17);
+    expect(await read(chunkPlain + 10, 100)).toBe(true);
+    expect(chain.bytesFetched.peers).toBe(prefix(1));
+    expect(await read(chunkPlain + 5000, 100)).toBe(true); // within the prefix already here
+    expect(chain.bytesFetched.peers).toBe(prefix(1));
+    expect(await read(chunkPlain + 2 * messageSize + 1, 10)).toBe(true); // needs a longer prefix: fetched again
+    expect(chain.bytesFetched.peers).toBe(prefix(1) + prefix(3));
+    expect(await read(chunkPlain + messageSize, 10)).toBe(true);
+    expect(chain.bytesFetched.peers).toBe(prefix(1) + prefix(3));
+  });
+
   it('with no good copy anywhere: one error naming every source, and whether a copy was bad or a holder unreachable', async () => {
     const unreachable: ChunkSource = { name: 'peer Gone', tier: 'peers', get: async () => { throw new Error('dial failed: connection refused'); } };
     const chain = new ChunkChain([new TierChunkSource(holderCopy('local-missing-3', { index: 0 })), unreachable]);
