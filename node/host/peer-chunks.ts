@@ -38,7 +38,8 @@ const BAD_COPY = new Set(['corrupt', 'hash-mismatch', 'size-mismatch']);
 /**
  * The family members that hold chunk `index` of an object (a whole-object or a chunk holding in
  * the catalog), in the order the holdings were recorded, each dialled as whoever speaks for that
- * household now (a recovered household has a new peer id). This site itself is never one.
+ * household now (a recovered household has a new peer id). This site itself and revoked members
+ * are never asked.
  */
 export function peerChunkSources(db: Db, selfId: string, fetch: PeerFetch): ChunkSourceList {
   const speaksFor = successions(db);
@@ -54,9 +55,10 @@ export function peerChunkSources(db: Db, selfId: string, fetch: PeerFetch): Chun
       const peerId = speaksFor.get(h.holder.site)?.successor ?? h.holder.site;
       if (seen.has(peerId)) continue;
       seen.add(peerId);
-      const label = getPeer(db, peerId)?.name;
+      const row = getPeer(db, peerId);
+      if (row?.state === 'revoked') continue; // no longer family: not dialled, its copies do not count
       out.push({
-        name: `peer ${label ? `${label} ` : ''}${peerId}`,
+        name: `peer ${row?.name ? `${row.name} ` : ''}${peerId}`,
         tier: 'peers',
         ranged: true,
         get: async (_rec, _index, range) => {
