@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../catalog/db.js';
 import { Accounts, type HostedChunk, type OwnerUsage } from './accounts.js';
-import { placeDurably, writeVerifiedTemp, fsyncDir, type ChunkSource } from './durable-write.js';
+import { placeDurably, writeVerifiedTemp, fsyncDir, type ChunkBytes } from './durable-write.js';
 import { PeerStoreError } from './errors.js';
 import { QUARANTINE_DIR, TMP_DIR, checkOwner, chunkPath, quarantinePath, shaHex } from './layout.js';
 
@@ -88,7 +88,7 @@ export class PeerStore {
    * nothing left behind, as `quota` (checked before any byte is read and again when recording),
    * `disk-full`, `hash-mismatch` or `size-mismatch`. A chunk already held is not read again.
    */
-  async put(owner: string, sha: string | Uint8Array, size: number, source: ChunkSource): Promise<PutResult> {
+  async put(owner: string, sha: string | Uint8Array, size: number, source: ChunkBytes): Promise<PutResult> {
     checkOwner(owner);
     const hex = shaHex(sha);
     const key = Buffer.from(hex, 'hex');
