@@ -29,6 +29,7 @@ const E2E = [
   'test/sitelog/{rebuild,kill,recover}.test.ts',
   'test/peerstore/disk-full.test.ts',
   'test/network/chunk-disk-full.test.ts',
+  'test/network/hosted-quota.test.ts',
   'test/replication/{placement,replan,resume}.test.ts',
 ];
 

@@ -7,6 +7,7 @@ const EXIT_OF: Record<JobError['kind'], ExitCode> = {
   corrupt: EXIT.CORRUPT,
   storage: EXIT.STORAGE,
   passphrase: EXIT.WRONG_PASSPHRASE,
+  network: EXIT.NETWORK,
 };
 
 /** The documented exit code of a job's error. */

@@ -22,6 +22,7 @@ interface NodeArgs extends GlobalArgs {
   siteName?: string;
   maintenanceInterval: number;
   probationSeconds: number;
+  scrubDays: number;
   replicas?: number;
   holderStale?: string;
   auditInterval?: string;
@@ -49,6 +50,11 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
         type: 'number',
         default: 60,
         describe: 'While an invite is open: seconds a stranger may stay connected without completing pairing',
+      })
+      .option('scrub-days', {
+        type: 'number',
+        default: 7,
+        describe: 'Days between re-checks of each chunk kept for other households against its hash (0: every maintenance round)',
       })
       .option('replicas', {
         type: 'number',
@@ -103,6 +109,7 @@ async function runNode(args: NodeArgs, stopRequested: () => boolean, whenStopReq
     siteName: args.siteName,
     maintenanceMs: Math.max(0.2, args.maintenanceInterval) * 1000,
     probationMs: Math.max(1, args.probationSeconds) * 1000,
+    scrubEveryMs: Math.max(0, args.scrubDays) * 24 * 3600_000,
     replicate: true,
     policy: placementPolicy(args),
     auditMs: args.auditInterval === undefined ? undefined : parseDuration(args.auditInterval, '--audit-interval'),

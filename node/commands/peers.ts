@@ -9,6 +9,7 @@ import { loadIdentity } from '../identity.js';
 import { siteLogKeys } from '../host/log-keys.js';
 import type { SpeedtestResult } from '../../protocol/speedtest/index.js';
 import { formatSize } from '../../storage/util/units.js';
+import { ownHousehold, peerUsages, usedOf } from '../host/peer-usage.js';
 
 interface PeersArgs extends GlobalArgs {
   action: string;
@@ -38,11 +39,16 @@ export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
     if (args.action === 'remove') return removePeer(args);
     if (args.action === 'confirm') return confirm(args);
     if (args.action === 'speedtest') return speedtest(args);
-    const rows = withCatalog(args, (db) => listPeers(db, { includeRevoked: args.all, includePending: true }));
+    const rows = withCatalog(args, (db) => {
+      const peers = listPeers(db, { includeRevoked: args.all, includePending: true });
+      const usage = peerUsages(db, ownHousehold(db), peers);
+      // What each household uses of the quotas both ways (peer-usage.ts), next to the agreement.
+      return peers.map((p) => ({ ...p, usage: usage.get(p.peerId)! }));
+    });
     if (args.json) return printJson(rows);
     const q = (v: number | null) => (v === null ? '-' : formatSize(v));
     printTable(
-      ['NAME', 'PEER ID', 'STATE', 'WE STORE', 'THEY STORE', 'PAIRED', 'VIA'],
+      ['NAME', 'PEER ID', 'STATE', 'WE STORE', 'THEY STORE', 'PAIRED', 'VIA', 'USED HERE', 'USED THERE'],
       rows.map((p) => [
         p.name,
         p.peerId,
@@ -51,6 +57,8 @@ export const peersCommand: CommandModule<GlobalArgs, PeersArgs> = {
         q(p.quotaGranted),
         formatDateTime(p.pairedAt),
         p.introducedBy ? `introduced by ${p.introducedBy.slice(-8)}` : 'invite',
+        usedOf(p.usage.hosted.usedBytes, p.usage.hosted.quotaBytes),
+        usedOf(p.usage.held.bytes, p.usage.held.quotaBytes),
       ]),
     );
   },

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { dataDir, withCatalog, type GlobalArgs } from '../context.js';
 import { EXIT, UserError } from '../exit-codes.js';
@@ -5,6 +6,8 @@ import { formatDateTime, printJson, printTable } from '../output.js';
 import { controlRequest, nodeRunning } from '../host/control.js';
 import { catalogStatus, type StatusReport } from '../host/status.js';
 import { loadIdentity } from '../identity.js';
+import { usedOf } from '../host/peer-usage.js';
+import { formatSize } from '../../storage/util/units.js';
 
 /** `lomo-peer status`: this site and each peer (online, last seen, address, RTT). */
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -20,7 +23,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     } else {
       const id = loadIdentity(dir);
       if (!id) throw new UserError(`this site has no identity yet in ${dir}: run \`lomo-peer node\` once`, EXIT.INPUT);
-      report = withCatalog(args, (db) => catalogStatus(db, id.siteId));
+      report = withCatalog(args, (db) => catalogStatus(db, id.siteId, path.join(dir, 'hosted')));
     }
     if (args.json) return printJson(report);
     const s = report.site;
@@ -30,7 +33,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         '\n',
     );
     printTable(
-      ['NAME', 'PEER ID', 'STATE', 'LAST SEEN', 'RTT', 'ADDRESS'],
+      ['NAME', 'PEER ID', 'STATE', 'LAST SEEN', 'RTT', 'ADDRESS', 'USED HERE', 'USED THERE'],
       report.peers.map((p) => [
         p.name,
         p.peerId,
@@ -38,6 +41,8 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         p.lastSeenAt === null ? 'never' : formatDateTime(p.lastSeenAt),
         p.rttMs === null ? '-' : `${Math.round(p.rttMs)} ms`,
         p.address ?? '-',
+        usedOf(p.usage.hosted.usedBytes, p.usage.hosted.quotaBytes),
+        usedOf(p.usage.held.bytes, p.usage.held.quotaBytes),
       ]),
       [4],
     );
@@ -50,6 +55,11 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     }
     for (const id of report.logs?.forked ?? []) {
       process.stdout.write(`warning: the site log of ${id} forked (it signed two histories; evidence kept)\n`);
+    }
+    const h = report.hosted ?? { owners: 0, usedBytes: 0, chunkCount: 0, quarantined: 0 };
+    if (h.chunkCount > 0) process.stdout.write(`\nkeeping ${formatSize(h.usedBytes)} in ${h.chunkCount} chunk(s) for ${h.owners} household(s)\n`);
+    if (h.quarantined > 0) {
+      process.stdout.write(`warning: ${h.quarantined} chunk(s) kept for other households no longer matched their hash: quarantined, not served (their owners re-send them)\n`);
     }
   },
 };

@@ -2,6 +2,7 @@ import { EXIT, UserError } from '../exit-codes.js';
 import type { ControlHandler, ControlRequest } from './control.js';
 import type { LomoNode } from './lomo-node.js';
 import { liveStatus } from './status.js';
+import { chunkFetchOp } from './peer-chunks.js';
 import { InviteCodeError, PairingError } from '../../protocol/pairing/index.js';
 import { findPeer } from '../../storage/trust/peers.js';
 
@@ -53,6 +54,8 @@ export function controlHandler(node: LomoNode): ControlHandler {
       }
       case 'sync':
         return node.syncLogs({ wait: req.wait === true, timeoutMs: num(req, 'timeoutMs') });
+      case 'chunk-fetch': // a restore reading this site's chunks from a family member (peer-chunks.ts)
+        return chunkFetchOp(node, req);
       default:
         throw new UserError(`unknown control operation ${JSON.stringify(req.op)}`, EXIT.USAGE);
     }

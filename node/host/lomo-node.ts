@@ -28,6 +28,9 @@ import { headOf } from '../../storage/sitelog/store.js';
 import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
 import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
+import { householdOf } from '../../storage/sitelog/succession.js';
+import { syncHostedQuotas } from './hosted-quotas.js';
+import { HostedScrub } from './hosted-scrub.js';
 import { cancelInvite, purgeExpiredSecrets } from '../../storage/trust/invites.js';
 import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, revokedPeerIds, setLocalSiteName, type PeerRow } from '../../storage/trust/peers.js';
 import { revokeSigned } from '../../storage/trust/members.js';
@@ -38,7 +41,6 @@ import { loadSodium } from '../../storage/crypto/sodium.js';
 import { attachLocalLog } from '../../storage/sitelog/local-log.js';
 import { signingKeyOf } from '../site-log.js';
 import { savePolicy, type ReplicationPolicy } from '../../storage/replication/policy.js';
-import { householdOf } from '../../storage/sitelog/succession.js';
 
 export interface NodeOptions {
   dbFile: string;
@@ -64,6 +66,8 @@ export interface NodeOptions {
   recovering?: string;
   /** Folder of the chunks this site keeps for other households (default `<dataDir>/hosted`). */
   hostedDir?: string;
+  /** How often each hosted chunk is re-hashed by the scrub (default 7 days; storage/peerstore/scrub.ts). */
+  scrubEveryMs?: number;
   /**
    * Place this site's objects at other households (the long-running `node`; the short-lived nodes
    * of `join` and `recover` do not). Also attaches the site log writer: placements are logged.
@@ -111,6 +115,8 @@ export class LomoNode {
   chunks!: ChunkService;
   /** Chunks this site keeps for other households. */
   hosted!: PeerStore;
+  /** Re-hashes the hosted chunks in the background, a batch per maintenance round. */
+  scrub!: HostedScrub;
   /** Places this site's own objects at other households (null: this node does not replicate). */
   replicator: Replicator | null = null;
   private stopped = false;
@@ -184,6 +190,11 @@ export class LomoNode {
     }
   }
 
+  /** The site's data folder (restore's `chunk-fetch` writes its temporary files there). */
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
   get peerId(): string {
     return this.identity.siteId;
   }
@@ -226,7 +237,10 @@ export class LomoNode {
       selfPeerId: this.peerId,
       selfInfo: self,
       members: () => this.family.roster().members,
-      onPaired: () => this.pushRoster(),
+      onPaired: () => {
+        this.syncQuotas();
+        this.pushRoster();
+      },
       logKeys: () => siteLogKeys(this.db, this.identity),
       dial: (peerId, addrs) => this.dialPeer(peerId, addrs),
       acceptsJoiners: () => this.admission.ownInviteOpen(),
@@ -240,7 +254,9 @@ export class LomoNode {
     this.speedtester = speedtestService()(components);
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
-    this.chunks = chunkService(this.hosted)(components);
+    this.syncQuotas();
+    this.scrub = new HostedScrub(this.hosted, { everyMs: this.opts.scrubEveryMs, log });
+    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId))(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
     if (this.opts.replicate) {
@@ -292,6 +308,7 @@ export class LomoNode {
     // family, only for the relay hop (pairing here needs an invite of our own), and for at most
     // MAX_RELAY_WINDOW_MS from this roster whatever the roster claims.
     if (this.opts.relayServer) this.admission.setRelayWindow(from, relayWindowUntil(inviteUntil));
+    this.syncQuotas();
     for (const m of result.added) {
       log.info(`family member ${from} introduced ${m.name} (${m.peerId})`);
       const row = getPeer(this.db, m.peerId);
@@ -371,6 +388,17 @@ export class LomoNode {
     );
   }
 
+  /** The peer store enforces the quotas agreed at pairing (hosted-quotas.ts). Never throws. */
+  private syncQuotas(): void {
+    try {
+      for (const c of syncHostedQuotas(this.db, this.hosted, (m) => log.warn(m))) {
+        log.info(`hosted quota of ${c.owner}: ${c.quotaBytes === null ? 'no limit' : `${c.quotaBytes} bytes`}`);
+      }
+    } catch (err) {
+      if (!this.stopped) log.warn(`applying agreed quotas to the peer store failed: ${(err as Error).message}`);
+    }
+  }
+
   private async syncRoster(peerId: string): Promise<void> {
     try {
       await this.family.sync(peerId);
@@ -408,12 +436,14 @@ export class LomoNode {
       }
     };
     await step('repairing peer rows', () => this.repairPeers());
+    await step('applying agreed quotas to the peer store', () => this.syncQuotas());
     for (const id of await this.listOr(() => revokedPeerIds(this.db))) await step(`hanging up on revoked ${id}`, () => this.hangUp(id));
     await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
     await step('re-announcing the open invite', () => this.reannounceInvite());
     await step('identifying new members', () => this.identifyNewMembers());
     await step('replacing limited relayed connections', () => this.replaceLimitedConnections());
     await step('checking the relay reservation', () => this.kickRelayIfStuck());
+    this.scrub.kick(); // in the background: a batch never delays the round
     const peers = await this.listOr(() => listPeers(this.db));
     // Site logs: every connected member whose exchange is due (gossip: logs received from one
     // member grow the heads, which makes an exchange with every other member due).
@@ -599,6 +629,7 @@ export class LomoNode {
   /** A person confirmed a pending introduced site: it is trusted now, so dial it. */
   confirm(peerId: string): boolean {
     const done = confirmPeer(this.db, peerId);
+    this.syncQuotas();
     const row = getPeer(this.db, peerId);
     if (done && row) void this.autoDial(row, []);
     return done;
@@ -616,6 +647,7 @@ export class LomoNode {
     for (const t of targets) this.admission.allowJoinTarget(t, until);
     try {
       const result = await this.pairing.join(code, opts);
+      this.syncQuotas();
       this.pushRoster();
       void this.maintain();
       return result;
@@ -729,6 +761,7 @@ export class LomoNode {
   revoke(peerId: string): string[] {
     // A signed revocation in this site's log: every member applies it when it receives the log.
     const revoked = revokeSigned(this.db, siteLogKeys(this.db, this.identity), peerId);
+    this.syncQuotas();
     for (const id of revoked) {
       this.hangUp(id);
       this.firstContact.delete(id);
@@ -742,6 +775,7 @@ export class LomoNode {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.probation.stop();
+    await this.scrub?.stop();
     await Promise.all(this.services.map((s) => s.stop().catch((err) => log.debug(`stopping ${s.protocol}: ${(err as Error).message}`))));
     await this.host.stop();
     this.db.close();

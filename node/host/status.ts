@@ -5,6 +5,10 @@ import { listPeers, localSiteName, markSeen, type PeerRow } from '../../storage/
 import { peerHeads } from '../../storage/sitelog/replicas.js';
 import { heads } from '../../storage/sitelog/store.js';
 import type { LomoNode } from './lomo-node.js';
+import { Accounts } from '../../storage/peerstore/accounts.js';
+import { quarantinedChunks } from '../../storage/peerstore/store.js';
+import { ownHousehold, peerUsages, type PeerUsage } from './peer-usage.js';
+import type { ScrubStats } from './hosted-scrub.js';
 import type { ReplicationReport } from './replicator.js';
 import { placementFromCatalog } from '../../storage/replication/catalog.js';
 import type { PlacementSummary } from '../../storage/replication/planner.js';
@@ -22,6 +26,20 @@ export interface PeerStatus {
   quotaGranted: number | null;
   /** The site logs this peer acknowledged holding (log sync), per log: site id, last seq, when. */
   logHeads: { siteId: string; seq: number; ackedAt: number }[];
+  /** Storage both ways: kept here for it, kept there for us (peer-usage.ts). */
+  usage: PeerUsage;
+}
+
+/** The chunks this site keeps for other households (storage/peerstore). */
+export interface HostedStatus {
+  /** Households with a quota or chunks here. */
+  owners: number;
+  usedBytes: number;
+  chunkCount: number;
+  /** Chunks found not to match their hash (by a get or the scrub), kept in the quarantine folder. */
+  quarantined: number;
+  /** The scrub since the node started; null when no node runs. */
+  scrub: ScrubStats | null;
 }
 
 /** The site logs this catalog holds. */
@@ -38,13 +56,14 @@ export interface StatusReport {
   site: { peerId: string; name: string; nodeRunning: boolean; addrs: string[] };
   peers: PeerStatus[];
   logs: LogsStatus;
+  hosted: HostedStatus;
   /** This site's placement goal (docs/replication.md "Chunk replication"); `sent` only from a running node. */
   placement: PlacementSummary & { sent?: ReplicationReport['sent'] };
 }
 
 const PING_TIMEOUT_MS = 5_000;
 
-function fromRow(db: Db, p: PeerRow): PeerStatus {
+function fromRow(db: Db, p: PeerRow, usage: Map<string, PeerUsage>): PeerStatus {
   return {
     peerId: p.peerId,
     name: p.name,
@@ -56,6 +75,18 @@ function fromRow(db: Db, p: PeerRow): PeerStatus {
     quotaOffered: p.quotaOffered,
     quotaGranted: p.quotaGranted,
     logHeads: peerHeads(db, p.peerId).map((h) => ({ siteId: h.siteId, seq: h.seq, ackedAt: h.ackedAt })),
+    usage: usage.get(p.peerId)!,
+  };
+}
+
+function hostedStatus(db: Db, hostedRoot: string | null, scrub: ScrubStats | null): HostedStatus {
+  const owners = new Accounts(db).all();
+  return {
+    owners: owners.length,
+    usedBytes: owners.reduce((n, o) => n + o.usedBytes, 0),
+    chunkCount: owners.reduce((n, o) => n + o.chunkCount, 0),
+    quarantined: hostedRoot === null ? 0 : quarantinedChunks(hostedRoot).length,
+    scrub,
   };
 }
 
@@ -64,21 +95,29 @@ function logsStatus(db: Db, siteId: string): LogsStatus {
   return { seq: held.find((h) => h.siteId === siteId)?.seq ?? 0, held, forked: held.filter((h) => h.forked).map((h) => h.siteId) };
 }
 
-/** Status from the catalog alone (no node running): everyone offline, last known facts. */
-export function catalogStatus(db: Db, siteId: string): StatusReport {
+/**
+ * Status from the catalog alone (no node running): everyone offline, last known facts.
+ * `hostedRoot`: the peer store's folder, whose quarantine is counted (null: not counted).
+ */
+export function catalogStatus(db: Db, siteId: string, hostedRoot: string | null = null): StatusReport {
+  const peers = listPeers(db);
+  const usage = peerUsages(db, ownHousehold(db, siteId), peers);
   return {
     site: { peerId: siteId, name: localSiteName(db) ?? '', nodeRunning: false, addrs: [] },
-    peers: listPeers(db).map((p) => fromRow(db, p)),
+    peers: peers.map((p) => fromRow(db, p, usage)),
     logs: logsStatus(db, siteId),
+    hosted: hostedStatus(db, hostedRoot, null),
     placement: placementFromCatalog(db),
   };
 }
 
 /** Live status from the running node: pings every connected peer (in parallel) for its RTT. */
 export async function liveStatus(node: LomoNode): Promise<StatusReport> {
+  const rows = listPeers(node.db);
+  const usage = peerUsages(node.db, ownHousehold(node.db, node.peerId), rows);
   const peers = await Promise.all(
-    listPeers(node.db).map(async (p) => {
-      const s = fromRow(node.db, p);
+    rows.map(async (p) => {
+      const s = fromRow(node.db, p, usage);
       // One row whose id does not parse (stored by an older version) must not fail the whole
       // status: it shows offline, and maintenance removes it.
       let pid: PeerId;
@@ -113,6 +152,7 @@ export async function liveStatus(node: LomoNode): Promise<StatusReport> {
     site: { peerId: node.peerId, name: node.siteName(), nodeRunning: true, addrs: node.addrs() },
     peers,
     logs: logsStatus(node.db, node.peerId),
+    hosted: hostedStatus(node.db, node.hosted.root, node.scrub.stats()),
     placement: node.replicator?.report() ?? placementFromCatalog(node.db),
   };
 }

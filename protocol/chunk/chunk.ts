@@ -31,14 +31,15 @@ import {
  * The holder streams a put's frames into PeerStore.put one at a time, its stream paused between
  * reads (FramedStream flowControl), so a sender faster than the holder's disk waits after one
  * yamux window: backpressure. It acknowledges only once the store has checked the hash and
- * fsynced. For now a household may only put, get and test its own chunks
- * (owner = the requesting peer); later the family's holders may fetch for a recovering household.
+ * fsynced. A peer may only put, get and test the chunks of the household it speaks for: its own
+ * peer id, or the household it succeeded (`recover` on a new machine), as the holder's catalog
+ * says through `householdOf`.
  */
 
 /** Why a holder refused: the store's reason, or the protocol's own. */
 export type ChunkRefusal =
   | PeerStoreReason
-  /** owner is not the requesting peer */
+  /** owner is not the household the requesting peer speaks for */
   | 'forbidden'
   /** the holder is serving MAX_TRANSFERS_TOTAL transfers already: try later or elsewhere */
   | 'busy';
@@ -57,6 +58,12 @@ export class ChunkRefused extends Error {
 const SHA_HEX = /^[0-9a-f]{64}$/;
 const MAX_MESSAGE_CHARS = 1024;
 
+/**
+ * The household a peer speaks for: its own peer id, or the origin of a household it succeeded
+ * (storage/sitelog/succession.ts householdOf, given by the node so this module reads no catalog).
+ */
+export type HouseholdOf = (peerId: string) => string;
+
 export class ChunkService extends ProtocolService {
   /** Puts and gets being served now, over all peers. */
   private transfers = 0;
@@ -64,6 +71,7 @@ export class ChunkService extends ProtocolService {
   constructor(
     private readonly store: PeerStore,
     components: ServiceComponents,
+    private readonly householdOf: HouseholdOf = (peerId) => peerId,
   ) {
     super(CHUNK_SPEC, components);
   }
@@ -78,7 +86,11 @@ export class ChunkService extends ProtocolService {
     const owner = str(req, 'owner', MAX_OWNER_CHARS);
     const sha = shaField(req);
     const from = connection.remotePeer.toString();
-    if (owner !== from) return refuse(fs, 'forbidden', `${from} may only ${t} its own chunks, not those of ${owner}`);
+    // A recovered household's new machine reaches the chunks its lost machine stored here.
+    const household = this.householdOf(from);
+    if (owner !== household) {
+      return refuse(fs, 'forbidden', `${from} may only ${t} the chunks of its own household (${household}), not those of ${owner}`);
+    }
 
     if (t === 'has') {
       await fs.write(encodeJson({ t: 'has', present: await this.store.has(owner, sha) }));

@@ -6,11 +6,12 @@
  */
 import type { PeerStore } from '../../storage/peerstore/store.js';
 import type { ServiceComponents } from '../service.js';
-import { ChunkService } from './chunk.js';
+import { ChunkService, type HouseholdOf } from './chunk.js';
 
-export function chunkService(store: PeerStore): (components: ServiceComponents) => ChunkService {
-  return (components) => new ChunkService(store, components);
+/** `householdOf`: whose chunks a peer may reach (default: its own peer id's only). */
+export function chunkService(store: PeerStore, householdOf?: HouseholdOf): (components: ServiceComponents) => ChunkService {
+  return (components) => new ChunkService(store, components, householdOf);
 }
 
-export { ChunkRefused, type ChunkRefusal, type ChunkService } from './chunk.js';
+export { ChunkRefused, type ChunkRefusal, type ChunkService, type HouseholdOf } from './chunk.js';
 export { CHUNK_PROTOCOL } from './constants.js';

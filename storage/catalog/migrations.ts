@@ -27,6 +27,7 @@ import { signedMembership } from './migrations/0063-signed-membership.js';
 import { sitelogPeerHeads } from './migrations/0061-sitelog-peer-heads.js';
 import { sitelogLocal } from './migrations/0065-sitelog-local.js';
 import { peerStore } from './migrations/0070-peer-store.js';
+import { hostedCheckOrder } from './migrations/0071-hosted-check-order.js';
 import { replicationPolicy } from './migrations/0079-replication-policy.js';
 
 export interface Migration {
@@ -43,7 +44,7 @@ export interface Migration {
 }
 
 /** Every migration this build knows. Add new ones here, one file each under migrations/. */
-const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal, peerStore, replicationPolicy];
+const migrations: readonly Migration[] = [foundation, isoVolumes, objects, pendingObjects, objectOwners, peers, introductions, cloud, holders, siteLogs, sitelogPeerHeads, signedMembership, sitelogLocal, peerStore, hostedCheckOrder, replicationPolicy];
 
 export function allMigrations(): readonly Migration[] {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

@@ -39,8 +39,9 @@ export const noProgress: ProgressFn = () => {};
  *  - corrupt: stored data failed verification
  *  - storage: a tier or the local disk failed (full, permissions, unavailable)
  *  - passphrase: the passphrase does not open the site's keys
+ *  - network: the family members that hold the data could not be reached (none had a bad copy)
  */
-export type JobErrorKind = 'usage' | 'input' | 'corrupt' | 'storage' | 'passphrase';
+export type JobErrorKind = 'usage' | 'input' | 'corrupt' | 'storage' | 'passphrase' | 'network';
 
 export class JobError extends Error {
   override name = 'JobError';

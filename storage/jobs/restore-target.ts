@@ -1,5 +1,6 @@
 /** What the restore jobs share: the target folder, and their failures in the job's words. */
 import fs from 'node:fs';
+import { ChunkUnavailableError } from '../objects/chunk-sources.js';
 import { ChunkError } from '../objects/reader.js';
 import { PlaintextMismatchError, UnsafePathError } from '../objects/restore.js';
 import { TierError } from '../tiers/tier.js';
@@ -21,6 +22,8 @@ export function prepareTarget(to: string): () => void {
  */
 export function restoreError(e: unknown, what: string): JobError | null {
   if (e instanceof JobError) return e;
+  // No copy anywhere, and the holders that might have one did not answer: a network failure, not damage.
+  if (e instanceof ChunkUnavailableError && e.unreachable && !e.sawBadCopy) return new JobError(`${what}: ${e.message}; nothing was written for it`, 'network', e);
   if (e instanceof ChunkError || e instanceof PlaintextMismatchError) return new JobError(`${what}: ${e.message}; nothing was written for it`, 'corrupt', e);
   if (e instanceof UnsafePathError) return new JobError(`${what}: ${e.message}`, 'corrupt', e);
   if (e instanceof TierError) return new JobError(`${what}: ${e.message}`, e.kind === 'not-found' ? 'corrupt' : 'input', e);

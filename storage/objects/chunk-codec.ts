@@ -50,6 +50,11 @@ export interface ExpectChunk {
   index: number;
   /** True if this must be the object's last chunk (FINAL), false if more follow (PUSH). */
   last: boolean;
+  /**
+   * The whole chunk's size as the catalog records it, when `bytes` may be only a prefix of it (a
+   * byte-range fetch: the header and the messages up to the last one the range needs).
+   */
+  cipherSize?: number;
 }
 
 /**
@@ -78,12 +83,14 @@ export function decryptChunk(sodium: Sodium, keys: SiteKeys, bytes: Uint8Array, 
   const state = sodium.pullInit(h.streamHeader, key);
   const header = bytes.subarray(0, HEADER_BYTES);
   const cmsg = h.messageSize + SS_ABYTES;
-  const body = bytes.length - HEADER_BYTES;
+  const body = (want.cipherSize ?? bytes.length) - HEADER_BYTES;
   const n = Math.max(1, Math.ceil(body / cmsg));
   if (Math.ceil((body - n * SS_ABYTES) / h.messageSize) > h.chunkPlain / h.messageSize || body < SS_ABYTES) fail('has an impossible size (truncated or padded)');
   const plainLen = body - n * SS_ABYTES;
   const end = Math.min(to ?? plainLen, plainLen);
   const lastNeeded = end >= plainLen ? n - 1 : Math.floor(Math.max(end - 1, 0) / h.messageSize);
+  // A prefix must hold every message up to the last one needed, whole (checked before any pull).
+  if (bytes.length < Math.min(HEADER_BYTES + body, HEADER_BYTES + (lastNeeded + 1) * cmsg)) fail(`is shorter (${bytes.length} bytes) than the messages the range needs`);
   const out = Buffer.alloc(Math.max(0, end - from));
   for (let m = 0; m <= lastNeeded; m++) {
     const c = bytes.subarray(HEADER_BYTES + m * cmsg, Math.min(HEADER_BYTES + (m + 1) * cmsg, bytes.length));

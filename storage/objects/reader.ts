@@ -2,16 +2,23 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { SiteKeys } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
-import { TierError, type Tier } from '../tiers/tier.js';
+import type { Tier } from '../tiers/tier.js';
 import { ChunkError, decryptChunk } from './chunk-codec.js';
-import { chunkCount, chunkKey, chunksFor, decodeHeader, type ObjectKind } from './format.js';
+import { SS_ABYTES } from '../crypto/sodium.js';
+import { ChunkChain, type ByteRange } from './chunk-sources.js';
+import { HEADER_BYTES, chunkCount, chunkKey, chunksFor, decodeHeader, type ObjectKind } from './format.js';
 import type { ObjectRecord } from './writer.js';
 
 export interface ReadContext {
   sodium: Sodium;
   keys: SiteKeys;
+  /** The local object tier (listings, and chunks when there is no `chain`). */
   tier: Tier;
+  /** Where chunks are read from, in order (chunk-sources.ts); default: `tier` alone. */
+  chain?: ChunkChain;
 }
+
+const chainOf = (ctx: ReadContext): ChunkChain => ctx.chain ?? ChunkChain.of(ctx.tier);
 
 /** Stored data failed verification; `objectIdHex`/`index` say where. */
 export { ChunkError };
@@ -23,24 +30,11 @@ async function readAll(tier: Tier, key: string): Promise<Buffer> {
 }
 
 /**
- * Fetches chunk `index` and checks it against the catalog (size and SHA-256) before anything is
- * decrypted, so every kind of damage is reported as "object X chunk N: ..." .
+ * Fetches chunk `index` from `tier` and checks it against the catalog (size and SHA-256) before
+ * anything is decrypted, so every kind of damage is reported as "object X chunk N: ..." .
  */
-export async function fetchChunk(tier: Tier, rec: ObjectRecord, index: number): Promise<Buffer> {
-  const idHex = rec.objectId.toString('hex');
-  const c = rec.chunks[index];
-  if (!c) throw new ChunkError(idHex, index, 'is not in the catalog');
-  let bytes: Buffer;
-  try {
-    bytes = await readAll(tier, chunkKey(idHex, index));
-  } catch (e) {
-    if (e instanceof TierError && e.kind === 'not-found') throw new ChunkError(idHex, index, `is missing from ${tier.url}`);
-    throw e;
-  }
-  if (bytes.length !== c.size) throw new ChunkError(idHex, index, `has ${bytes.length} bytes, the catalog says ${c.size} (truncated or replaced)`);
-  const sha = createHash('sha256').update(bytes).digest();
-  if (!sha.equals(c.sha256)) throw new ChunkError(idHex, index, 'SHA-256 does not match the catalog (tampered, corrupt, swapped or from another object)');
-  return bytes;
+export function fetchChunk(tier: Tier, rec: ObjectRecord, index: number): Promise<Buffer> {
+  return ChunkChain.of(tier).read(rec, index, (bytes) => bytes);
 }
 
 /** Plaintext bytes [offset, offset + length) of an object, reading only the chunks that hold them. */
@@ -67,13 +61,28 @@ export async function decryptRange(
   if (length === 0) return;
   const { first, last } = chunksFor(offset, length, rec.chunkPlain);
   const n = chunkCount(rec.plainSize, rec.chunkPlain);
+  const chain = chainOf(ctx);
   for (let i = first; i <= last; i++) {
-    const bytes = await fetchChunk(ctx.tier, rec, i);
     const base = i * rec.chunkPlain;
     const from = Math.max(offset, base) - base;
     const to = Math.min(offset + length, base + rec.chunkPlain) - base;
-    await sink(decryptChunk(ctx.sodium, ctx.keys, bytes, { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1 }, from, to));
+    const cipherSize = rec.chunks[i]?.size;
+    const want = { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1, cipherSize };
+    await sink(await chain.read(rec, i, (bytes) => decryptChunk(ctx.sodium, ctx.keys, bytes, want, from, to), prefixFor(rec, i, to)));
   }
+}
+
+/**
+ * The prefix of chunk `index` that plaintext bytes [0, to) of it need: its header and every message
+ * up to the one holding byte `to - 1` (secretstream decrypts a chunk's messages in order from its
+ * start, so a range cannot skip the messages before it). Undefined when that is the whole chunk (its
+ * last message is needed: the tag that ends the chunk is checked).
+ */
+function prefixFor(rec: ObjectRecord, index: number, to: number): ByteRange | undefined {
+  const c = rec.chunks[index];
+  if (!c || to <= 0) return undefined;
+  const length = HEADER_BYTES + (Math.floor((to - 1) / rec.messageSize) + 1) * (rec.messageSize + SS_ABYTES);
+  return length < c.size ? { offset: 0, length } : undefined;
 }
 
 /**
@@ -86,9 +95,10 @@ export async function decryptObject(ctx: ReadContext, rec: ObjectRecord, out: Wr
   const idHex = rec.objectId.toString('hex');
   if (rec.chunks.length !== n) throw new ChunkError(idHex, rec.chunks.length, `catalog lists ${rec.chunks.length} chunks, the object needs ${n}`);
   const hash = createHash('sha256');
+  const chain = chainOf(ctx);
   for (let i = 0; i < n; i++) {
-    const bytes = await fetchChunk(ctx.tier, rec, i);
-    const plain = decryptChunk(ctx.sodium, ctx.keys, bytes, { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1 });
+    const want = { kind: rec.kind, objectId: rec.objectId, index: i, last: i === n - 1 };
+    const plain = await chain.read(rec, i, (bytes) => decryptChunk(ctx.sodium, ctx.keys, bytes, want));
     hash.update(plain);
     if (!out.write(plain)) await new Promise<void>((r) => out.once('drain', () => r()));
   }

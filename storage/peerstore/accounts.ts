@@ -64,6 +64,19 @@ export class Accounts {
     );
   }
 
+  /** Chunks last verified before `before` (ms), least recently first (the scrub's next batch). */
+  dueForCheck(before: number, limit: number): HostedChunk[] {
+    return (
+      this.db.prepare('SELECT * FROM hosted_chunks WHERE verified_at < ? ORDER BY verified_at LIMIT ?').all(before, limit) as {
+        owner_site: string;
+        sha256: Buffer;
+        size: number;
+        stored_at: number;
+        verified_at: number;
+      }[]
+    ).map((row) => ({ owner: row.owner_site, sha256: row.sha256, size: row.size, storedAt: row.stored_at, verifiedAt: row.verified_at }));
+  }
+
   /** Throws `quota` when `size` more bytes would exceed the owner's quota. */
   checkRoom(owner: string, size: number): void {
     const u = this.usage(owner);

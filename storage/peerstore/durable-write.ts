@@ -4,14 +4,14 @@ import path from 'node:path';
 import { PeerStoreError, isNoSpace } from './errors.js';
 
 /** Bytes of a chunk as they arrive: all at once, or streamed (never held whole by this module). */
-export type ChunkSource = Uint8Array | AsyncIterable<Uint8Array>;
+export type ChunkBytes = Uint8Array | AsyncIterable<Uint8Array>;
 
 /**
  * Writes `source` to a new temporary file in `tmpDir`, hashing while writing, and fsyncs it. The
  * file is returned only if exactly `size` bytes arrived and they hash to `sha` (hex); on any
  * failure it is removed and the error says why (`hash-mismatch`, `size-mismatch`, `disk-full`).
  */
-export async function writeVerifiedTemp(tmpDir: string, source: ChunkSource, sha: string, size: number): Promise<string> {
+export async function writeVerifiedTemp(tmpDir: string, source: ChunkBytes, sha: string, size: number): Promise<string> {
   await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
   const hash = createHash('sha256');

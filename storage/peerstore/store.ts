@@ -3,15 +3,29 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../catalog/db.js';
-import { Accounts, type OwnerUsage } from './accounts.js';
-import { placeDurably, writeVerifiedTemp, fsyncDir, type ChunkSource } from './durable-write.js';
+import { Accounts, type HostedChunk, type OwnerUsage } from './accounts.js';
+import { placeDurably, writeVerifiedTemp, fsyncDir, type ChunkBytes } from './durable-write.js';
 import { PeerStoreError } from './errors.js';
 import { QUARANTINE_DIR, TMP_DIR, checkOwner, chunkPath, quarantinePath, shaHex } from './layout.js';
+
+/** Read size of `verify`: what the scrub holds in memory at a time. */
+const VERIFY_READ_BYTES = 1024 * 1024;
 
 /** A byte range of a chunk: `length` bytes from `offset`. */
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
+}
+
+/** What re-hashing one stored chunk found (`verify`). */
+export type ChunkCheck = 'ok' | 'corrupt' | 'gone';
+
+/** A chunk moved out of the way because it no longer matched its hash. */
+export interface QuarantinedChunk {
+  readonly owner: string;
+  readonly sha256: string;
+  /** When it was moved (ms). */
+  readonly at: number;
 }
 
 export interface PutResult {
@@ -27,6 +41,12 @@ export interface PutResult {
  */
 export class PeerStore {
   private readonly accounts: Accounts;
+  /**
+   * Chunks `verify` quarantined whose owner has not been told yet (key `owner/hex`): its next `get`
+   * answers `corrupt`, as if `get` had found it, then `not-found` like any chunk no longer held.
+   * In memory: after a restart the owner's audit (`has` is false) finds it missing instead.
+   */
+  private readonly unreported = new Set<string>();
 
   private constructor(
     readonly root: string,
@@ -68,7 +88,7 @@ export class PeerStore {
    * nothing left behind, as `quota` (checked before any byte is read and again when recording),
    * `disk-full`, `hash-mismatch` or `size-mismatch`. A chunk already held is not read again.
    */
-  async put(owner: string, sha: string | Uint8Array, size: number, source: ChunkSource): Promise<PutResult> {
+  async put(owner: string, sha: string | Uint8Array, size: number, source: ChunkBytes): Promise<PutResult> {
     checkOwner(owner);
     const hex = shaHex(sha);
     const key = Buffer.from(hex, 'hex');
@@ -93,6 +113,7 @@ export class PeerStore {
       if (recorded) this.accounts.forget(owner, key);
       throw err;
     }
+    this.unreported.delete(`${owner}/${hex}`);
     return { stored: recorded };
   }
 
@@ -113,7 +134,12 @@ export class PeerStore {
     const hex = shaHex(sha);
     const key = Buffer.from(hex, 'hex');
     const row = this.accounts.chunk(checkOwner(owner), key);
-    if (!row) throw new PeerStoreError('not-found', `no chunk ${hex} held for ${owner}`);
+    if (!row) {
+      if (this.unreported.delete(`${owner}/${hex}`)) {
+        throw new PeerStoreError('corrupt', `chunk ${hex} of ${owner} no longer matched its hash when checked: not served, moved to ${path.join(QUARANTINE_DIR, owner)}`);
+      }
+      throw new PeerStoreError('not-found', `no chunk ${hex} held for ${owner}`);
+    }
     const file = chunkPath(this.root, owner, hex);
     if (range) {
       const { offset, length } = range;
@@ -148,6 +174,52 @@ export class PeerStore {
     return bytes;
   }
 
+  /**
+   * Re-hashes a stored chunk (the holder scrub, scrub.ts), streaming it so that at most one read
+   * buffer is in memory. A match moves `verified_at`; a mismatch (or a short file) quarantines the
+   * chunk as `get` would, and its owner's next `get` is answered `corrupt`. `gone`: not held, or
+   * its file vanished (the row is dropped). `at`: the time recorded as the check's.
+   */
+  async verify(owner: string, sha: string | Uint8Array, at = Date.now()): Promise<ChunkCheck> {
+    const hex = shaHex(sha);
+    const key = Buffer.from(hex, 'hex');
+    const row = this.accounts.chunk(checkOwner(owner), key);
+    if (!row) return 'gone';
+    const file = chunkPath(this.root, owner, hex);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await this.openChunk(owner, key, file);
+    } catch (err) {
+      if (err instanceof PeerStoreError && err.reason === 'not-found') return 'gone';
+      throw err;
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const piece of fh.createReadStream({ highWaterMark: VERIFY_READ_BYTES, autoClose: false })) {
+        hash.update(piece as Buffer);
+        size += (piece as Buffer).length;
+      }
+    } finally {
+      await fh.close();
+    }
+    const got = hash.digest('hex');
+    if (got === hex && size === row.size) {
+      this.accounts.markVerified(owner, key, at);
+      return 'ok';
+    }
+    // Deleted or replaced meanwhile (a delete, then a put of the same chunk): not ours to judge.
+    if (!this.accounts.chunk(owner, key)) return 'gone';
+    await this.quarantine(owner, hex, file, size === row.size ? `now hashes to ${got}` : `has ${size} bytes, not ${row.size}`);
+    this.unreported.add(`${owner}/${hex}`);
+    return 'corrupt';
+  }
+
+  /** Chunks held whose last check is older than `before` (ms), least recently checked first. */
+  dueForCheck(before: number, limit: number): HostedChunk[] {
+    return this.accounts.dueForCheck(before, limit);
+  }
+
   /** Drops a chunk (the owner no longer needs it here). Returns false if it was not held. */
   async delete(owner: string, sha: string | Uint8Array): Promise<boolean> {
     const hex = shaHex(sha);
@@ -174,8 +246,41 @@ export class PeerStore {
   private async quarantine(owner: string, hex: string, file: string, why: string): Promise<PeerStoreError> {
     const dest = quarantinePath(this.root, owner, hex, Date.now());
     await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-    await fsp.rename(file, dest);
+    try {
+      await fsp.rename(file, dest);
+    } catch (err) {
+      // A get and the scrub found it at the same time: the other one moved it already.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     this.accounts.forget(owner, Buffer.from(hex, 'hex'));
     return new PeerStoreError('corrupt', `chunk ${hex} of ${owner} ${why}: not served, moved to ${path.join(QUARANTINE_DIR, owner)}`);
   }
+}
+
+/**
+ * The chunks in the quarantine folder of the store under `root` (the store need not be open: the
+ * status of a site whose node is not running reads them too). Newest first.
+ */
+export function quarantinedChunks(root: string): QuarantinedChunk[] {
+  const dir = path.join(root, QUARANTINE_DIR);
+  const out: QuarantinedChunk[] = [];
+  let owners: string[];
+  try {
+    owners = fs.readdirSync(dir);
+  } catch {
+    return out; // none yet
+  }
+  for (const owner of owners) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(dir, owner));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^([0-9a-f]{64})\.(\d+)$/.exec(name);
+      if (m) out.push({ owner, sha256: m[1]!, at: Number(m[2]) });
+    }
+  }
+  return out.sort((a, b) => b.at - a.at);
 }

@@ -6,7 +6,7 @@ import { decodeBody, encodeBody, type SiteRecordBody } from './body.js';
 import type { CatalogOp } from './catalog-ops.js';
 import { emptyLog, verifyNext } from './chain.js';
 import { openCatalogDelta } from './delta.js';
-import { decodeEntry, type SiteLogEntry } from './entry.js';
+import { decodeEntry, KIND, type SiteLogEntry } from './entry.js';
 import { SiteLogError } from './errors.js';
 import { recoveryKey } from './recovery-key.js';
 import type { SigningKey } from './sign.js';
@@ -74,7 +74,10 @@ function isEmpty(db: Db): boolean {
   );
 }
 
-/** The site record in force at the end of a log (the latest); the log must start with one. */
+/**
+ * The site record in force at the end of a log (the latest). Entries before the first one can only
+ * be membership entries (a site that paired before `init`); any catalog entry needs a record first.
+ */
 function siteRecordOf(entries: Iterable<SiteLogEntry>): { origin: Buffer; record: SiteRecordBody; count: number } {
   let origin: Buffer | null = null;
   let record: SiteRecordBody | null = null;
@@ -89,9 +92,10 @@ function siteRecordOf(entries: Iterable<SiteLogEntry>): { origin: Buffer; record
     count++;
     const b = decodeBody(e.kind, e.body);
     if (b.kind === 'siteRecord') record = b.body;
-    else if (!record) throw new SiteLogError('rule', 'the log does not start with a site record', e.originId, e.seq);
+    else if (!record && b.kind !== 'membership') throw new SiteLogError('rule', `a ${b.kind} entry before the log's site record`, e.originId, e.seq);
   }
-  if (!origin || !record) throw new SiteLogError('rule', 'an empty log: nothing to recover from');
+  if (!origin) throw new SiteLogError('rule', 'an empty log: nothing to recover from');
+  if (!record) throw new SiteLogError('rule', 'the log has no site record: this site never ran `init`', siteIdOfKey(origin));
   return { origin, record, count };
 }
 
@@ -247,7 +251,7 @@ export async function recoverSite(db: Db, o: RecoverOptions): Promise<RecoverRes
   const each = function* () {
     for (const x of o.entries) yield Buffer.isBuffer(x) ? decodeEntry(x) : x;
   };
-  // The passphrase is checked against the log's first entry, its site record, before anything is
+  // The passphrase is checked against the log's first site record before anything is
   // written; the chain and every signature are checked as the entries are stored, in the same
   // transaction as the rebuild, so a bad entry anywhere leaves the catalog as it was.
   const site = firstSiteRecord(each());
@@ -310,14 +314,21 @@ function* accepted(db: Db, entries: Iterable<SiteLogEntry>): Generator<SiteLogEn
   yield* page;
 }
 
+/**
+ * The log's first site record, its entries up to it verified. Before it a log may hold membership
+ * entries only: a site that paired before `init` signed those with its node key already.
+ */
 function firstSiteRecord(entries: Iterator<SiteLogEntry>): { origin: Buffer; record: SiteRecordBody } {
-  const first = entries.next();
-  if (first.done) throw new SiteLogError('rule', 'an empty log: nothing to recover from');
-  const e = first.value;
-  verifyNext(emptyLog(e.origin), e);
-  const b = decodeBody(e.kind, e.body);
-  if (b.kind !== 'siteRecord') throw new SiteLogError('rule', 'the log does not start with a site record', e.originId, e.seq);
-  return { origin: e.origin, record: b.body };
+  let state: ReturnType<typeof emptyLog> | null = null;
+  for (let next = entries.next(); !next.done; next = entries.next()) {
+    const e = next.value;
+    state = verifyNext(state ?? emptyLog(e.origin), e);
+    const b = decodeBody(e.kind, e.body);
+    if (b.kind === 'siteRecord') return { origin: e.origin, record: b.body };
+    if (b.kind !== 'membership') throw new SiteLogError('rule', `a ${b.kind} entry before the log's site record`, e.originId, e.seq);
+  }
+  if (!state) throw new SiteLogError('rule', 'an empty log: nothing to recover from');
+  throw new SiteLogError('rule', 'the log has no site record: this site never ran `init`', siteIdOfKey(state.origin));
 }
 
 function writeSiteKeys(db: Db, site: { origin: Buffer; record: SiteRecordBody }, objectsUrl: string, createdAt: number): void {
@@ -331,7 +342,7 @@ function writeSiteKeys(db: Db, site: { origin: Buffer; record: SiteRecordBody },
 
 /**
  * Which household of the logs this catalog holds a passphrase opens (`lomo-peer recover` without
- * `--site`): the log whose first entry, a site record, has the key check that the passphrase's
+ * `--site`): the log whose first site record has the key check that the passphrase's
  * keys reproduce. One Argon2id run per candidate log (a family has a handful), oldest first by
  * site id so the answer does not depend on arrival order. `exclude`: sites known not to be the
  * lost one (this machine, the inviter). Null: no log matches (a wrong passphrase, or the lost
@@ -342,7 +353,8 @@ export async function findSiteByPassphrase(db: Db, passphrase: string, o: { excl
   const sodium = o.sodium ?? (await loadSodium());
   for (const c of candidates) {
     if (o.exclude?.includes(c.site_id)) continue;
-    const first = db.prepare('SELECT bytes FROM sitelog_entries WHERE origin = ? AND seq = 1').pluck().get(c.origin) as Buffer | undefined;
+    // The first site record, not always entry 1: a site that paired before `init` logged that first.
+    const first = db.prepare('SELECT bytes FROM sitelog_entries WHERE origin = ? AND kind = ? ORDER BY seq LIMIT 1').pluck().get(c.origin, KIND.siteRecord) as Buffer | undefined;
     if (!first) continue;
     const e = decodeEntry(first);
     const b = decodeBody(e.kind, e.body);

@@ -143,6 +143,17 @@ const CASES: Case[] = [
     setup: () => flipLocalChunk(),
     undo: () => flipLocalChunk(),
   },
+  {
+    // The next source after the local folder is the archive copy, but it is in Deep Archive: never
+    // restored from here (that costs money and hours), the error says which command shows the cost.
+    cause: 'restore volume: a local chunk is damaged and the only other copy is cold',
+    exit: 7,
+    args: (o) => ['restore', 'volume', volume, '--to', o, '--awsBucketName', 'cold'],
+    stderr: /chunk 1: no source has a good copy \(local objects .*SHA-256 does not match.*; s3:\/\/cold\/.* is in DEEP_ARCHIVE .*lomo-peer restore aws/,
+    setup: () => flipLocalChunk(),
+    undo: () => flipLocalChunk(),
+    requests: (c) => expect([c.RestoreObject ?? 0, c.GetObject ?? 0]).toEqual([0, 0]),
+  },
   // restore aws
   {
     cause: 'restore aws: wrong passphrase (cold copy, restore asked)',
@@ -241,6 +252,31 @@ describe('restore error paths: documented exit code, no crash, nothing left behi
     expect(filesUnder(out)).toEqual([]);
     expect(others()).toEqual(before);
     fs.rmdirSync(out);
+  });
+});
+
+describe('restore volume reads what the local folder lacks from the archive copy', () => {
+  it('a damaged local chunk is reported and read from the S3 copy (one ranged GET), bit-exact', async () => {
+    const out = fs.mkdtempSync(path.join(tmp.dir, 'from-s3-'));
+    flipLocalChunk();
+    proxy.reset();
+    let r: CliResult;
+    try {
+      r = await run(['--json', 'restore', 'volume', volume, '--to', out, '--awsBucketName', 'warm']);
+    } finally {
+      flipLocalChunk();
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(sha(fs.readFileSync(res.to))).toBe(plainSha);
+    const c = openCatalog(db, { create: false });
+    const size1 = (c.prepare(`SELECT c.size FROM chunks c JOIN objects o ON o.id = c.object_row WHERE o.kind = 'volume' AND c.idx = 1`).get() as { size: number }).size;
+    c.close();
+    expect(res.bytesFetched.s3).toBe(size1);
+    expect(proxy.count('GetObject')).toBe(1);
+    expect(res.badCopies).toEqual([expect.objectContaining({ chunk: 1, holder: expect.stringMatching(/^local objects file:/), reason: expect.stringMatching(/SHA-256 does not match/) })]);
+    expect(r.stderr).toMatch(/chunk 1: bad copy at local objects .* skipped/);
+    fs.rmSync(out, { recursive: true, force: true });
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * Disaster drill, network half (issue 14, 5): A scans, inits (its object store in a folder outside
- * its data folder, standing in for a NAS), packs and archives a volume, pairs with B and syncs its
+ * Disaster drill, network half (issue 14, 5): A pairs with B, then scans, inits (its object store in a folder outside
+ * its data folder, standing in for a NAS), packs and archives a volume and syncs its
  * log to B; then A's node stops and A's data folder is deleted. `lomo-peer recover` in a new folder
  * with an invite from B and the passphrase gives back the same listings and bit-exact restores,
  * and B then trusts the new machine as household A. A wrong passphrase and a garbled or expired
@@ -47,13 +47,14 @@ describe('lomo-peer recover', () => {
       return r;
     };
 
-    // A's life before the loss. (init before pairing: the log starts with the site record.)
+    // A's life before the loss. It pairs before `init`: its log starts with membership entries
+    // signed by its node key, and its site record comes later (recover finds it there).
+    await family.pair();
     await ok(a.db, 'scan', lib);
     await ok(a.db, 'init', '--kdf-passes', '1', '--objects-dir', path.join(nas, 'objects'));
     fs.mkdirSync(path.join(a.dir, 'isos'));
     await ok(a.db, 'iso', 'create', '--partial', '-p', path.join(a.dir, 'isos'));
     await ok(a.db, 'upload', 'iso', '--target', `file://${path.join(nas, 'archive')}`);
-    await family.pair();
     await ok(a.db, 'sync', '--wait', '--timeout', '60s');
     const listings = async (db: string) => ({
       files: (await ok(db, 'list', 'files', '--json')).stdout,
