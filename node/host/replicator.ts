@@ -69,6 +69,8 @@ const BUSY_WAIT_MS = 500;
 const OFFLINE_BACKOFF_MS = 5_000;
 const REFUSED_BACKOFF_MS = 30_000;
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** An object whose own copy could not be read is tried again after this long. */
+const UNREADABLE_WAIT_MS = 10 * 60_000;
 /** Plan passes per round: a refused holder is replaced in the same round. */
 const PASSES = 3;
 
@@ -86,6 +88,8 @@ export class Replicator {
   private readonly backoff = new Map<string, { until: number; attempts: number; why: 'refused' | 'offline' }>();
   private readonly audited = new Map<number, number>();
   private readonly sent = { chunks: 0, alreadyHeld: 0, bytes: 0, dropped: 0 };
+  /** Objects whose own copy could not be read from the object tier, until when they are not tried. */
+  private readonly unreadable = new Map<number, number>();
 
   constructor(private readonly d: ReplicatorDeps) {}
 
@@ -114,13 +118,24 @@ export class Replicator {
     // refused or failed lately wait for their backoff.
     const avoid = new Map<string, 'refused' | 'offline'>(family.filter((c) => !c.connected).map((c) => [c.household, 'offline']));
     for (const [h, b] of this.backoff) avoid.set(h, b.why);
-    return plan({ objects: ownObjects(this.d.db), candidates: family, policy, now, avoid });
+    const p = plan({ objects: ownObjects(this.d.db), candidates: family, policy, now, avoid });
+    // An object this site cannot read now is not sent anywhere (it waits, and is named).
+    for (const [row, until] of this.unreadable) if (until <= now) this.unreadable.delete(row);
+    for (const o of p.objects) {
+      if (!this.unreadable.has(o.row) || o.add.length === 0) continue;
+      o.short += o.add.length;
+      o.add = [];
+    }
+    return p;
   }
 
   private toReport(p: Plan, policy: ReplicationPolicy): ReplicationReport {
     const family = candidates(this.d.db, (id) => this.d.connected(id));
     const waiting = family.filter((c) => c.connected && this.backoff.has(c.household)).map((c) => this.backoff.get(c.household)!.until);
-    return { ...summarize(p, policy), retryAt: waiting.length ? Math.min(...waiting) : null, sent: { ...this.sent } };
+    const summary = summarize(p, policy);
+    const unreadable = p.objects.filter((o) => o.short > 0 && this.unreadable.has(o.row)).length;
+    if (unreadable > 0) summary.reason = `${summary.reason ?? ''}; this site cannot read its own copy of ${unreadable} object(s) (see the node's log)`.replace(/^; /, '');
+    return { ...summary, retryAt: waiting.length ? Math.min(...waiting) : null, sent: { ...this.sent } };
   }
 
   private async runRound(): Promise<ReplicationReport> {
@@ -151,7 +166,8 @@ export class Replicator {
               return;
             }
             // This site's own copy is unreadable (LocalChunkError) or the catalog failed: the
-            // holder is not to blame; the object waits for the next round.
+            // holder is not to blame; the object waits a while.
+            if (err instanceof LocalChunkError) this.unreadable.set(row, Date.now() + UNREADABLE_WAIT_MS);
             this.d.log.warn(`replication: placing object row ${row} at ${household} failed: ${(err as Error).message}`);
           }
         }
@@ -195,8 +211,8 @@ export class Replicator {
           throw new HolderFailed('refused', `${c.household} refused chunk ${ch.index} of ${idHex}: ${err.reason} (${err.message})`);
         }
         if (!this.d.connected(c.peerId)) throw new HolderFailed('offline', `${c.household} went away: ${(err as Error).message}`);
-        // A stream on a connection being replaced (both sides dialled, one connection is closed)
-        // fails at once: try again on the one that stays.
+        // A stream can fail without the holder refusing anything (a connection being replaced,
+        // a reset): a few tries before the holder is backed off.
         if (attempt < STREAM_RETRIES) {
           await sleep(STREAM_RETRY_MS * attempt);
           continue;

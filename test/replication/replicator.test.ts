@@ -30,6 +30,7 @@ import { attachLocalLog } from '../../storage/sitelog/local-log.js';
 import { signingKeyFromSeed } from '../../storage/sitelog/sign.js';
 import { siteIdOfKey } from '../../storage/sitelog/site-id.js';
 import { FileTier } from '../../storage/tiers/file.js';
+import { chunkKey } from '../../storage/naming/object-keys.js';
 import { savePairedPeer } from '../../storage/trust/peers.js';
 import { seeded } from '../support/random.js';
 import { cleanup, tempCatalog } from '../sitelog/logs.js';
@@ -136,6 +137,26 @@ describe('replicator', () => {
     // A second round has nothing to do: everything sent already, nothing re-sent.
     const again = await r.round();
     expect(again.sent).toEqual(report.sent);
+    refusing.store.setQuota(owner.id, null);
+  });
+
+  it('an object whose own copy cannot be read is not sent, its holders are not blamed, and the report says so', async () => {
+    const row = await volume(50_000);
+    const hex = owner.db.prepare('SELECT lower(hex(object_id)) FROM objects WHERE id = ?').pluck().get(row) as string;
+    await new FileTier(loadSiteKeys(owner.db)!.objectsUrl).delete(chunkKey(hex, 0));
+    const warnings: string[] = [];
+    const r = new Replicator({
+      db: owner.db,
+      chunks: owner.chunks,
+      connected: (id) => owner.h.getConnections(peerIdFromString(id)).length > 0,
+      log: { info: () => {}, warn: (m) => warnings.push(m), debug: () => {} },
+    });
+    const report = await r.round();
+    expect(report).toMatchObject({ objects: 2, met: 1, placing: 0, retryAt: null });
+    expect(report.reason).toMatch(/cannot read its own copy of 1 object/);
+    expect(holdingsOfObject(owner.db, row)).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/reading chunk 0 of [0-9a-f]+ from file:/);
+    expect(warnings.join('\n')).not.toMatch(/placing elsewhere/);
   });
 
   it('when every household with room refused, the report says so and nothing is recorded', async () => {
@@ -148,7 +169,7 @@ describe('replicator', () => {
       log: { info: () => {}, warn: () => {}, debug: () => {} },
     });
     const report = await r.round();
-    expect(report).toMatchObject({ objects: 2, met: 1, placing: 0 });
+    expect(report).toMatchObject({ objects: 3, met: 1, placing: 0 });
     expect(report.reason).toMatch(/refused lately \(quota, disk full or busy\), tried again later: /);
     expect(report.retryAt).toBeGreaterThan(Date.now());
     expect(holdingsOfObject(owner.db, row)).toEqual([]);
