@@ -1,0 +1,56 @@
+/**
+ * Disaster drill without clouds (issue 15, tests): A scans and packs, `sync --wait` places its
+ * volume at B and C, A's data folder (its catalog, identity and objects) is deleted; `recover` on
+ * a new folder with B's invite and the passphrase, then every file restores bit-exact from the
+ * family alone — no object folder, no cloud configured.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
+import { seeded } from '../support/random.js';
+import { env, ok, packVolume, peerCopies } from './sites.js';
+
+const random = seeded('replication/drill.test.ts');
+let family: Family;
+beforeAll(async () => {
+  family = await startFamily(['A', 'B', 'C']);
+  await family.pair();
+}, 90_000);
+afterAll(async () => family?.stop());
+
+describe('disaster drill without clouds', () => {
+  it('a household that lost everything gets every file back from the family alone', async () => {
+    const [a, b, c] = family.nodes as [NodeProc, NodeProc, NodeProc];
+    const sizes = [900_000, 30_000, 2_500_000];
+    await packVolume(a, random, sizes);
+    const lib = path.join(a.dir, 'library');
+    const files = new Map(fs.readdirSync(lib).map((n) => [n, fs.readFileSync(path.join(lib, n))]));
+    await ok(a, 'sync', '--wait', '--timeout', '60s');
+    for (const o of peerCopies(a, a.peerId)) expect(o.holders).toEqual([b.peerId, c.peerId].sort());
+    // B and C have A's log with its placements (sync --wait waited for them to hold its head).
+    const household = a.peerId;
+
+    await a.stop();
+    fs.rmSync(a.dir, { recursive: true, force: true }); // catalog, identity, objects, library
+
+    const site2 = path.join(family.root, 'a2');
+    const db2 = path.join(site2, 'lomob.db');
+    const run2 = (args: string[], input?: string) => cli(['--db', db2, ...args], { env, cwd: family.root, timeoutMs: 120_000, input });
+    const rec = await run2(['--json', 'recover', '-'], await b.invite());
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ site: household, volumes: 1 });
+
+    const out = path.join(family.root, 'restored');
+    const r = await run2(['--json', 'restore', 'file', lib, '--to', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.bytesFetched.local).toBe(0);
+    expect(report.bytesFetched.peers).toBeGreaterThan(0);
+    for (const [name, data] of files) {
+      const got = path.join(out + lib, name);
+      expect(fs.readFileSync(got).equals(data), name).toBe(true);
+    }
+  });
+});
