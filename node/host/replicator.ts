@@ -281,6 +281,7 @@ export class Replicator {
         }
         this.audited.set(p.placementId, Date.now());
         if (missing > 0) this.d.log.warn(`replication: ${p.household} had lost ${missing} chunk(s) of ${o.idHex}: sent again`);
+        else this.d.log.debug(`replication: audit of ${o.idHex} at ${p.household}: all ${o.chunks.length} chunk(s) present`);
       } catch (err) {
         if (err instanceof HolderFailed && err.why === 'refused') {
           retirePeerPlacement(this.d.db, p.placementId);

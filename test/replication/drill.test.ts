@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
+import { onlinePeers, startFamily, type Family, type NodeProc } from '../support/nodes.js';
+import { waitFor } from '../support/wait.js';
 import { seeded } from '../support/random.js';
 import { env, ok, packVolume, peerCopies } from './sites.js';
 
@@ -52,5 +53,19 @@ describe('disaster drill without clouds', () => {
       const got = path.join(out + lib, name);
       expect(fs.readFileSync(got).equals(data), name).toBe(true);
     }
+
+    // The new machine runs the household's node: its copies at B and C still count, nothing is re-sent.
+    const a2 = await family.add('A2', ['--audit-interval', '1s']);
+    await waitFor(async () => JSON.stringify(await onlinePeers(a2)) === JSON.stringify([b.peerId, c.peerId].sort()), 30_000, 'the new machine online with B and C');
+    const s = await cli(['--db', db2, '--json', 'sync', '--wait', '--timeout', '60s'], { env, cwd: family.root, timeoutMs: 120_000 });
+    // (The exit code is not checked: the new machine still lists the lost one as a member that
+    // lacks its log head, a limit of `recover`, not of placement.)
+    expect(JSON.parse(s.stdout).placement, s.stderr).toMatchObject({ objects: 2, met: 2, reason: null });
+    // Its audit asks B and C as the household (their owner check follows the succession).
+    for (const h of [b, c]) {
+      await waitFor(() => new RegExp(`audit of [0-9a-f]+ at ${h.peerId}: all \\d+ chunk\\(s\\) present`).test(a2.stderr), 30_000, `an audit at ${h.name}`);
+    }
+    expect(a2.stderr).not.toMatch(/forbidden/);
+    expect(JSON.parse((await cli(['--db', db2, '--json', 'status'], { env, cwd: family.root })).stdout).placement.sent).toMatchObject({ chunks: 0, bytes: 0 });
   });
 });
