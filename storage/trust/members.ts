@@ -54,7 +54,10 @@ export function applySignedMembership(db: Db, now = Date.now()): void {
   const rows = db.prepare("SELECT site_id, via, admitted_by, name FROM sitelog_members WHERE via <> 'self' ORDER BY via = 'revoked' DESC, site_id").all() as MemberRow[];
   const self = db.prepare("SELECT site_id FROM sitelog_members WHERE via = 'self'").pluck().get() as string | undefined;
   const handovers = acceptedSuccessions(db);
-  const retired = new Set(handovers.flatMap((s) => s.previous));
+  // This site's own predecessors (it is a recovered household's new machine) are retired too.
+  const own = self ? [...successions(db).values()].find((s) => s.origin === self || s.successor === self) : undefined;
+  const ownPrevious = own?.previous ?? [];
+  const retired = new Set([...handovers.flatMap((s) => s.previous), ...ownPrevious]);
   const members = new Set<string>();
   for (const m of rows) {
     // A machine a household replaced (recover): its log goes on under the successor's key, the machine itself is out.
@@ -85,6 +88,8 @@ export function applySignedMembership(db: Db, now = Date.now()): void {
     }
   }
   for (const s of handovers) handOver(db, s, now);
+  // The machine this one replaced connects no more, here neither (no cascade: see handOver).
+  for (const old of ownPrevious) db.prepare('UPDATE peers SET revoked_at = ? WHERE peer_id = ? AND revoked_at IS NULL').run(now, old);
   // Trusted only because the logs said so, and they no longer do: its admitter was revoked.
   const backed = db.prepare("SELECT peer_id FROM peers WHERE confirmation = 'signed' AND revoked_at IS NULL").pluck().all() as string[];
   for (const id of backed) if (!members.has(id)) revokePeer(db, id, now);

@@ -58,9 +58,11 @@ describe('disaster drill without clouds', () => {
     const a2 = await family.add('A2', ['--audit-interval', '1s']);
     await waitFor(async () => JSON.stringify(await onlinePeers(a2)) === JSON.stringify([b.peerId, c.peerId].sort()), 30_000, 'the new machine online with B and C');
     const s = await cli(['--db', db2, '--json', 'sync', '--wait', '--timeout', '60s'], { env, cwd: family.root, timeoutMs: 120_000 });
-    // (The exit code is not checked: the new machine still lists the lost one as a member that
-    // lacks its log head, a limit of `recover`, not of placement.)
+    // The lost machine is no member of the family any more, here neither: nobody is waited for.
+    expect(s.code, `${s.stdout}\n${s.stderr}`).toBe(0);
     expect(JSON.parse(s.stdout).placement, s.stderr).toMatchObject({ objects: 2, met: 2, reason: null });
+    const own = JSON.parse((await cli(['--db', db2, '--json', 'peers', '--all'], { env, cwd: family.root })).stdout) as { peerId: string; state: string }[];
+    expect(own.find((p) => p.peerId === household)?.state ?? 'absent', JSON.stringify(own)).not.toBe('trusted');
     // Its audit asks B and C as the household (their owner check follows the succession).
     for (const h of [b, c]) {
       await waitFor(() => new RegExp(`audit of [0-9a-f]+ at ${h.peerId}: all \\d+ chunk\\(s\\) present`).test(a2.stderr), 30_000, `an audit at ${h.name}`);
