@@ -30,7 +30,7 @@ const E2E = [
   'test/peerstore/disk-full.test.ts',
   'test/network/chunk-disk-full.test.ts',
   'test/network/hosted-quota.test.ts',
-  'test/replication/{placement,replan,resume,drill}.test.ts',
+  'test/replication/{placement,replan,resume,resume-receiver,drill,corrupt-holder,disk-full}.test.ts',
 ];
 
 export default defineConfig({
