@@ -7,6 +7,7 @@ import { controlRequest, nodeRunning } from '../host/control.js';
 import { catalogStatus, type StatusReport } from '../host/status.js';
 import { loadIdentity } from '../identity.js';
 import { usedOf } from '../host/peer-usage.js';
+import { describeRefusals } from '../host/replicator.js';
 import { formatSize } from '../../storage/util/units.js';
 
 /** `lomo-peer status`: this site and each peer (online, last seen, address, RTT). */
@@ -53,6 +54,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     } else if (pl && pl.met < pl.objects) {
       process.stdout.write(`placement: ${pl.met} of ${pl.objects} object(s) have their holders${pl.reason ? `: ${pl.reason}` : ''}\n`);
     }
+    if (pl?.refused?.length) process.stdout.write(`placement: refused lately by ${describeRefusals(pl.refused)}, tried again later\n`);
     for (const id of report.logs?.forked ?? []) {
       process.stdout.write(`warning: the site log of ${id} forked (it signed two histories; evidence kept)\n`);
     }

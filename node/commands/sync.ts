@@ -4,6 +4,7 @@ import { EXIT, UserError } from '../exit-codes.js';
 import { controlRequest } from '../host/control.js';
 import { parseDuration } from '../host/durations.js';
 import type { SyncReport } from '../host/lomo-node.js';
+import { describeRefusals } from '../host/replicator.js';
 import { printJson, printTable } from '../output.js';
 
 interface SyncArgs extends GlobalArgs {
@@ -37,6 +38,7 @@ export const syncCommand: CommandModule<GlobalArgs, SyncArgs> = {
     else {
       const pl = report.placement;
       if (pl) process.stdout.write(`placement: ${pl.met} of ${pl.objects} object(s) with their holders (${pl.replicas} per volume)${pl.reason ? `: ${pl.reason}` : ''}\n`);
+      if (pl?.refused.length) process.stdout.write(`placement: refused lately by ${describeRefusals(pl.refused)}, tried again later\n`);
       process.stdout.write(`site log head: entry ${report.head.seq}\n\n`);
       printTable(
         ['NAME', 'PEER ID', 'STATE', 'HAS OUR HEAD', 'SENT', 'RECEIVED', 'ERROR'],
@@ -48,7 +50,8 @@ export const syncCommand: CommandModule<GlobalArgs, SyncArgs> = {
     const pl = report.placement;
     if (args.wait && pl && pl.met < pl.objects) {
       const who = report.missing.length > 0 ? `; not holding this site's log head: ${report.missing.map((m) => m.name).join(', ')}` : '';
-      throw new UserError(`placement goal not met: ${pl.met} of ${pl.objects} object(s) have their ${pl.replicas} holders: ${pl.reason ?? 'time is up'}${who}`, EXIT.PARTIAL);
+      const refused = pl.refused.length > 0 ? `; refused by ${describeRefusals(pl.refused)}` : '';
+      throw new UserError(`placement goal not met: ${pl.met} of ${pl.objects} object(s) have their ${pl.replicas} holders: ${pl.reason ?? 'time is up'}${refused}${who}`, EXIT.PARTIAL);
     }
     if (args.wait && report.missing.length > 0) {
       const who = report.missing.map((m) => `${m.name} (${m.peerId}${m.online ? '' : ', offline'})`).join(', ');

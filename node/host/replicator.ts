@@ -55,6 +55,16 @@ export interface ReplicationReport extends PlacementSummary {
    * byte moved), bytes read from the object tier and streamed to holders, staging objects dropped.
    */
   sent: { chunks: number; alreadyHeld: number; bytes: number; dropped: number };
+  /**
+   * Households that refused a chunk lately, with the reason they gave (`quota`, `disk-full`,
+   * `busy`, ...) and when they are tried again: the objects went elsewhere meanwhile.
+   */
+  refused: { household: string; reason: string; retryAt: number }[];
+}
+
+/** `refused` for people: "12D3KooW… (disk-full), 12D3KooW… (quota)". */
+export function describeRefusals(refused: ReplicationReport['refused']): string {
+  return refused.map((r) => `${r.household} (${r.reason})`).join(', ');
 }
 
 /** Chunks of one object sent to one holder at a time (the protocol allows 4 streams per connection). */
@@ -78,6 +88,8 @@ class HolderFailed extends Error {
   constructor(
     readonly why: 'refused' | 'offline',
     message: string,
+    /** The holder's refusal reason (ChunkRefused), for the report. */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -85,7 +97,7 @@ class HolderFailed extends Error {
 
 export class Replicator {
   private current: Promise<ReplicationReport> | null = null;
-  private readonly backoff = new Map<string, { until: number; attempts: number; why: 'refused' | 'offline' }>();
+  private readonly backoff = new Map<string, { until: number; attempts: number; why: 'refused' | 'offline'; reason?: string }>();
   private readonly audited = new Map<number, number>();
   private readonly sent = { chunks: 0, alreadyHeld: 0, bytes: 0, dropped: 0 };
   /** Objects whose own copy could not be read from the object tier, until when they are not tried. */
@@ -135,7 +147,10 @@ export class Replicator {
     const summary = summarize(p, policy);
     const unreadable = p.objects.filter((o) => o.short > 0 && this.unreadable.has(o.row)).length;
     if (unreadable > 0) summary.reason = `${summary.reason ?? ''}; this site cannot read its own copy of ${unreadable} object(s) (see the node's log)`.replace(/^; /, '');
-    return { ...summary, retryAt: waiting.length ? Math.min(...waiting) : null, sent: { ...this.sent } };
+    const refused = [...this.backoff]
+      .filter(([, b]) => b.why === 'refused' && b.until > Date.now())
+      .map(([household, b]) => ({ household, reason: b.reason ?? 'refused', retryAt: b.until }));
+    return { ...summary, retryAt: waiting.length ? Math.min(...waiting) : null, sent: { ...this.sent }, refused };
   }
 
   private async runRound(): Promise<ReplicationReport> {
@@ -162,7 +177,7 @@ export class Replicator {
             await this.place(owner, row, c);
           } catch (err) {
             if (err instanceof HolderFailed) {
-              this.backOff(household, err.why, err.message);
+              this.backOff(household, err.why, err.message, err.reason);
               return;
             }
             // This site's own copy is unreadable (LocalChunkError) or the catalog failed: the
@@ -208,7 +223,7 @@ export class Replicator {
             continue;
           }
           if ((err.reason === 'hash-mismatch' || err.reason === 'size-mismatch') && attempt < 2) continue;
-          throw new HolderFailed('refused', `${c.household} refused chunk ${ch.index} of ${idHex}: ${err.reason} (${err.message})`);
+          throw new HolderFailed('refused', `${c.household} refused chunk ${ch.index} of ${idHex}: ${err.reason} (${err.message})`, err.reason);
         }
         if (!this.d.connected(c.peerId)) throw new HolderFailed('offline', `${c.household} went away: ${(err as Error).message}`);
         // A stream can fail without the holder refusing anything (a connection being replaced,
@@ -222,10 +237,10 @@ export class Replicator {
     }
   }
 
-  private backOff(household: string, why: 'refused' | 'offline', message: string): void {
+  private backOff(household: string, why: 'refused' | 'offline', message: string, reason?: string): void {
     const attempts = (this.backoff.get(household)?.attempts ?? 0) + 1;
     const wait = why === 'offline' ? OFFLINE_BACKOFF_MS : Math.min(REFUSED_BACKOFF_MS * 2 ** (attempts - 1), MAX_BACKOFF_MS);
-    this.backoff.set(household, { until: Date.now() + wait, attempts, why });
+    this.backoff.set(household, { until: Date.now() + wait, attempts, why, reason });
     this.d.log.warn(`replication: ${message}; placing elsewhere, ${household} is tried again in ${Math.round(wait / 1000)} s`);
   }
 
@@ -285,7 +300,7 @@ export class Replicator {
       } catch (err) {
         if (err instanceof HolderFailed && err.why === 'refused') {
           retirePeerPlacement(this.d.db, p.placementId);
-          this.backOff(p.household, 'refused', `${err.message}; its copy of ${o.idHex} no longer counts`);
+          this.backOff(p.household, 'refused', `${err.message}; its copy of ${o.idHex} no longer counts`, err.reason);
         } else this.d.log.debug(`replication: audit of ${o.idHex} at ${p.household} failed: ${(err as Error).message}`);
       }
     }

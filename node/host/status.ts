@@ -58,7 +58,7 @@ export interface StatusReport {
   logs: LogsStatus;
   hosted: HostedStatus;
   /** This site's placement goal (docs/replication.md "Chunk replication"); `sent` only from a running node. */
-  placement: PlacementSummary & { sent?: ReplicationReport['sent'] };
+  placement: PlacementSummary & { sent?: ReplicationReport['sent']; refused?: ReplicationReport['refused'] };
 }
 
 const PING_TIMEOUT_MS = 5_000;
