@@ -172,6 +172,8 @@ export class ChunkService extends ProtocolService {
       bytes = await this.store.get(owner, sha, range);
     } catch (err) {
       if (!(err instanceof PeerStoreError)) throw err;
+      // Found damaged now (the scrub had not come to it yet): said here as the scrub says it.
+      if (err.reason === 'corrupt') this.components.log.warn(`hosted ${err.message} (asked for by its owner)`);
       return refuse(fs, err.reason, err.message);
     }
     await fs.write(encodeJson({ t: 'ok', size: bytes.length }));

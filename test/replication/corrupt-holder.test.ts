@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFamily, type Family, type NodeProc } from '../support/nodes.js';
+import { onlinePeers, startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { seeded } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
 import { chunkHashes, hostedChunks, packVolume, peerCopies, run } from './sites.js';
@@ -25,6 +25,23 @@ afterAll(async () => family?.stop());
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** Flips one bit of a file at a random offset. */
+function flipByte(file: string): void {
+  const bytes = fs.readFileSync(file);
+  const at = random.int(bytes.length);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([bytes[at]! ^ 0x10]), 0, 1, at);
+  fs.closeSync(fd);
+}
+
+/** The file of n's own object tier whose bytes hash to `chunk`. */
+function ownChunkFile(n: NodeProc, chunk: string): string {
+  const dir = path.join(n.dir, 'objects');
+  const f = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).find((e) => e.isFile() && sha(fs.readFileSync(path.join(e.parentPath, e.name))) === chunk);
+  if (!f) throw new Error(`${n.name} has no chunk ${chunk} in its object tier`);
+  return path.join(f.parentPath, f.name);
+}
+
 describe('a corrupt chunk at a holder', () => {
   it('is quarantined and reported by the holder, and re-replicated by the owner from a good copy', async () => {
     const [a, b, c] = family.nodes as [NodeProc, NodeProc, NodeProc];
@@ -39,12 +56,8 @@ describe('a corrupt chunk at a holder', () => {
     // One bit of the volume's first chunk at B flips on disk.
     const victim = chunkHashes(a, a.peerId, 'volume')[0]!;
     const file = path.join(b.dir, 'hosted', a.peerId, victim.slice(0, 2), victim);
-    const good = fs.readFileSync(file);
-    expect(sha(good)).toBe(victim);
-    const at = random.int(good.length);
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.from([good[at]! ^ 0x10]), 0, 1, at);
-    fs.closeSync(fd);
+    expect(sha(fs.readFileSync(file))).toBe(victim);
+    flipByte(file);
 
     // B finds it, moves it out of the way (it is never served) and says so.
     await waitFor(async () => (await b.json<any>(['status'])).hosted.scrub.corruptFound >= 1, 30_000, 'B\'s scrub to find the bad chunk', 100);
@@ -68,5 +81,42 @@ describe('a corrupt chunk at a holder', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).placement).toMatchObject({ met: 2, objects: 2, reason: null });
     for (const o of peerCopies(a, a.peerId)) expect(o.holders, o.kind).toEqual(holders);
+  });
+
+  it('found when served: the holder refuses it as corrupt, a restore takes no bad byte, and the owner puts it back', async () => {
+    const [a, b, c0] = family.nodes as [NodeProc, NodeProc, NodeProc];
+    // C without the every-round scrub (default: a chunk is re-hashed once a week): only a get finds the damage.
+    const addr = c0.addrs.find((x) => x.startsWith('/ip4/127.0.0.1/tcp/'))!;
+    await c0.stop();
+    const c = await family.add('C', ['--listen', addr]);
+    const victim = chunkHashes(a, a.peerId, 'volume')[0]!;
+    const file = path.join(c.dir, 'hosted', a.peerId, victim.slice(0, 2), victim);
+    flipByte(file);
+    // The only good copies left are elsewhere: B is stopped, A's own one is moved aside.
+    const bAddr = b.addrs.find((x) => x.startsWith('/ip4/127.0.0.1/tcp/'))!;
+    await b.stop();
+    const own = ownChunkFile(a, victim);
+    fs.renameSync(own, `${own}.aside`);
+    await waitFor(async () => JSON.stringify(await onlinePeers(a)) === JSON.stringify([c.peerId]), 30_000, 'A online with C alone');
+
+    const lib = path.join(a.dir, 'library');
+    const out = path.join(family.root, 'restored');
+    const r = await run(a, ['restore', 'file', path.join(lib, 'f0.jpg'), '--to', out]);
+    expect(r.code, r.stdout).not.toBe(0);
+    expect(r.stderr).toMatch(/corrupt/);
+    expect(fs.existsSync(path.join(out + lib, 'f0.jpg')), 'no file restored from a bad copy').toBe(false);
+    // C did not serve it, set it aside and says so.
+    expect(c.stderr).toMatch(new RegExp(`hosted chunk ${victim} of ${a.peerId} now hashes to [0-9a-f]+: not served`));
+    expect(fs.existsSync(file)).toBe(false);
+    expect((await c.json<any>(['status'])).hosted.quarantined).toBe(1);
+
+    // A's own copy is back: its audit finds the chunk gone at C and puts it there again.
+    fs.renameSync(`${own}.aside`, own);
+    await waitFor(() => fs.existsSync(file) && sha(fs.readFileSync(file)) === victim, 30_000, 'A to put the chunk back at C', 100);
+    await family.add('B', ['--listen', bAddr]);
+    const again = await run(a, ['--json', 'sync', '--wait', '--timeout', '60s']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).placement).toMatchObject({ met: 2, objects: 2, reason: null });
+    expect(hostedChunks(c, a.peerId)).toEqual(chunkHashes(a, a.peerId));
   });
 });
