@@ -1,9 +1,9 @@
 /**
  * A flipped byte in a chunk a holder keeps (issue 15, point 2 and 3), three households on
- * loopback: the holder's scrub finds it, quarantines it (never served again), warns and reports
- * it in `status --json` (`hosted.quarantined`); the owner's audit finds the chunk gone and puts
- * it back from its own good copy, so the holder keeps a chunk matching its hash again and the
- * placement still counts.
+ * loopback: the holder's scrub (or, before the scrub comes to it, the `get` that would serve it)
+ * finds it, quarantines it (never served), warns and reports it in `status --json`
+ * (`hosted.quarantined`); the owner's audit finds the chunk gone and puts it back from its own
+ * good copy, so the holder keeps a chunk matching its hash again and the placement still counts.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

@@ -129,6 +129,7 @@ describe('replicator', () => {
     const report = await r.round();
     expect(report).toMatchObject({ objects: 1, met: 1, reason: null, familyTooSmall: false });
     expect(report.sent.chunks).toBe(4);
+    expect(report.refused).toEqual([{ household: refusing.id, reason: 'quota', retryAt: expect.any(Number) }]);
     const held = holdingsOfObject(owner.db, row).map((h) => ('site' in h.holder ? h.holder.site : '')).sort();
     expect(held).toEqual(others.map((s) => s.id).sort());
     for (const s of others) expect(s.store.usage(owner.id)).toMatchObject({ chunkCount: 2 });
