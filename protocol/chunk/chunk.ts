@@ -154,6 +154,8 @@ export class ChunkService extends ProtocolService {
       // The store stopped reading (disk full): read the rest, so the refusal is the next thing
       // the sender reads and the stream stays in step. Bounded by size <= MAX_CHUNK_BYTES.
       while (received < size && (await readPiece()) !== null);
+      // This site's own disk is full: its user should hear it, not only the household refused.
+      if (err.reason === 'disk-full') this.components.log.warn(`refused chunk ${sha} of ${owner} (${size} bytes): ${err.message}`);
       reply = errReply(err.reason, err.message);
     }
     await fs.write(encodeJson(reply));

@@ -1,6 +1,6 @@
 /**
- * A holder whose disk is full (issue 15, points 1 and 3), four households on loopback: B keeps
- * what others send it on a 1 MiB tmpfs, so it refuses A's volume chunk as `disk-full`; A places
+ * A holder whose disk is full (issue 15, points 1 and 3), four households on loopback: B's data
+ * folder (catalog, peer store) is a 3 MiB tmpfs, so it refuses A's volume chunk as `disk-full`; A places
  * the volume at C and D instead, `sync --wait` exits 0 with the goal met, A's report and status
  * name B's refusal and its reason, B keeps nothing partial, and A's own copy is intact.
  * Needs root (mount), as test/network/chunk-disk-full.test.ts.
@@ -35,12 +35,14 @@ beforeAll(async () => {
   others = byId.slice(1);
   const addr = full.addrs.find((x) => x.startsWith('/ip4/127.0.0.1/tcp/'))!;
   await full.stop();
-  // Its peer store (<data>/hosted) on a 1 MiB file system, empty as it was.
-  const hosted = path.join(full.dir, 'hosted');
-  fs.rmSync(hosted, { recursive: true, force: true });
-  fs.mkdirSync(hosted);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', hosted]);
-  mounted = hosted;
+  // Its whole data folder (a catalog of about 400 KB) moves onto a 3 MiB file system.
+  const saved = `${full.dir}.saved`;
+  fs.renameSync(full.dir, saved);
+  fs.mkdirSync(full.dir);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', full.dir]);
+  mounted = full.dir;
+  fs.cpSync(saved, full.dir, { recursive: true, filter: (f) => { const s = fs.lstatSync(f); return s.isFile() || s.isDirectory(); } });
+  fs.rmSync(saved, { recursive: true, force: true });
   b = await family.add(full.name, ['--listen', addr]);
   const want = rest.map((n) => n.peerId).sort();
   await waitFor(async () => JSON.stringify(await onlinePeers(a)) === JSON.stringify(want), 30_000, 'A online with the whole family');
@@ -56,8 +58,8 @@ const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).diges
 
 describe('a holder with a full disk', () => {
   it('refuses as disk-full, the volume goes to the other households, nothing partial stays, nothing is lost', async () => {
-    // One volume chunk of about 3 MB: more than B's whole disk.
-    await packVolume(a, random, [3_000_000]);
+    // One volume chunk of about 4 MB: more than B's whole disk.
+    await packVolume(a, random, [4_000_000]);
     const r = await run(a, ['--json', 'sync', '--wait', '--timeout', '60s']);
     expect(r.code, `${r.stderr}\n${a.stderr.split('\n').filter((l) => /replication/.test(l)).join('\n')}`).toBe(0);
     const report = JSON.parse(r.stdout).placement;
@@ -80,6 +82,11 @@ describe('a holder with a full disk', () => {
     const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()) : [];
     for (const f of files) expect(sha(path.join(f.parentPath, f.name))).toBe(f.name);
     expect(files.map((f) => f.name).sort()).toEqual(hostedChunks(b, a.peerId));
+
+    // B's node lived through its full disk and still answers.
+    expect(b.child.exitCode).toBeNull();
+    expect(b.stderr).toMatch(new RegExp(`refused chunk [0-9a-f]{64} of ${a.peerId} \\(\\d+ bytes\\): no room to store the chunk`));
+    expect((await b.json<any>(['status'])).hosted).toMatchObject({ quarantined: 0 });
 
     // A's status says it too, in JSON and in words.
     const st = await a.json<any>(['status']);
