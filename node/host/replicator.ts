@@ -197,7 +197,15 @@ export class Replicator {
     if (!this.d.connected(c.peerId)) throw new HolderFailed('offline', `${c.household} is not connected`);
     const o = this.object(row);
     if (!o) return;
-    await pool(o.chunks, CHUNKS_AT_ONCE, (ch) => this.sendChunk(owner, c, o.idHex, ch));
+    try {
+      await pool(o.chunks, CHUNKS_AT_ONCE, (ch) => this.sendChunk(owner, c, o.idHex, ch));
+    } catch (err) {
+      // Refused for good (quota, disk full, a chunk it keeps rejecting): the object goes
+      // elsewhere, so the chunks this household took would only hold its disk and our quota.
+      // Not after `busy` (it passes) nor when it went away (they are what a resume re-uses).
+      if (err instanceof HolderFailed && err.why === 'refused' && err.reason !== 'busy') await this.dropPartial(owner, c, o);
+      throw err;
+    }
     if (this.d.stopped?.()) return;
     recordPeerPlacement(this.d.db, row, c.household);
     this.d.log.info(`replication: ${o.kind} object ${o.idHex} (${o.chunks.length} chunk(s)) is held by ${c.household}`);
@@ -235,6 +243,17 @@ export class Replicator {
         throw new HolderFailed('offline', `sending chunk ${ch.index} of ${idHex} to ${c.household} failed: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Drops at a household that refused the rest every chunk of an object it is not recorded to hold. */
+  private async dropPartial(owner: string, c: Candidate, o: { idHex: string; chunks: { sha: string }[] }): Promise<void> {
+    let dropped = 0;
+    try {
+      for (const ch of o.chunks) if (await this.d.chunks.drop(c.peerId, owner, ch.sha)) dropped++;
+    } catch (err) {
+      this.d.log.debug(`replication: dropping what ${c.household} took of ${o.idHex} failed: ${(err as Error).message}`);
+    }
+    if (dropped > 0) this.d.log.info(`replication: ${c.household} refused part of ${o.idHex}: the ${dropped} chunk(s) it took are dropped there`);
   }
 
   private backOff(household: string, why: 'refused' | 'offline', message: string, reason?: string): void {

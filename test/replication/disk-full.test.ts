@@ -1,6 +1,7 @@
 /**
  * A holder whose disk is full (issue 15, points 1 and 3), four households on loopback: B's data
- * folder (catalog, peer store) is a 3 MiB tmpfs, so it refuses A's volume chunk as `disk-full`; A places
+ * folder (catalog, peer store) is a 6 MiB tmpfs: it takes the small chunk of A's volume but refuses
+ * the 8 MiB one as `disk-full`, and A has it drop the one it took (no partial volume stays); A places
  * the volume at C and D instead, `sync --wait` exits 0 with the goal met, A's report and status
  * name B's refusal and its reason, B keeps nothing partial, and A's own copy is intact.
  * Needs root (mount), as test/network/chunk-disk-full.test.ts.
@@ -35,11 +36,11 @@ beforeAll(async () => {
   others = byId.slice(1);
   const addr = full.addrs.find((x) => x.startsWith('/ip4/127.0.0.1/tcp/'))!;
   await full.stop();
-  // Its whole data folder (a catalog of about 400 KB) moves onto a 3 MiB file system.
+  // Its whole data folder (a catalog of about 400 KB) moves onto a 6 MiB file system.
   const saved = `${full.dir}.saved`;
   fs.renameSync(full.dir, saved);
   fs.mkdirSync(full.dir);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', full.dir]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', full.dir]);
   mounted = full.dir;
   fs.cpSync(saved, full.dir, { recursive: true, filter: (f) => { const s = fs.lstatSync(f); return s.isFile() || s.isDirectory(); } });
   fs.rmSync(saved, { recursive: true, force: true });
@@ -58,15 +59,16 @@ const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).diges
 
 describe('a holder with a full disk', () => {
   it('refuses as disk-full, the volume goes to the other households, nothing partial stays, nothing is lost', async () => {
-    // One volume chunk of about 4 MB: more than B's whole disk.
-    await packVolume(a, random, [4_000_000]);
+    // A volume of two chunks: 8 MiB, more than B's whole disk, and about 600 KB, which fits.
+    await packVolume(a, random, [9_000_000]);
+    expect(chunkHashes(a, a.peerId, 'volume')).toHaveLength(2);
     const r = await run(a, ['--json', 'sync', '--wait', '--timeout', '60s']);
     expect(r.code, `${r.stderr}\n${a.stderr.split('\n').filter((l) => /replication/.test(l)).join('\n')}`).toBe(0);
     const report = JSON.parse(r.stdout).placement;
     expect(report).toMatchObject({ replicas: 2, members: 3, met: 2, objects: 2, reason: null });
     // The report names who refused and why.
     expect(report.refused).toEqual([expect.objectContaining({ household: b.peerId, reason: 'disk-full' })]);
-    expect(a.stderr).toMatch(new RegExp(`${b.peerId} refused chunk 0 of [0-9a-f]+: disk-full`));
+    expect(a.stderr).toMatch(new RegExp(`${b.peerId} refused chunk \\d of [0-9a-f]+: disk-full`));
 
     const volume = peerCopies(a, a.peerId).find((o) => o.kind === 'volume')!;
     expect(volume.holders).toEqual(others.map((n) => n.peerId).sort());
@@ -83,10 +85,12 @@ describe('a holder with a full disk', () => {
     for (const f of files) expect(sha(path.join(f.parentPath, f.name))).toBe(f.name);
     expect(files.map((f) => f.name).sort()).toEqual(hostedChunks(b, a.peerId));
 
+    // The small chunk it had taken before the big one was refused was dropped again.
+    expect(a.stderr).toMatch(new RegExp(`${b.peerId} refused part of [0-9a-f]+: the 1 chunk\\(s\\) it took are dropped there`));
     // B's node lived through its full disk and still answers.
     expect(b.child.exitCode).toBeNull();
     expect(b.stderr).toMatch(new RegExp(`refused chunk [0-9a-f]{64} of ${a.peerId} \\(\\d+ bytes\\): no room to store the chunk`));
-    expect((await b.json<any>(['status'])).hosted).toMatchObject({ quarantined: 0 });
+    expect((await b.json<any>(['status'])).hosted).toMatchObject({ usedBytes: 0, chunkCount: 0, quarantined: 0 });
 
     // A's status says it too, in JSON and in words.
     const st = await a.json<any>(['status']);
