@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Db } from '../../storage/catalog/db.js';
 import { loadSiteKeys } from '../../storage/objects/catalog.js';
@@ -198,7 +199,7 @@ export class Replicator {
     const o = this.object(row);
     if (!o) return;
     try {
-      await pool(o.chunks, CHUNKS_AT_ONCE, (ch) => this.sendChunk(owner, c, o.idHex, ch));
+      await pool(o.chunks, CHUNKS_AT_ONCE, (ch) => this.sendChunk(owner, c, row, o.idHex, ch));
     } catch (err) {
       // Refused for good (quota, disk full, a chunk it keeps rejecting): the object goes
       // elsewhere, so the chunks this household took would only hold its disk and our quota.
@@ -211,14 +212,48 @@ export class Replicator {
     this.d.log.info(`replication: ${o.kind} object ${o.idHex} (${o.chunks.length} chunk(s)) is held by ${c.household}`);
   }
 
-  private async sendChunk(owner: string, c: Candidate, idHex: string, ch: { index: number; size: number; sha: string }): Promise<void> {
-    const tier = this.objectTier();
-    const key = chunkKey(idHex, ch.index);
+  /**
+   * Puts one chunk of object `row` at the household, read from this site's object tier; if this
+   * site's own copy cannot be read (a recovered household has none, a damaged disk), from a good
+   * copy at another household that holds the object.
+   */
+  private async sendChunk(owner: string, c: Candidate, row: number, idHex: string, ch: Chunk): Promise<void> {
+    try {
+      const tier = this.objectTier();
+      const key = chunkKey(idHex, ch.index);
+      // Opened only when the holder says go: a chunk it has already costs no read at all.
+      await this.putChunk(owner, c, idHex, ch, () => lazy(() => tier.get(key), `reading chunk ${ch.index} of ${idHex} from ${tier.url}`, (n) => (this.sent.bytes += n)));
+    } catch (err) {
+      if (!(err instanceof LocalChunkError)) throw err;
+      const copy = await this.copyFromHolder(owner, row, c.household, idHex, ch);
+      if (!copy) throw err;
+      await this.putChunk(owner, c, idHex, ch, () => once(copy.bytes, (n) => (this.sent.bytes += n)));
+      this.d.log.info(`replication: chunk ${ch.index} of ${idHex} sent to ${c.household} from the copy at ${copy.from} (${err.message})`);
+    }
+  }
+
+  /** A good copy of a chunk from another connected household that holds object `row` (checked against its hash), or null. */
+  private async copyFromHolder(owner: string, row: number, target: string, idHex: string, ch: Chunk): Promise<{ bytes: Buffer; from: string } | null> {
+    const family = new Map(candidates(this.d.db, (id) => this.d.connected(id)).map((x) => [x.household, x]));
+    for (const p of peerPlacements(this.d.db)) {
+      const h = family.get(p.household);
+      if (p.objectRow !== row || p.household === target || !h || h.state !== 'trusted' || !this.d.connected(h.peerId)) continue;
+      try {
+        const bytes = await this.d.chunks.get(h.peerId, owner, ch.sha);
+        if (bytes.length === ch.size && createHash('sha256').update(bytes).digest('hex') === ch.sha) return { bytes, from: p.household };
+        this.d.log.warn(`replication: the copy of chunk ${ch.index} of ${idHex} at ${p.household} does not match its hash`);
+      } catch (err) {
+        this.d.log.debug(`replication: chunk ${ch.index} of ${idHex} from ${p.household} failed: ${(err as Error).message}`);
+      }
+    }
+    return null;
+  }
+
+  /** One put with its retries (busy, a re-send after a mismatch, a failed stream); `source` opens the bytes anew each try. */
+  private async putChunk(owner: string, c: Candidate, idHex: string, ch: Chunk, source: () => AsyncIterable<Uint8Array>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        // Opened only when the holder says go: a chunk it has already costs no read at all.
-        const source = lazy(() => tier.get(key), `reading chunk ${ch.index} of ${idHex} from ${tier.url}`, (n) => (this.sent.bytes += n));
-        const { stored } = await this.d.chunks.put(c.peerId, owner, ch.sha, ch.size, source);
+        const { stored } = await this.d.chunks.put(c.peerId, owner, ch.sha, ch.size, source());
         if (stored) this.sent.chunks++;
         else this.sent.alreadyHeld++;
         this.d.log.debug(`replication: chunk ${ch.index} of ${idHex} to ${c.household}: ${stored ? 'stored' : 'already held'}`);
@@ -311,7 +346,7 @@ export class Replicator {
         for (const ch of o.chunks) {
           if (await this.d.chunks.has(c.peerId, owner, ch.sha)) continue;
           missing++;
-          await this.sendChunk(owner, c, o.idHex, ch);
+          await this.sendChunk(owner, c, p.objectRow, o.idHex, ch);
         }
         this.audited.set(p.placementId, Date.now());
         if (missing > 0) this.d.log.warn(`replication: ${p.household} had lost ${missing} chunk(s) of ${o.idHex}: sent again`);
@@ -343,6 +378,18 @@ export class Replicator {
     if (this.tier?.url !== url) this.tier = { url, tier: new FileTier(url) };
     return this.tier.tier;
   }
+}
+
+interface Chunk {
+  index: number;
+  size: number;
+  sha: string;
+}
+
+/** Bytes already in memory as a chunk source. */
+async function* once(bytes: Buffer, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  onBytes(bytes.length);
+  yield bytes;
 }
 
 /** This site's own copy of a chunk could not be read (missing or unreadable in the object tier). */

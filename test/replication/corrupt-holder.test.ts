@@ -83,7 +83,7 @@ describe('a corrupt chunk at a holder', () => {
     for (const o of peerCopies(a, a.peerId)) expect(o.holders, o.kind).toEqual(holders);
   });
 
-  it('found when served: the holder refuses it as corrupt, a restore takes no bad byte, and the owner puts it back', async () => {
+  it('found when served: the holder refuses it as corrupt, a restore takes no bad byte, and the owner puts it back from another holder', async () => {
     const [a, b, c0] = family.nodes as [NodeProc, NodeProc, NodeProc];
     // C without the every-round scrub (default: a chunk is re-hashed once a week): only a get finds the damage.
     const addr = c0.addrs.find((x) => x.startsWith('/ip4/127.0.0.1/tcp/'))!;
@@ -110,10 +110,12 @@ describe('a corrupt chunk at a holder', () => {
     expect(fs.existsSync(file)).toBe(false);
     expect((await c.json<any>(['status'])).hosted.quarantined).toBe(1);
 
-    // A's own copy is back: its audit finds the chunk gone at C and puts it there again.
-    fs.renameSync(`${own}.aside`, own);
+    // B is back, A's own copy still is not: A's audit finds the chunk gone at C and puts B's good copy there.
+    const b2 = await family.add('B', ['--listen', bAddr]);
     await waitFor(() => fs.existsSync(file) && sha(fs.readFileSync(file)) === victim, 30_000, 'A to put the chunk back at C', 100);
-    await family.add('B', ['--listen', bAddr]);
+    expect(a.stderr).toMatch(new RegExp(`chunk \\d+ of [0-9a-f]+ sent to ${c.peerId} from the copy at ${b2.peerId}`));
+    expect(hostedChunks(b2, a.peerId)).toEqual(chunkHashes(a, a.peerId));
+    fs.renameSync(`${own}.aside`, own);
     const again = await run(a, ['--json', 'sync', '--wait', '--timeout', '60s']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).placement).toMatchObject({ met: 2, objects: 2, reason: null });
