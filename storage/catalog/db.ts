@@ -74,6 +74,16 @@ function matchSidecarModes(file: string): void {
 }
 
 /**
+ * Runs `fn` atomically: in a transaction of its own, or as part of the caller's when one is open.
+ * Unlike a nested better-sqlite3 transaction it opens no savepoint (two more statements per call,
+ * which a log sync storing 100,000 entries paid 200,000 times): a failure inside is undone with the
+ * caller's whole transaction. For writers whose callers never catch their errors and go on.
+ */
+export function atomically<T>(db: Db, fn: () => T): T {
+  return db.inTransaction ? fn() : db.transaction(fn)();
+}
+
+/**
  * Makes erased bytes leave the catalog's files. `secure_delete` zeroes them in the page that held
  * them, but the page's old versions stay in the WAL until a checkpoint copies the new one back and
  * the WAL is emptied: this does both (TRUNCATE), waiting up to the busy timeout for readers.
