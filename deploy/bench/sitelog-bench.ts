@@ -32,6 +32,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { logService } from '../../protocol/log/index.js';
 import { MAX_STREAM_WINDOW } from '../../node/host/host.js';
+import { keepYoungGenerationSmall } from '../../node/heap.js';
 import type { ServiceComponents } from '../../protocol/service.js';
 
 if (process.argv[2] === '--sync-node') {
@@ -46,6 +47,7 @@ if (process.argv[2] === '--sync-node') {
  * Each prints its peak RSS when done (the sender when its stdin closes).
  */
 async function syncNode(role: 'sender' | 'receiver', dbFile: string, dialAddr?: string): Promise<void> {
+  if (!process.env.BENCH_NO_HEAP_FLAG) keepYoungGenerationSmall(); // as `lomo-peer node` does
   if (process.env.BENCH_V8_FLAGS) v8.setFlagsFromString(process.env.BENCH_V8_FLAGS);
   // The node's stream window (node/host/host.ts): what bounds a paused stream's buffer.
   const h = await createLibp2p({
@@ -75,9 +77,17 @@ async function syncNode(role: 'sender' | 'receiver', dbFile: string, dialAddr?: 
   } else {
     const { multiaddr } = await import('@multiformats/multiaddr');
     const conn = await h.dial(multiaddr(dialAddr!));
+    // BENCH_HEAP_PROF=<file>: sampled allocations that lived long enough to be promoted (what makes the old generation grow).
+    const { Session } = await import('node:inspector/promises');
+    const session = process.env.BENCH_HEAP_PROF ? new Session() : null;
+    if (session) {
+      session.connect();
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true } as never);
+    }
     const t0 = performance.now();
     const r = await s.sync(conn.remotePeer.toString());
     const seconds = (performance.now() - t0) / 1000;
+    if (session) fs.writeFileSync(process.env.BENCH_HEAP_PROF!, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
     clearInterval(probe);
     const stored = db.prepare('SELECT count(*) FROM sitelog_entries').pluck().get() as number;
     console.log(JSON.stringify({ seconds: +seconds.toFixed(3), perSecond: Math.round(r.received / seconds), received: r.received, stored, rounds: r.rounds, ...mem() }));

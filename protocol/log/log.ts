@@ -266,10 +266,10 @@ export class LogSync extends ProtocolService {
     let frameBytes = 0;
     const flush = async () => {
       if (!frame.length) return;
-      const payload = frame.length === 1 ? frame[0]! : Buffer.concat(frame, frameBytes);
+      const parts = frame;
       frame = [];
       frameBytes = 0;
-      await fs.writeBinary(payload, signal);
+      await fs.writeBinary(parts, signal);
     };
     for (const h of storedHeads(db)) {
       const t = peerHas.get(h.origin.toString('hex'));
