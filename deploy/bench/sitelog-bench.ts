@@ -13,6 +13,7 @@
  * (BENCH_KEEP=1 keeps the temp folder; `... sitelog-bench.js --sync-only <dir>/sender.db` then repeats only the sync).
  */
 import fs from 'node:fs';
+import { ownPeakRssMB } from './bench-tree.js';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -68,7 +69,7 @@ async function syncNode(role: 'sender' | 'receiver', dbFile: string, dialAddr?: 
     peakExt = Math.max(peakExt, u.external + u.arrayBuffers);
   }, 50);
   const cpu0 = process.cpuUsage();
-  const mem = () => ({ cpuSeconds: +((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(2), peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), peakHeapTotalMB: peakHeap >> 20, peakExtMB: peakExt >> 20, ...(process.env.BENCH_MEM ? { spacesAtPeakMB: spaces } : {}) });
+  const mem = () => ({ cpuSeconds: +((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(2), peakRssMB: ownPeakRssMB(), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), peakHeapTotalMB: peakHeap >> 20, peakExtMB: peakExt >> 20, ...(process.env.BENCH_MEM ? { spacesAtPeakMB: spaces } : {}) });
   if (role === 'sender') {
     console.log(JSON.stringify({ addr: h.getMultiaddrs()[0]!.toString() }));
     await new Promise<void>((resolve) => { process.stdin.on('end', resolve); process.stdin.resume(); });
@@ -205,7 +206,7 @@ try {
         decodeAndVerify: { seconds: +verifyS.toFixed(3), perSecond: Math.round(N / verifyS) },
         acceptRemote: { seconds: +acceptS.toFixed(3), perSecond: Math.round(N / acceptS), batch: 1000, objects, placements, catalogBytes: dbBytes },
         logSync: sync,
-        peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+        peakRssMB: ownPeakRssMB(),
         loadavg: os.loadavg().map((x) => +x.toFixed(2)),
         node: process.version,
       },

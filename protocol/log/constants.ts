@@ -25,6 +25,11 @@ export const MAX_ROUNDS = 64;
 export const ACCEPT_BATCH_ENTRIES = 500;
 /** ...or this many bytes. */
 export const ACCEPT_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * Batches the receiver lets the signature thread check ahead of the one it stores (log.ts): the
+ * thread has work queued while a batch is written, and a batch waits as raw bytes (~180 KB).
+ */
+export const VERIFY_AHEAD_BATCHES = 4;
 /** Rows read from the catalog at a time by the sender. */
 export const READ_PAGE_ENTRIES = 500;
 /** A peer must deliver the next frame within this. */

@@ -83,6 +83,28 @@ export function atomically<T>(db: Db, fn: () => T): T {
   return db.inTransaction ? fn() : db.transaction(fn)();
 }
 
+/** WAL pages between automatic checkpoints while bulkWrites is on (80 MB of 4 KiB pages). */
+export const BULK_WAL_PAGES = 20_000;
+
+/**
+ * For a long run of write transactions (a log sync storing 100,000 entries: 200 of them):
+ * checkpoints every BULK_WAL_PAGES WAL pages instead of SQLite's 1,000, each of which copies pages
+ * back into the catalog and fsyncs it. Random-key indexes make every transaction dirty pages all
+ * over the catalog, so with small checkpoints the same pages were written back again and again
+ * (a 100,000-entry accept took 9.6-9.8 s instead of 11.7-13.4 s wall, 0.3 s less system time).
+ * Returns the function that ends it: the setting back, and one passive checkpoint (never waits for
+ * readers). The WAL file keeps its size until a later truncation (scrubWal).
+ */
+export function bulkWrites(db: Db): () => void {
+  const before = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  db.pragma(`wal_autocheckpoint = ${BULK_WAL_PAGES}`);
+  return () => {
+    if (!db.open) return;
+    db.pragma(`wal_autocheckpoint = ${before}`);
+    if (!db.inTransaction) db.pragma('wal_checkpoint(PASSIVE)');
+  };
+}
+
 /**
  * Makes erased bytes leave the catalog's files. `secure_delete` zeroes them in the page that held
  * them, but the page's old versions stay in the WAL until a checkpoint copies the new one back and

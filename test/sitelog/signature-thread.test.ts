@@ -5,7 +5,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { MAX_STREAM_WINDOW } from '../../node/host/host.js';
 import { logService, LogRefused } from '../../protocol/log/index.js';
-import { ACCEPT_BATCH_ENTRIES } from '../../protocol/log/constants.js';
+import { ACCEPT_BATCH_ENTRIES, VERIFY_AHEAD_BATCHES } from '../../protocol/log/constants.js';
 import type { Db } from '../../storage/catalog/db.js';
 import { decodeEntry } from '../../storage/sitelog/entry.js';
 import { verifySignature } from '../../storage/sitelog/sign.js';
@@ -62,7 +62,9 @@ describe('signature thread', () => {
 });
 
 describe('log sync through the signature thread', () => {
-  const N = ACCEPT_BATCH_ENTRIES * 2 + 500; // three batches: the thread starts at the first full one
+  // More batches than the thread checks ahead, and a last partial one; the thread starts at the first full batch.
+  const B = ACCEPT_BATCH_ENTRIES;
+  const N = B * (VERIFY_AHEAD_BATCHES + 3) + B / 2;
 
   async function pair(sender: Db, receiver: Db) {
     const mk = () =>
@@ -94,7 +96,7 @@ describe('log sync through the signature thread', () => {
     const next = keyFrom(r);
     const a = new MemLog(keyFrom(r), recovery);
     a.append({ kind: 'siteRecord', body: { formatVersion: 1, opslimit: 3, memlimit: 64 << 20, salt: r.bytes(16), keyCheck: r.bytes(32), recoveryPublicKey: recovery.publicKey } });
-    while (a.entries.length < ACCEPT_BATCH_ENTRIES + 100) a.append(sealedObject(r, 1));
+    while (a.entries.length < 2 * B + 100) a.append(sealedObject(r, 1));
     a.append({ kind: 'succession', body: { newKey: next.publicKey } });
     a.signer = next;
     while (a.entries.length < N) a.append(sealedObject(r, 1));
@@ -108,12 +110,13 @@ describe('log sync through the signature thread', () => {
     expect(count(receiver, 'objects')).toBe(N - 2);
   });
 
-  it('a forged entry in the third batch: refused, the sender named, the two batches before it stored and nothing after', async () => {
+  it('a forged entry in a late batch: refused, the sender named, the batches before it stored and nothing after', async () => {
     const r = seeded('sitelog/signature-thread forged');
     const a = new MemLog(keyFrom(r));
     while (a.entries.length < N) a.append(sealedObject(r, 1));
     const sender = senderWith(a.entries.map((e) => e.bytes));
-    const bad = 2 * ACCEPT_BATCH_ENTRIES + 10; // seq of the forged entry
+    const before = VERIFY_AHEAD_BATCHES + 2; // whole batches ahead of the forged entry
+    const bad = before * B + 10; // seq of the forged entry
     sender.prepare('UPDATE sitelog_entries SET bytes = ? WHERE seq = ?').run(forge(a.entries[bad - 1]!.bytes), bad);
     const receiver = tempCatalog(keyFrom(r));
     const { sync, senderPeer, warnings } = await pair(sender, receiver);
@@ -123,7 +126,7 @@ describe('log sync through the signature thread', () => {
     expect((err as LogRefused).cause.code).toBe('signature');
     expect((err as LogRefused).cause.seq).toBe(bad);
     expect(warnings.join('\n')).toContain(senderPeer);
-    expect(count(receiver, 'sitelog_entries')).toBe(2 * ACCEPT_BATCH_ENTRIES);
-    expect(headOf(receiver, a.key.publicKey)?.seq).toBe(2 * ACCEPT_BATCH_ENTRIES);
+    expect(count(receiver, 'sitelog_entries')).toBe(before * B);
+    expect(headOf(receiver, a.key.publicKey)?.seq).toBe(before * B);
   });
 });
