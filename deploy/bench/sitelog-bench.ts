@@ -7,10 +7,17 @@
  *  - log sync (/lomo/log/1.0.0) of the same entries between two libp2p nodes on loopback: the
  *    sender's catalog holds the log, the receiver's is empty; time until the receiver stored and
  *    acknowledged all of them. Each node runs in its own child process, so each node's peak RSS
- *    is its own (the machine's two cores are shared by both, as two real nodes on one host);
+ *    is its own (the machine's two cores are shared by both, as two real nodes on one host), with
+ *    the node's stream window and heap setting (keepYoungGenerationSmall); cpuSeconds is the
+ *    receiving process's CPU time, all threads (steadier than wall time on a shared machine);
  * and the process's peak RSS (and the machine's load average, as the other benchmarks record).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/sitelog-bench.js
- * (BENCH_KEEP=1 keeps the temp folder; `... sitelog-bench.js --sync-only <dir>/sender.db` then repeats only the sync).
+ * Knobs: BENCH_KEEP=1 keeps the temp folder, and `... sitelog-bench.js --sync-only <dir>/sender.db`
+ * then repeats only the sync; BENCH_MEM=1 adds V8's heap spaces at the peak; BENCH_DEBUG=1 prints
+ * the nodes' info lines; BENCH_SENDER_ARGS / BENCH_RECEIVER_ARGS pass node options to one side
+ * (--cpu-prof, --trace-gc); BENCH_HEAP_PROF=<file> writes the receiver's sampled allocations that
+ * lived to a full collection; BENCH_NO_HEAP_FLAG=1 leaves V8's young generation free to grow and
+ * BENCH_V8_FLAGS sets other V8 flags (for comparisons).
  */
 import fs from 'node:fs';
 import { ownPeakRssMB } from './bench-tree.js';
