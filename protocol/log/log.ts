@@ -313,9 +313,8 @@ export class LogSync extends ProtocolService {
    * Pipelined for long logs: once a full batch was cut, a signature thread (signature-thread.ts)
    * checks the signatures of up to VERIFY_AHEAD_BATCHES batches ahead of the one being stored, so
    * on two cores the checks and the writes overlap (and neither waits for the other's hiccups);
-   * the catalog checkpoints its WAL less often meanwhile (bulkWrites). Batches wait as raw bytes (views into the frames), decoded
-   * only when stored: what stays alive between reads is small, which keeps V8's young generation
-   * from growing (it grew to 128 MB when 2,000 decoded entries survived each collection).
+   * the catalog checkpoints its WAL less often meanwhile (bulkWrites). Batches wait as raw bytes
+   * (views into the frames) and are decoded only when stored, so little lives across reads.
    */
   private async receive(
     fs: FramedStream,
@@ -331,8 +330,8 @@ export class LogSync extends ProtocolService {
     let batchOriginId = '';
     let batchBytes = 0;
     let total = 0;
-    let thread: SignatureThread | null = null;
-    let endBulk: (() => void) | null = null;
+    /** Started at the first full batch, ended with the stream. */
+    const long: { thread: SignatureThread | null; endBulk: (() => void) | null } = { thread: null, endBulk: null };
     /** Batches cut and not stored yet, oldest first: with a thread, up to VERIFY_AHEAD_BATCHES wait. */
     const waiting: Job[] = [];
 
@@ -355,18 +354,23 @@ export class LogSync extends ProtocolService {
         this.components.log.warn(`site log of ${job.originId} has a fork (two different entries ${err.seq}; evidence kept, the site is flagged), found in entries from ${peerId}`);
       }
     };
-    /** Cuts the current batch: hands it to the thread and stores the one cut before it meanwhile. */
+    /**
+     * Cuts the current batch: hands it to the thread (its signatures are checked against the key
+     * the stored head names), then stores the oldest batches while more than VERIFY_AHEAD_BATCHES
+     * wait (without a thread: at once).
+     */
     const cut = async (full: boolean) => {
       if (!batch.length) return;
       // A full batch means a long log: worth a thread (short syncs never start one).
-      if (full && !thread) {
-        thread = new SignatureThread();
-        endBulk = bulkWrites(db);
+      if (full && !long.thread) {
+        long.thread = new SignatureThread();
+        long.endBulk = bulkWrites(db);
       }
-      waiting.push({ entries: batch, originId: batchOriginId, check: thread ? thread.check(batch, signerOf(db, batchOrigin!)) : null });
+      const check = long.thread ? long.thread.check(batch, signerOf(db, batchOrigin!)) : null;
+      waiting.push({ entries: batch, originId: batchOriginId, check });
       batch = [];
       batchBytes = 0;
-      while (waiting.length > (thread ? VERIFY_AHEAD_BATCHES : 0)) await store(waiting.shift()!);
+      while (waiting.length > (long.thread ? VERIFY_AHEAD_BATCHES : 0)) await store(waiting.shift()!);
     };
 
     try {
@@ -420,8 +424,8 @@ export class LogSync extends ProtocolService {
       }
     } finally {
       // Not awaited: a thread still checking a batch is simply dropped.
-      if (thread) void (thread as SignatureThread).close();
-      (endBulk as (() => void) | null)?.();
+      void long.thread?.close();
+      long.endBulk?.();
     }
   }
 }

@@ -23,8 +23,8 @@ export interface LogState {
 
 /**
  * How verifyNext checks a signature: verifySignature, or one that first consults checks already
- * made elsewhere (the log sync receiver checks a batch on a worker thread while it stores the
- * previous one: signature-thread.ts) and falls back to verifySignature for anything else.
+ * made elsewhere (the log sync receiver has batches checked on a second thread while it stores
+ * earlier ones: signature-thread.ts) and falls back to verifySignature for anything else.
  */
 export type SignatureCheck = (entry: SiteLogEntry, publicKey: Buffer) => boolean;
 
