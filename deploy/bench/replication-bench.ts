@@ -22,11 +22,13 @@
  *
  * Prints JSON. Needs root. Options (env): BENCH_MB (1024), BENCH_VOLUME_MB (5120), BENCH_PARALLEL
  * (chunks in flight, each to both holders: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
- * (5), BENCH_PARTS (abcd: which parts to run).
+ * (5), BENCH_PARTS (abcd: which parts to run), BENCH_SOURCE (file: chunks streamed from a file, as
+ * from FileTier.get; memory: whole chunks in memory, as fetchChunk), BENCH_D_SOURCES (file,memory:
+ * the sources (d) runs, one fresh sender each), BENCH_NODE_FLAGS (V8 flags of the site processes).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/replication-bench.js
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +47,8 @@ const topo = path.join(root, 'deploy/netns/topology.sh');
 const MB = 1024 * 1024;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const CHUNK = chunkCipherSize(DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE);
+/** V8 flags for the site processes (e.g. --max-semi-space-size=2), to compare with the default. */
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 // ==================================================================== site process (in a namespace)
@@ -69,12 +73,51 @@ function netBytes(): { rx: number; tx: number } {
   return { rx, tx };
 }
 
-/** Chunk `i` of stream `seed`: a random block with a unique prefix (so a unique SHA-256). */
-function makeChunk(base: Buffer, seed: string, i: number): { bytes: Buffer; sha: string } {
+const SUFFIX_BYTES = 32;
+
+/** The unique prefix of chunk `i` of stream `seed` (the rest of every chunk is one random block). */
+const prefixOf = (seed: string, i: number) => Buffer.from(`${seed}:${i}:`, 'latin1');
+
+/** CPU ms per thread name (main thread "node", libuv pool "libuv-worker", V8 "V8 Worker"...). */
+function threadCpuMs(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const tick = 1000 / 100; // USER_HZ
+  for (const t of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * tick;
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** Chunk `i` whole in memory, as fetchChunk returns it: a fresh buffer, hashed. */
+function chunkInMemory(base: Buffer, seed: string, i: number): { bytes: Buffer; sha: string } {
   const bytes = Buffer.allocUnsafe(base.length);
   base.copy(bytes);
-  bytes.write(`${seed}:${i}:`, 0, 'latin1');
+  prefixOf(seed, i).copy(bytes);
   return { bytes, sha: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * Chunk `i` streamed from a file, as a replicator would stream it from the local object tier
+ * (FileTier.get: a read stream, 64 KiB pieces) with the SHA-256 the catalog logged: the file's
+ * bytes, then the chunk's unique suffix. The hash is the file's SHA-256 state (`head`, computed
+ * once) finished with the suffix, so the sender's CPU time is the transfer's, not the benchmark's.
+ */
+function chunkFromFile(head: Hash, file: string, seed: string, i: number): { open: () => AsyncIterable<Uint8Array>; sha: string } {
+  const suffix = Buffer.alloc(SUFFIX_BYTES);
+  suffix.write(`${seed}:${i}:`, 'latin1');
+  const sha = head.copy().update(suffix).digest('hex');
+  async function* open(): AsyncGenerator<Uint8Array> {
+    for await (const piece of fs.createReadStream(file, { highWaterMark: Number(process.env.BENCH_READ_KB ?? 64) * 1024 })) yield piece as Buffer;
+    yield suffix;
+  }
+  return { open, sha };
 }
 
 async function site(cfg: SiteConfig): Promise<void> {
@@ -93,26 +136,33 @@ async function site(cfg: SiteConfig): Promise<void> {
   say({ event: 'ready', peerId: node.peerId });
 
   /** Puts `chunks` chunks to every peer, `parallel` chunks in flight (each to all peers at once). */
-  async function put(peers: string[], chunks: number, parallel: number, seed: string) {
+  async function put(peers: string[], chunks: number, parallel: number, seed: string, source: 'memory' | 'file') {
     const base = randomFillSync(Buffer.allocUnsafe(CHUNK));
+    const file = path.join(cfg.dir, 'bench-chunk.bin');
+    if (source === 'file') fs.writeFileSync(file, base.subarray(0, CHUNK - SUFFIX_BYTES));
+    const head = createHash('sha256').update(base.subarray(0, CHUNK - SUFFIX_BYTES));
     let next = 0;
     let acked = 0;
     let stored = 0;
     let busyRetries = 0;
-    let rssPeak = process.memoryUsage.rss();
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 100);
+    let atPeak = process.memoryUsage();
+    const sampler = setInterval(() => {
+      if (process.env.BENCH_GC_TEST) (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      if (m.rss > atPeak.rss) atPeak = m;
+    }, 100);
     const shas: string[] = [];
     const t0 = performance.now();
     const lane = async () => {
       for (let i = next++; i < chunks; i = next++) {
-        const c = makeChunk(base, seed, i);
+        const c = source === 'memory' ? chunkInMemory(base, seed, i) : chunkFromFile(head, file, seed, i);
         if (i < 8) shas[i] = c.sha;
         await Promise.all(
           peers.map(async (p) => {
             for (;;) {
               try {
-                const r = await node.chunks.put(p, node.peerId, c.sha, c.bytes.length, c.bytes);
-                acked += c.bytes.length;
+                const r = await node.chunks.put(p, node.peerId, c.sha, CHUNK, 'bytes' in c ? c.bytes : c.open());
+                acked += CHUNK;
                 if (r.stored) stored++;
                 return;
               } catch (err) {
@@ -129,9 +179,10 @@ async function site(cfg: SiteConfig): Promise<void> {
       await Promise.all(Array.from({ length: parallel }, lane));
     } finally {
       clearInterval(sampler);
+      fs.rmSync(file, { force: true });
     }
     const seconds = (performance.now() - t0) / 1000;
-    return { chunks, chunkBytes: CHUNK, peers: peers.length, parallel, ackedBytes: acked, stored, busyRetries, seconds, bitsPerSecond: (acked * 8) / seconds, rssPeakBytes: rssPeak, maxRssBytes: process.resourceUsage().maxRSS * 1024, shas };
+    return { source, chunks, chunkBytes: CHUNK, peers: peers.length, parallel, ackedBytes: acked, stored, busyRetries, seconds, bitsPerSecond: (acked * 8) / seconds, rssPeakBytes: atPeak.rss, atPeak, maxRssBytes: process.resourceUsage().maxRSS * 1024, shas };
   }
 
   /** Gets each item from `peer` one after the other; payload and interface bytes moved. */
@@ -156,9 +207,9 @@ async function site(cfg: SiteConfig): Promise<void> {
         const { multiaddr } = await import('@multiformats/multiaddr');
         for (const p of cmd.peers as { peerId: string; addrs: string[] }[]) await node.dialPeer(p.peerId, p.addrs.map((a) => multiaddr(a)));
         say({ ok: true });
-      } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed)) });
+      } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source)) });
       else if (cmd.op === 'get') say({ ok: true, ...(await get(cmd.peer, cmd.items)) });
-      else if (cmd.op === 'stats') say({ ok: true, rssBytes: process.memoryUsage.rss(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0) });
+      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0) });
       else if (cmd.op === 'stop') break;
     } catch (err) {
       say({ ok: false, error: (err as Error).stack ?? String(err) });
@@ -202,7 +253,7 @@ class Site {
 
   static async start(ns: string, dir: string, ip: string, port: number, control = false): Promise<Site> {
     const cfg: SiteConfig = { dir, listen: `/ip4/${ip}/tcp/${port}`, control };
-    const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, self, 'site', JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...nodeFlags, self, 'site', JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
     const s = new Site(proc, dir, cfg.listen);
     const ready = await s.reply();
     if (ready.event !== 'ready') throw new Error(`site ${dir} did not start: ${ready.error ?? JSON.stringify(ready)}`);
@@ -300,15 +351,11 @@ function iperf(l: Link, secs: number): number {
   }
 }
 
-function speedtest(l: Link, sender: Site, peer: string, secs: number, streams: number): number {
-  const out = inNs(l.nx, process.execPath, [cli, '--db', sender.db, '--json', 'peers', 'speedtest', peer, '--seconds', String(secs), '--streams', String(streams)]);
-  return JSON.parse(out).bitsPerSecond as number;
-}
-
 const mbps = (bps: number) => round(bps / 1e6);
 
 function putSummary(r: Record<string, any>) {
   return {
+    source: r.source,
     chunks: r.chunks,
     holders: r.peers,
     parallel: r.parallel,
@@ -317,6 +364,7 @@ function putSummary(r: Record<string, any>) {
     goodputMbps: mbps(r.bitsPerSecond),
     busyRetries: r.busyRetries,
     senderRssPeakMB: round(r.rssPeakBytes / MB),
+    senderAtPeakMB: Object.fromEntries(Object.entries(r.atPeak as Record<string, number>).map(([k, v]) => [k, round(v / MB)])),
   };
 }
 
@@ -359,6 +407,8 @@ async function main(): Promise<void> {
   const parallel = env('BENCH_PARALLEL', 4);
   const iperfSecs = env('BENCH_IPERF_SECONDS', 10);
   const stSecs = env('BENCH_SPEEDTEST_SECONDS', 5);
+  const source = (process.env.BENCH_SOURCE ?? 'file') as 'file' | 'memory';
+  const dSources = (process.env.BENCH_D_SOURCES ?? 'file,memory').split(',') as ('file' | 'memory')[];
   const chunksOf = (m: number) => Math.ceil((m * MB) / CHUNK);
   const P = `rb${process.pid % 10000}`;
   const PW = `rw${process.pid % 10000}`;
@@ -382,6 +432,8 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     chunkBytes: CHUNK,
     parallel,
+    nodeFlags: nodeFlags.join(' ') || '(none: Node defaults, as `lomo-peer node` runs)',
+    source: source === 'file' ? 'chunks streamed from a file (64 KiB reads, as FileTier.get), hash as logged' : 'chunks whole in memory (as fetchChunk), hashed',
   };
   const targets: Record<string, boolean> = {};
   try {
@@ -391,7 +443,7 @@ async function main(): Promise<void> {
       execFileSync('bash', [topo, 'up', P, 'link'], { stdio: 'inherit' });
       let netem = true;
       try {
-        for (const ns of [veth.nx, veth.ny]) inNs(ns, 'tc', ['qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', '20ms', 'rate', '50mbit', 'limit', '1000']);
+        for (const ns of [veth.nx, veth.ny]) execFileSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', '20ms', 'rate', '50mbit', 'limit', '1000'], { stdio: 'ignore' });
       } catch {
         netem = false;
       }
@@ -404,7 +456,7 @@ async function main(): Promise<void> {
       const f = await startFamily(work, 'a', shaped);
       sites.push(f.sender, ...f.holders);
       const before = iperf(shaped, iperfSecs);
-      const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a' });
+      const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a', source });
       const after = iperf(shaped, iperfSecs);
       const iperfMean = (before + after) / 2;
       const ratio = put.bitsPerSecond / iperfMean;
@@ -422,22 +474,65 @@ async function main(): Promise<void> {
       const [h1, h2] = f.holders.map((h) => h.peerId) as [string, string];
       let shas: string[] = [];
       if (parts.includes('b') || parts.includes('c')) {
-        const st1 = speedtest(veth, f.sender, h1, stSecs, 1);
-        const st4 = speedtest(veth, f.sender, h1, stSecs, 4);
-        const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(parts.includes('b') ? mb : 64), parallel, seed: 'b' });
-        const st1b = speedtest(veth, f.sender, h1, stSecs, 1);
-        shas = put.shas;
-        const st = (st1 + st1b) / 2;
-        const ratio = put.bitsPerSecond / st;
+        // Rounds of (speedtest, put of a share of BENCH_MB), alternating which goes first, each put
+        // judged against the speedtest next to it: the machine is shared and its load drifts. CPU
+        // time per MB moved (sender, and holders summed) is independent of that load.
+        const rounds = parts.includes('b') ? env('BENCH_RUNS', 3) : 1;
+        const perRound = parts.includes('b') ? Math.ceil(chunksOf(mb) / rounds) : 8;
+        let threads: Record<string, number>[] = [];
+        const cpuOf = async () => {
+          const st = await Promise.all([f.sender, ...f.holders].map((s) => s.ask({ op: 'stats' })));
+          threads = st.map((x) => x.threads);
+          return st.map((x) => x.cpuMicros as number);
+        };
+        /** CPU ms per MB of each thread kind since `before`, for the sender and the first holder. */
+        const threadsPerMB = (before: Record<string, number>[], sent: number, perHolder: number) =>
+          [0, 1].map((k) =>
+            Object.fromEntries(
+              Object.entries(threads[k]!)
+                .map(([n, v]) => [n, round((v - (before[k]![n] ?? 0)) / ((k === 0 ? sent : perHolder) / MB), 2)])
+                .filter(([, v]) => (v as number) > 0.05),
+            ),
+          );
+        const cpuPerMB = (a: number[], b: number[], bytes: number) => ({
+          sender: round((b[0]! - a[0]!) / 1000 / (bytes / MB), 2),
+          holders: round(b.slice(1).reduce((x, v, i) => x + v - a[i + 1]!, 0) / 1000 / (bytes / MB), 2),
+        });
+        const rows: Record<string, any>[] = [];
+        for (let r = 0; r < rounds; r++) {
+          const doSpeedtest = async () => {
+            const c0 = await cpuOf();
+            const t0 = threads;
+            const out = JSON.parse(inNs(veth.nx, process.execPath, [cli, '--db', f.sender.db, '--json', 'peers', 'speedtest', h1, '--seconds', String(stSecs), '--streams', '1']));
+            const cpu = cpuPerMB(c0, await cpuOf(), out.bytes);
+            return { bps: out.bitsPerSecond as number, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, out.bytes, out.bytes) } };
+          };
+          const doPut = async () => {
+            const c0 = await cpuOf();
+            const t0 = threads;
+            const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: perRound, parallel, seed: `b${r}`, source });
+            const cpu = cpuPerMB(c0, await cpuOf(), put.ackedBytes);
+            return { put, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, put.ackedBytes, put.ackedBytes / 2) } };
+          };
+          let st, p;
+          if (r % 2 === 0) {
+            st = await doSpeedtest();
+            p = await doPut();
+          } else {
+            p = await doPut();
+            st = await doSpeedtest();
+          }
+          if (r === 0) shas = p.put.shas;
+          rows.push({ speedtestMbps: mbps(st.bps), speedtestCpuMsPerMB: st.cpuMsPerMB, replication: putSummary(p.put), replicationCpuMsPerMB: p.cpuMsPerMB, ratio: round(p.put.bitsPerSecond / st.bps, 3) });
+        }
         if (parts.includes('b')) {
+          const ratio = [...rows.map((x) => x.ratio as number)].sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
           result.b = {
             link: veth.label,
             mb,
-            speedtestMbps: { streams1Before: mbps(st1), streams1After: mbps(st1b), streams4: mbps(st4) },
-            replication: putSummary(put),
-            ratio: round(ratio, 3),
-            ratioVs4Streams: round(put.bitsPerSecond / st4, 3),
-            target: '>= 0.8 (of `peers speedtest`, 1 stream: its default)',
+            rounds: rows,
+            ratio,
+            target: '>= 0.8 (median over rounds of replication goodput / `peers speedtest` goodput, 1 stream: its default)',
           };
           targets.b = ratio >= 0.8;
         }
@@ -451,26 +546,35 @@ async function main(): Promise<void> {
         };
       }
       if (parts.includes('d')) {
-        // A fresh sender process: its peak RSS is this replication's alone.
-        await f.sender.stop();
-        sites.splice(sites.indexOf(f.sender), 1);
-        const sender = await Site.start(veth.nx, f.dirs.sender, veth.xIp, 4710, true);
-        sites.push(sender);
-        await sender.ask({ op: 'connect', peers: f.holders.map((h) => ({ peerId: h.peerId, addrs: [h.addr] })) });
-        const idle = await sender.ask({ op: 'stats' });
-        const put = await sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(volumeMb), parallel, seed: 'd' });
+        const runs: Record<string, unknown>[] = [];
+        let worst = 0;
+        for (const [k, src] of dSources.entries()) {
+          // A fresh sender process for each: its peak RSS is this replication's alone.
+          const old = sites.find((s) => s.dir === f.dirs.sender)!;
+          await old.stop();
+          sites.splice(sites.indexOf(old), 1);
+          const sender = await Site.start(veth.nx, f.dirs.sender, veth.xIp, 4710, true);
+          sites.push(sender);
+          await sender.ask({ op: 'connect', peers: f.holders.map((h) => ({ peerId: h.peerId, addrs: [h.addr] })) });
+          const idle = await sender.ask({ op: 'stats' });
+          const put = await sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(volumeMb), parallel, seed: `d${k}`, source: src });
+          const peak = Math.max(put.rssPeakBytes, put.maxRssBytes);
+          if (k === 0) worst = peak;
+          runs.push({
+            replication: putSummary(put),
+            senderIdleMB: Object.fromEntries(Object.entries(idle.memory as Record<string, number>).map(([key, v]) => [key, round(v / MB)])),
+            senderPeakRssMB: round(peak / MB),
+          });
+        }
         const holderStats = await Promise.all(f.holders.map((h) => h.ask({ op: 'stats' })));
-        const peak = Math.max(put.rssPeakBytes, put.maxRssBytes);
         result.d = {
           link: veth.label,
           volumeMb,
-          replication: putSummary(put),
-          senderRssIdleMB: round(idle.rssBytes / MB),
-          senderPeakRssMB: round(peak / MB),
-          holderMaxRssMB: holderStats.map((s) => round(s.maxRssBytes / MB)),
-          target: '<= 200 MB',
+          runs,
+          holderMaxRssMB: holderStats.map((st) => round(st.maxRssBytes / MB)),
+          target: `<= 200 MB (judged on the first run, source ${dSources[0]})`,
         };
-        targets.d = peak <= 200 * MB;
+        targets.d = worst <= 200 * MB;
       }
     }
     result.targetsMet = targets;
