@@ -24,7 +24,9 @@
  * (chunks in flight, each to both holders: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
  * (5), BENCH_PARTS (abcd: which parts to run), BENCH_SOURCE (file: chunks streamed from a file, as
  * from FileTier.get; memory: whole chunks in memory, as fetchChunk), BENCH_D_SOURCES (file,memory:
- * the sources (d) runs, one fresh sender each), BENCH_NODE_FLAGS (V8 flags of the site processes).
+ * the sources (d) runs, one fresh sender each), BENCH_READ_KB (64: read size of the file source),
+ * BENCH_RUNS (3: rounds of (b)), BENCH_NODE_FLAGS (V8 flags of the site processes, e.g.
+ * --max-semi-space-size=2).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/replication-bench.js
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -147,7 +149,6 @@ async function site(cfg: SiteConfig): Promise<void> {
     let busyRetries = 0;
     let atPeak = process.memoryUsage();
     const sampler = setInterval(() => {
-      if (process.env.BENCH_GC_TEST) (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
       if (m.rss > atPeak.rss) atPeak = m;
     }, 100);
