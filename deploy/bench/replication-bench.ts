@@ -4,8 +4,10 @@
  * The sender drives `/lomo/chunk/1.0.0` through the library (LomoNode.chunks.put / get); every
  * chunk is sent once to each holder, the way a volume is replicated to R = 2 households. Chunks
  * are 8 MiB of plaintext as sealed (8,388,808 bytes of ciphertext, the object format's default),
- * made on the fly from random bytes (unique per chunk) and hashed by the sender as fetchChunk
- * does: nothing is read from disk, the holders write and fsync everything they receive.
+ * random and unique per chunk: by default streamed from one 8 MiB file (64 KiB reads, as
+ * FileTier.get) plus a unique suffix, with the hash known in advance as the catalog logs it, so
+ * no volume is kept on disk; or (BENCH_SOURCE=memory) whole in memory and hashed, as fetchChunk
+ * returns them. The holders write, hash and fsync everything they receive.
  *
  *   (a) shaped link (50 Mbit/s, 40 ms RTT; tc netem or deploy/netns/wire.py): BENCH_MB of chunks
  *       to both holders; goodput (acknowledged chunk bytes over both holders / time) vs iperf3 on
