@@ -65,13 +65,22 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A binary frame: length (payload + 1) | 0x01 | payload. */
-export function encodeBinaryFrame(payload: Uint8Array): Uint8Array {
-  const head = encodeVarint(payload.length + 1);
-  const out = new Uint8Array(head.length + 1 + payload.length);
+/**
+ * A binary frame: length (payload + 1) | 0x01 | payload. The payload may come in parts (whole
+ * log entries, say): they are copied straight into the frame, with no joined copy in between.
+ */
+export function encodeBinaryFrame(payload: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const parts = payload instanceof Uint8Array ? [payload] : payload;
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const head = encodeVarint(length + 1);
+  const out = new Uint8Array(head.length + 1 + length);
   out.set(head, 0);
   out[head.length] = FRAME_BINARY;
-  out.set(payload, head.length + 1);
+  let at = head.length + 1;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -304,8 +313,8 @@ export class FramedStream {
     await this.bytes.write(encodeFrame(body), { signal: signal ?? AbortSignal.timeout(this.timeoutMs) });
   }
 
-  /** Sends one binary payload. */
-  async writeBinary(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /** Sends one binary payload (or one made of these parts). */
+  async writeBinary(payload: Uint8Array | readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
     await this.bytes.write(encodeBinaryFrame(payload), { signal: signal ?? AbortSignal.timeout(this.timeoutMs) });
   }
 

@@ -112,3 +112,18 @@ export function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = p
   const cpuSeconds = cpu ? +(Number(cpu[1]) + Number(cpu[2])).toFixed(2) : NaN;
   return { seconds, cpuSeconds, otherCpuSeconds: +Math.max(0, busy - cpuSeconds).toFixed(2), rssMB: kb / 1024, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * This process's own peak RSS in MB. On Linux from /proc (VmHWM, reset by exec): getrusage's
+ * maxRSS survives exec, so a child forked from a large benchmark process reports at least the
+ * parent's RSS at the fork (a sitelog-bench node showed 239 MB that way, 190 MB on its own).
+ */
+export function ownPeakRssMB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Math.round(Number(m[1]) / 1024);
+  } catch {
+    // not Linux
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}

@@ -6,14 +6,24 @@
  *    protocol would deliver them (time, entries/s), with derived objects and placements;
  *  - log sync (/lomo/log/1.0.0) of the same entries between two libp2p nodes on loopback: the
  *    sender's catalog holds the log, the receiver's is empty; time until the receiver stored and
- *    acknowledged all of them. Both nodes run in one child process (one thread does the work of
- *    both: a conservative figure), whose peak RSS is reported on its own;
+ *    acknowledged all of them. Each node runs in its own child process, so each node's peak RSS
+ *    is its own (the machine's two cores are shared by both, as two real nodes on one host), with
+ *    the node's stream window and heap setting (keepYoungGenerationSmall); cpuSeconds is the
+ *    receiving process's CPU time, all threads (steadier than wall time on a shared machine);
  * and the process's peak RSS (and the machine's load average, as the other benchmarks record).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/sitelog-bench.js
+ * Knobs: BENCH_KEEP=1 keeps the temp folder, and `... sitelog-bench.js --sync-only <dir>/sender.db`
+ * then repeats only the sync; BENCH_MEM=1 adds V8's heap spaces at the peak; BENCH_DEBUG=1 prints
+ * the nodes' info lines; BENCH_SENDER_ARGS / BENCH_RECEIVER_ARGS pass node options to one side
+ * (--cpu-prof, --trace-gc); BENCH_HEAP_PROF=<file> writes the receiver's sampled allocations that
+ * lived to a full collection; BENCH_NO_HEAP_FLAG=1 leaves V8's young generation free to grow and
+ * BENCH_V8_FLAGS sets other V8 flags (for comparisons).
  */
 import fs from 'node:fs';
+import { ownPeakRssMB } from './bench-tree.js';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { encodeBody } from '../../storage/sitelog/body.js';
 import { emptyLog, verifyNext } from '../../storage/sitelog/chain.js';
@@ -21,47 +31,117 @@ import { decodeEntry, ZERO_HASH, type SiteLogEntry } from '../../storage/sitelog
 import { signEntry, signingKeyFromSeed } from '../../storage/sitelog/sign.js';
 import { acceptRemote } from '../../storage/sitelog/store.js';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import { createLibp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { logService } from '../../protocol/log/index.js';
+import { MAX_STREAM_WINDOW } from '../../node/host/host.js';
+import { keepYoungGenerationSmall } from '../../node/heap.js';
 import type { ServiceComponents } from '../../protocol/service.js';
 
-if (process.argv[2] === '--sync-child') {
-  // The sync measurement, in its own process so its peak RSS is its own.
-  const r = await syncChild(process.argv[3]!, process.argv[4]!);
-  console.log(JSON.stringify(r));
+if (process.argv[2] === '--sync-node') {
+  // One node of the sync measurement, in its own process so its peak RSS is its own.
+  await syncNode(process.argv[3] as 'sender' | 'receiver', process.argv[4]!, process.argv[5]);
   process.exit(0);
 }
 
-/** Two nodes, one sender catalog (`from`) and one empty receiver catalog (`to`): time one full sync. */
-async function syncChild(from: string, to: string): Promise<Record<string, number>> {
-  const mk = () => createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
-  const [ha, hb] = await Promise.all([mk(), mk()]);
-  const quiet = { info: () => {}, warn: (m: string) => console.error(m) };
-  const service = (h: Libp2p, db: ReturnType<typeof openCatalog>, other: Libp2p) => {
-    const c: ServiceComponents = { host: h, trust: { trusted: (id) => id === other.peerId.toString() }, log: quiet };
-    return logService({ db, acceptsOrigin: () => true })(c);
-  };
-  const dba = openCatalog(from);
-  const dbb = openCatalog(to);
-  const sa = service(ha, dba, hb);
-  const sb = service(hb, dbb, ha);
-  await Promise.all([sa.start(), sb.start()]);
-  await hb.dial(ha.getMultiaddrs()[0]!);
-  const t0 = performance.now();
+/**
+ * One node of the sync: the sender (`role` sender, its catalog holds the log) prints its address
+ * and waits; the receiver (empty catalog) dials it, runs one full sync and prints the result.
+ * Each prints its peak RSS when done (the sender when its stdin closes).
+ */
+async function syncNode(role: 'sender' | 'receiver', dbFile: string, dialAddr?: string): Promise<void> {
+  if (!process.env.BENCH_NO_HEAP_FLAG) keepYoungGenerationSmall(); // as `lomo-peer node` does
+  if (process.env.BENCH_V8_FLAGS) v8.setFlagsFromString(process.env.BENCH_V8_FLAGS);
+  // The node's stream window (node/host/host.ts): what bounds a paused stream's buffer.
+  const h = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })],
+  });
+  const quiet = { info: (m: string) => { if (process.env.BENCH_DEBUG) console.error(role, m); }, warn: (m: string) => console.error(role, m) };
+  const db = openCatalog(dbFile);
+  const c: ServiceComponents = { host: h, trust: { trusted: () => true }, log: quiet };
+  const s = logService({ db, acceptsOrigin: () => true })(c);
+  await s.start();
   let peakHeap = 0, peakExt = 0;
-  const probe = setInterval(() => { const u = process.memoryUsage(); peakHeap = Math.max(peakHeap, u.heapTotal); peakExt = Math.max(peakExt, u.external + u.arrayBuffers); }, 50);
-  const r = await sb.sync(ha.peerId.toString());
-  clearInterval(probe);
-  if (process.env.BENCH_MEM) console.error(JSON.stringify({ peakHeapTotalMB: peakHeap >> 20, peakExtMB: peakExt >> 20 }));
-  const seconds = (performance.now() - t0) / 1000;
-  const stored = dbb.prepare('SELECT count(*) FROM sitelog_entries').pluck().get() as number;
-  await Promise.all([ha.stop(), hb.stop()]);
-  return { seconds: +seconds.toFixed(3), perSecond: Math.round(r.received / seconds), received: r.received, stored, rounds: r.rounds, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
+  let spaces: Record<string, number> = {};
+  const probe = setInterval(() => {
+    const u = process.memoryUsage();
+    if (u.heapTotal > peakHeap && process.env.BENCH_MEM) spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((x) => [x.space_name, x.space_size >> 20]));
+    peakHeap = Math.max(peakHeap, u.heapTotal);
+    peakExt = Math.max(peakExt, u.external + u.arrayBuffers);
+  }, 50);
+  const cpu0 = process.cpuUsage();
+  const mem = () => ({ cpuSeconds: +((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(2), peakRssMB: ownPeakRssMB(), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), peakHeapTotalMB: peakHeap >> 20, peakExtMB: peakExt >> 20, ...(process.env.BENCH_MEM ? { spacesAtPeakMB: spaces } : {}) });
+  if (role === 'sender') {
+    console.log(JSON.stringify({ addr: h.getMultiaddrs()[0]!.toString() }));
+    await new Promise<void>((resolve) => { process.stdin.on('end', resolve); process.stdin.resume(); });
+    clearInterval(probe);
+    console.log(JSON.stringify(mem()));
+  } else {
+    const { multiaddr } = await import('@multiformats/multiaddr');
+    const conn = await h.dial(multiaddr(dialAddr!));
+    // BENCH_HEAP_PROF=<file>: sampled allocations that lived long enough to be promoted (what makes the old generation grow).
+    const { Session } = await import('node:inspector/promises');
+    const session = process.env.BENCH_HEAP_PROF ? new Session() : null;
+    if (session) {
+      session.connect();
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true } as never);
+    }
+    const t0 = performance.now();
+    const r = await s.sync(conn.remotePeer.toString());
+    const seconds = (performance.now() - t0) / 1000;
+    if (session) fs.writeFileSync(process.env.BENCH_HEAP_PROF!, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
+    clearInterval(probe);
+    const stored = db.prepare('SELECT count(*) FROM sitelog_entries').pluck().get() as number;
+    console.log(JSON.stringify({ seconds: +seconds.toFixed(3), perSecond: Math.round(r.received / seconds), received: r.received, stored, rounds: r.rounds, ...mem() }));
+  }
+  await h.stop();
+  db.close();
+}
+
+/** Extra node options for one side (BENCH_SENDER_ARGS / BENCH_RECEIVER_ARGS, space-separated: --cpu-prof, --max-semi-space-size=8...). */
+const nodeArgs = (side: string) => (process.env[`BENCH_${side}_ARGS`] ?? '').split(' ').filter(Boolean);
+
+/** Runs the sender and the receiver node, each in its own process; returns the receiver's result and both peak RSS. */
+async function syncTwoProcesses(senderDb: string, receiverDb: string): Promise<Record<string, unknown>> {
+  const self = fileURLToPath(import.meta.url);
+  const lines = (p: ReturnType<typeof spawn>) => {
+    const rl = readline.createInterface({ input: p.stdout! });
+    const it = rl[Symbol.asyncIterator]();
+    // The next JSON line; anything else (--trace-gc output, say) goes to stderr.
+    return async () => {
+      for (;;) {
+        const line = (await it.next()).value as string | undefined;
+        if (line === undefined || line.startsWith('{')) return JSON.parse(line ?? 'null');
+        console.error(line);
+      }
+    };
+  };
+  const sender = spawn(process.execPath, [...process.execArgv, ...nodeArgs('SENDER'), self, '--sync-node', 'sender', senderDb], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const fromSender = lines(sender);
+  const { addr } = await fromSender();
+  const receiver = spawn(process.execPath, [...process.execArgv, ...nodeArgs('RECEIVER'), self, '--sync-node', 'receiver', receiverDb, addr], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = await lines(receiver)();
+  sender.stdin!.end();
+  const senderMem = await fromSender();
+  if (!result) throw new Error('the receiving node printed no result');
+  return { ...result, receiverPeakRssMB: result.peakRssMB, senderPeakRssMB: senderMem?.peakRssMB, sender: senderMem };
+}
+
+if (process.argv[2] === '--sync-only') {
+  // Repeats only the sync, from a sender catalog a BENCH_KEEP=1 run left behind.
+  const receiverDb = path.join(os.tmpdir(), `lomo-sitelog-bench-receiver-${process.pid}.db`);
+  try {
+    console.log(JSON.stringify({ logSync: await syncTwoProcesses(process.argv[3]!, receiverDb), loadavg: os.loadavg().map((x) => +x.toFixed(2)) }));
+  } finally {
+    for (const f of ['', '-wal', '-shm']) fs.rmSync(receiverDb + f, { force: true });
+  }
+  process.exit(0);
 }
 
 const N = Number(process.env.BENCH_ENTRIES ?? 100_000);
@@ -119,9 +199,7 @@ try {
   sender.exec(`ATTACH DATABASE '${path.join(dir, 'lomob.db')}' AS src;
     INSERT INTO sitelog_entries SELECT * FROM src.sitelog_entries; INSERT INTO sitelog_heads SELECT * FROM src.sitelog_heads; DETACH DATABASE src;`);
   sender.close();
-  const sync = JSON.parse(
-    execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--sync-child', senderFile, path.join(dir, 'receiver.db')], { encoding: 'utf8', maxBuffer: 1 << 20 }),
-  );
+  const sync = await syncTwoProcesses(senderFile, path.join(dir, 'receiver.db'));
   const objects = db.prepare('SELECT count(*) FROM objects').pluck().get();
   const placements = db.prepare('SELECT count(*) FROM placements').pluck().get();
   db.close();
@@ -135,7 +213,7 @@ try {
         decodeAndVerify: { seconds: +verifyS.toFixed(3), perSecond: Math.round(N / verifyS) },
         acceptRemote: { seconds: +acceptS.toFixed(3), perSecond: Math.round(N / acceptS), batch: 1000, objects, placements, catalogBytes: dbBytes },
         logSync: sync,
-        peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+        peakRssMB: ownPeakRssMB(),
         loadavg: os.loadavg().map((x) => +x.toFixed(2)),
         node: process.version,
       },
@@ -144,5 +222,6 @@ try {
     ),
   );
 } finally {
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.error(`kept ${dir} (sender catalog: ${path.join(dir, 'sender.db')})`);
+  else fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -22,11 +22,16 @@ export const MAX_ENTRIES_PER_STREAM = 200_000;
 /** Rounds of one sync (each up to MAX_ENTRIES_PER_STREAM per direction). */
 export const MAX_ROUNDS = 64;
 /** The receiver checks and stores entries in batches of at most this many (one transaction each)... */
-export const ACCEPT_BATCH_ENTRIES = 2000;
+export const ACCEPT_BATCH_ENTRIES = 500;
 /** ...or this many bytes. */
 export const ACCEPT_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * Batches the receiver lets the signature thread check ahead of the one it stores (log.ts): the
+ * thread has work queued while a batch is written, and a batch waits as raw bytes (~180 KB).
+ */
+export const VERIFY_AHEAD_BATCHES = 4;
 /** Rows read from the catalog at a time by the sender. */
-export const READ_PAGE_ENTRIES = 2000;
+export const READ_PAGE_ENTRIES = 500;
 /** A peer must deliver the next frame within this. */
 export const READ_TIMEOUT_MS = 30_000;
 /** One stream (one round) may last at most this. */

@@ -1,9 +1,12 @@
 import type { Connection, Stream } from '@libp2p/interface';
-import type { Db } from '../../storage/catalog/db.js';
-import type { SiteLogEntry } from '../../storage/sitelog/entry.js';
+import { bulkWrites, type Db } from '../../storage/catalog/db.js';
 import { SiteLogError } from '../../storage/sitelog/errors.js';
 import { entryBytesFrom, entryHash, headsFingerprint, recordPeerHeads } from '../../storage/sitelog/replicas.js';
-import { acceptRemote, heads as storedHeads } from '../../storage/sitelog/store.js';
+import { acceptRemote, heads as storedHeads, signerOf } from '../../storage/sitelog/store.js';
+import { SignatureThread } from '../../storage/sitelog/signature-thread.js';
+import type { SignatureCheck } from '../../storage/sitelog/chain.js';
+import { originKeyOf } from '../../storage/sitelog/entry.js';
+import { siteIdOfKey } from '../../storage/sitelog/site-id.js';
 import { encodeJson, FramedStream, PAUSED_BYTES, ProtocolViolation } from '../framing.js';
 import { asError, ProtocolService, type ServiceComponents } from '../service.js';
 import {
@@ -18,11 +21,12 @@ import {
   MAX_STREAM_MS,
   READ_PAGE_ENTRIES,
   READ_TIMEOUT_MS,
+  VERIFY_AHEAD_BATCHES,
   RESYNC_MS,
   RETRY_MS,
   WARN_INTERVAL_MS,
 } from './constants.js';
-import { decodeEntryFrame, decodeLogMessage, encodeHeads, type LogMessage, type WireHead } from './messages.js';
+import { decodeLogMessage, splitEntryFrame, encodeHeads, type LogMessage, type WireHead } from './messages.js';
 
 /**
  * Log sync (docs/replication.md). On one stream, each direction carries:
@@ -263,10 +267,10 @@ export class LogSync extends ProtocolService {
     let frameBytes = 0;
     const flush = async () => {
       if (!frame.length) return;
-      const payload = frame.length === 1 ? frame[0]! : Buffer.concat(frame, frameBytes);
+      const parts = frame;
       frame = [];
       frameBytes = 0;
-      await fs.writeBinary(payload, signal);
+      await fs.writeBinary(parts, signal);
     };
     for (const h of storedHeads(db)) {
       const t = peerHas.get(h.origin.toString('hex'));
@@ -305,6 +309,12 @@ export class LogSync extends ProtocolService {
   /**
    * Reads entry frames until `end`, checking and storing them in batches of one origin each
    * (acceptRemote verifies the whole batch before it stores any). Returns the sender's `more`.
+   *
+   * Pipelined for long logs: once a full batch was cut, a signature thread (signature-thread.ts)
+   * checks the signatures of up to VERIFY_AHEAD_BATCHES batches ahead of the one being stored, so
+   * on two cores the checks and the writes overlap (and neither waits for the other's hiccups);
+   * the catalog checkpoints its WAL less often meanwhile (bulkWrites). Batches wait as raw bytes
+   * (views into the frames) and are decoded only when stored, so little lives across reads.
    */
   private async receive(
     fs: FramedStream,
@@ -315,64 +325,116 @@ export class LogSync extends ProtocolService {
     const { db } = this.env;
     const decided = new Map<string, boolean>(); // origin site id -> taken?
     const skipped = new Set<string>(); // forked during this stream
-    let batch: SiteLogEntry[] = [];
+    let batch: Buffer[] = [];
+    let batchOrigin: Buffer | null = null;
+    let batchOriginId = '';
     let batchBytes = 0;
     let total = 0;
-    const flush = () => {
-      if (!batch.length) return;
-      const b = batch;
-      batch = [];
-      batchBytes = 0;
+    /** Started at the first full batch, ended with the stream. */
+    const long: { thread: SignatureThread | null; endBulk: (() => void) | null } = { thread: null, endBulk: null };
+    /** Batches cut and not stored yet, oldest first: with a thread, up to VERIFY_AHEAD_BATCHES wait. */
+    const waiting: Job[] = [];
+
+    const store = async (job: Job) => {
+      if (skipped.has(job.originId)) {
+        result.ignored += job.entries.length;
+        return;
+      }
+      const checkSignature = job.check ? await job.check : undefined;
       try {
-        const r = acceptRemote(db, b, { from: peerId });
+        const r = acceptRemote(db, job.entries, { from: peerId, checkSignature });
         result.received += r.accepted.length;
         result.duplicates += r.duplicates;
       } catch (err) {
         if (!(err instanceof SiteLogError)) throw err;
         if (err.code !== 'fork') throw new LogRefused(peerId, err);
         // Evidence is stored and the site flagged (store.ts); this log is skipped, the rest goes on.
-        const origin = b[0]!.originId;
-        skipped.add(origin);
-        result.forks.push(origin);
-        this.components.log.warn(`site log of ${origin} has a fork (two different entries ${err.seq}; evidence kept, the site is flagged), found in entries from ${peerId}`);
+        skipped.add(job.originId);
+        result.forks.push(job.originId);
+        this.components.log.warn(`site log of ${job.originId} has a fork (two different entries ${err.seq}; evidence kept, the site is flagged), found in entries from ${peerId}`);
       }
     };
-    for (;;) {
-      const f = await fs.readFrame(signal);
-      if (f === null) throw new ProtocolViolation('stream ended before end');
-      if (f.type === 'control') {
-        const m = decodeLogMessage(f.body);
-        if (m.t !== 'end') throw new ProtocolViolation(`expected entries or end, got ${m.t}`);
-        if (m.entries !== total) throw new ProtocolViolation(`end says ${m.entries} entries, ${total} arrived`);
-        flush();
-        return m.more;
+    /**
+     * Cuts the current batch: hands it to the thread (its signatures are checked against the key
+     * the stored head names), then stores the oldest batches while more than VERIFY_AHEAD_BATCHES
+     * wait (without a thread: at once).
+     */
+    const cut = async (full: boolean) => {
+      if (!batch.length) return;
+      // A full batch means a long log: worth a thread (short syncs never start one).
+      if (full && !long.thread) {
+        long.thread = new SignatureThread();
+        long.endBulk = bulkWrites(db);
       }
-      let entries: SiteLogEntry[];
-      try {
-        entries = decodeEntryFrame(f.payload);
-      } catch (err) {
-        if (err instanceof SiteLogError) throw new LogRefused(peerId, err);
-        throw err;
-      }
-      total += entries.length;
-      if (total > MAX_ENTRIES_PER_STREAM) throw new ProtocolViolation(`more than ${MAX_ENTRIES_PER_STREAM} entries in one stream`);
-      for (const e of entries) {
-        let take = decided.get(e.originId);
-        if (take === undefined) decided.set(e.originId, (take = this.env.acceptsOrigin(e.originId)));
-        if (!take || skipped.has(e.originId)) {
-          result.ignored++;
-          continue;
+      const check = long.thread ? long.thread.check(batch, signerOf(db, batchOrigin!)) : null;
+      waiting.push({ entries: batch, originId: batchOriginId, check });
+      batch = [];
+      batchBytes = 0;
+      while (waiting.length > (long.thread ? VERIFY_AHEAD_BATCHES : 0)) await store(waiting.shift()!);
+    };
+
+    try {
+      for (;;) {
+        const f = await fs.readFrame(signal);
+        if (f === null) throw new ProtocolViolation('stream ended before end');
+        if (f.type === 'control') {
+          const m = decodeLogMessage(f.body);
+          if (m.t !== 'end') throw new ProtocolViolation(`expected entries or end, got ${m.t}`);
+          if (m.entries !== total) throw new ProtocolViolation(`end says ${m.entries} entries, ${total} arrived`);
+          await cut(false);
+          while (waiting.length) await store(waiting.shift()!);
+          return m.more;
         }
-        if (batch.length && (batch[0]!.originId !== e.originId || batch.length >= ACCEPT_BATCH_ENTRIES || batchBytes >= ACCEPT_BATCH_BYTES)) flush();
-        if (skipped.has(e.originId)) {
-          result.ignored++;
-          continue;
+        let entries: Buffer[];
+        try {
+          entries = splitEntryFrame(f.payload);
+        } catch (err) {
+          if (err instanceof SiteLogError) throw new LogRefused(peerId, err);
+          throw err;
         }
-        batch.push(e);
-        batchBytes += e.bytes.length;
+        total += entries.length;
+        if (total > MAX_ENTRIES_PER_STREAM) throw new ProtocolViolation(`more than ${MAX_ENTRIES_PER_STREAM} entries in one stream`);
+        let origin: Buffer | null = null;
+        let originId = '';
+        for (const e of entries) {
+          const o = originKeyOf(e);
+          if (!origin || !o.equals(origin)) {
+            origin = o;
+            originId = siteIdOfKey(o);
+          }
+          let take = decided.get(originId);
+          if (take === undefined) decided.set(originId, (take = this.env.acceptsOrigin(originId)));
+          if (!take || skipped.has(originId)) {
+            result.ignored++;
+            continue;
+          }
+          if (batch.length && batchOriginId !== originId) await cut(false);
+          else if (batch.length >= ACCEPT_BATCH_ENTRIES || batchBytes >= ACCEPT_BATCH_BYTES) await cut(true);
+          if (skipped.has(originId)) {
+            result.ignored++;
+            continue;
+          }
+          if (!batch.length) {
+            batchOrigin = origin;
+            batchOriginId = originId;
+          }
+          batch.push(e);
+          batchBytes += e.length;
+        }
       }
+    } finally {
+      // Not awaited: a thread still checking a batch is simply dropped.
+      void long.thread?.close();
+      long.endBulk?.();
     }
   }
+}
+
+/** A batch of one origin's entries, cut and waiting to be stored; `check` from the signature thread. */
+interface Job {
+  entries: Buffer[];
+  originId: string;
+  check: Promise<SignatureCheck> | null;
 }
 
 interface RoundResult {

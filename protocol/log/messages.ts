@@ -58,14 +58,23 @@ export function decodeLogMessage(frame: Uint8Array): LogMessage {
  * a truncated or oversized one is refused (a SiteLogError, which names its origin when known).
  */
 export function decodeEntryFrame(payload: Uint8Array): SiteLogEntry[] {
+  return splitEntryFrame(payload).map(decodeEntry);
+}
+
+/**
+ * The entries of one binary frame as views into it, cut by the length each entry's header states
+ * (a truncated or oversized one is refused); each is decoded strictly later, where it is checked
+ * (acceptRemote), so a batch waiting for its turn holds bytes, not decoded objects.
+ */
+export function splitEntryFrame(payload: Uint8Array): Buffer[] {
   const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  const out: SiteLogEntry[] = [];
+  const out: Buffer[] = [];
   let at = 0;
   while (at < buf.length) {
     if (buf.length - at < HEADER_BYTES) throw new SiteLogError('malformed', `entry truncated: ${buf.length - at} bytes left in the frame`);
     const len = entryLength(buf.subarray(at, at + HEADER_BYTES));
     if (at + len > buf.length) throw new SiteLogError('malformed', `entry truncated: ${len} bytes announced, ${buf.length - at} in the frame`);
-    out.push(decodeEntry(buf.subarray(at, at + len)));
+    out.push(buf.subarray(at, at + len));
     at += len;
   }
   if (out.length === 0) throw new ProtocolViolation('an empty entry frame');

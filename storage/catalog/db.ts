@@ -74,6 +74,38 @@ function matchSidecarModes(file: string): void {
 }
 
 /**
+ * Runs `fn` atomically: in a transaction of its own, or as part of the caller's when one is open.
+ * Unlike a nested better-sqlite3 transaction it opens no savepoint (two more statements per call,
+ * which a log sync storing 100,000 entries paid 200,000 times): a failure inside is undone with the
+ * caller's whole transaction. For writers whose callers never catch their errors and go on.
+ */
+export function atomically<T>(db: Db, fn: () => T): T {
+  return db.inTransaction ? fn() : db.transaction(fn)();
+}
+
+/** WAL pages between automatic checkpoints while bulkWrites is on (80 MB of 4 KiB pages). */
+export const BULK_WAL_PAGES = 20_000;
+
+/**
+ * For a long run of write transactions (a log sync storing 100,000 entries: 200 of them):
+ * checkpoints every BULK_WAL_PAGES WAL pages instead of SQLite's 1,000, each of which copies pages
+ * back into the catalog and fsyncs it. Random-key indexes make every transaction dirty pages all
+ * over the catalog, so with small checkpoints the same pages were written back again and again
+ * (a 100,000-entry accept took 9.6-9.8 s instead of 11.7-13.4 s wall, 0.3 s less system time).
+ * Returns the function that ends it: the setting back, and one passive checkpoint (never waits for
+ * readers). The WAL file keeps its size until a later truncation (scrubWal).
+ */
+export function bulkWrites(db: Db): () => void {
+  const before = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  db.pragma(`wal_autocheckpoint = ${BULK_WAL_PAGES}`);
+  return () => {
+    if (!db.open) return;
+    db.pragma(`wal_autocheckpoint = ${before}`);
+    if (!db.inTransaction) db.pragma('wal_checkpoint(PASSIVE)');
+  };
+}
+
+/**
  * Makes erased bytes leave the catalog's files. `secure_delete` zeroes them in the page that held
  * them, but the page's old versions stay in the WAL until a checkpoint copies the new one back and
  * the WAL is emptied: this does both (TRUNCATE), waiting up to the busy timeout for readers.

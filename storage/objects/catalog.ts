@@ -1,4 +1,4 @@
-import type { Db } from '../catalog/db.js';
+import { atomically, type Db } from '../catalog/db.js';
 import { clearPending } from './pending.js';
 import type { KdfParams } from '../crypto/keys.js';
 import { LEAF_SIZE, type ObjectKind } from './format.js';
@@ -94,7 +94,7 @@ export type PublicObjectRecord = Omit<ObjectRecord, 'plainSha256'>;
  */
 export function saveFamilyObject(db: Db, ownerSiteId: string, rec: PublicObjectRecord): number {
   if (!isSiteId(ownerSiteId)) throw new Error(`not a site id: ${JSON.stringify(ownerSiteId.slice(0, 140))}`);
-  return db.transaction(() => {
+  return atomically(db, () => {
     if (ownerSiteId === localSiteId(db)) throw new Error('saveFamilyObject records other sites\' objects; this site\'s own go through saveObject');
     const have = stmt(db, 'SELECT id, cipher_sha256, chunk_count FROM objects WHERE owner_site = ? AND object_id = ?').get(ownerSiteId, rec.objectId) as
       | { id: number; cipher_sha256: Buffer; chunk_count: number }
@@ -106,7 +106,7 @@ export function saveFamilyObject(db: Db, ownerSiteId: string, rec: PublicObjectR
       return have.id;
     }
     return insertObject(db, ownerSiteId, { ...rec, plainSha256: null }, {});
-  })();
+  });
 }
 
 interface ObjectRow {

@@ -8,7 +8,7 @@
  * proof or its hash-checked acceptance). Checking it again only moves verified_at; a copy that is
  * gone keeps its row with deleted_at set (placements.ts markDeleted), as history.
  */
-import type { Db } from '../catalog/db.js';
+import { atomically, type Db } from '../catalog/db.js';
 import { isSiteId } from '../naming/object-keys.js';
 import { stmt } from '../sitelog/stmts.js';
 
@@ -92,7 +92,7 @@ export function isSiteHolder(h: Holder): h is { site: string } {
 export function recordHolding(db: Db, h: NewHolding): number {
   const at = h.verifiedAt ?? Date.now();
   const chunk = h.chunkIndex ?? null;
-  return db.transaction(() => {
+  return atomically(db, () => {
     let live: { id: number; object_row: number | null; chunk_idx: number | null } | undefined;
     if (isSiteHolder(h.holder)) {
       if (!isSiteId(h.holder.site)) throw new Error(`not a site id: ${JSON.stringify(h.holder.site.slice(0, 140))}`);
@@ -122,7 +122,7 @@ export function recordHolding(db: Db, h: NewHolding): number {
       ).run(h.objectRow, chunk, tier, site, h.key ?? null, h.remoteId ?? null, h.size, h.sha256 ?? null, h.storageClass ?? null, h.region ?? null, at, at)
         .lastInsertRowid,
     );
-  })();
+  });
 }
 
 /** Live holdings of one object, whole or by chunk, whatever site owns it. */

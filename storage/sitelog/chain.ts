@@ -21,6 +21,13 @@ export interface LogState {
   revokedAfter: number | null;
 }
 
+/**
+ * How verifyNext checks a signature: verifySignature, or one that first consults checks already
+ * made elsewhere (the log sync receiver has batches checked on a second thread while it stores
+ * earlier ones: signature-thread.ts) and falls back to verifySignature for anything else.
+ */
+export type SignatureCheck = (entry: SiteLogEntry, publicKey: Buffer) => boolean;
+
 export function emptyLog(origin: Buffer, revokedAfter: number | null = null): LogState {
   return { origin, originId: siteIdOfKey(origin), seq: 0, hash: ZERO_HASH, signer: origin, recoveryKey: null, revokedAfter };
 }
@@ -37,7 +44,7 @@ export function expectedSigner(state: LogState, entry: SiteLogEntry): Buffer {
  * hash, not after a revocation, signed by the right key, a well-formed body for a known kind —
  * and returns the state after it. Throws SiteLogError naming the origin otherwise.
  */
-export function verifyNext(state: LogState, entry: SiteLogEntry): LogState {
+export function verifyNext(state: LogState, entry: SiteLogEntry, checkSignature: SignatureCheck = verifySignature): LogState {
   const at = (code: SiteLogError['code'], why: string) => new SiteLogError(code, why, state.originId, entry.seq);
   if (!entry.origin.equals(state.origin)) throw new SiteLogError('chain', `entry ${entry.seq} of ${entry.originId} offered as an entry of ${state.originId}`, state.originId, entry.seq);
   if (entry.seq !== state.seq + 1) {
@@ -47,7 +54,7 @@ export function verifyNext(state: LogState, entry: SiteLogEntry): LogState {
   if (state.revokedAfter !== null && entry.seq > state.revokedAfter) {
     throw at('revoked', `signed after the site was revoked (entries after ${state.revokedAfter} are refused)`);
   }
-  if (!verifySignature(entry, expectedSigner(state, entry))) throw at('signature', `bad signature on a ${kindName(entry.kind)} entry (forged or damaged)`);
+  if (!checkSignature(entry, expectedSigner(state, entry))) throw at('signature', `bad signature on a ${kindName(entry.kind)} entry (forged or damaged)`);
   const body = bodyOf(entry);
   const next: LogState = { ...state, seq: entry.seq, hash: entry.hash };
   if (body.kind === 'siteRecord') next.recoveryKey = body.body.recoveryPublicKey;

@@ -1,5 +1,5 @@
 import type { Db } from '../catalog/db.js';
-import { familyObject, localSiteId, saveFamilyObject } from '../objects/catalog.js';
+import { localSiteId, saveFamilyObject } from '../objects/catalog.js';
 import { recordHolding } from '../placements/holdings.js';
 import { familyChunkKey, familyObjectKey } from '../naming/object-keys.js';
 import { decodeBody, type MembershipBody, type ObjectSealedBody, type PlacementBody } from './body.js';
@@ -81,9 +81,17 @@ function applyPlacement(db: Db, e: SiteLogEntry, p: PlacementBody): void {
 
 /** Makes the placements table show the newest fact for one holder/object/chunk. */
 function materialize(db: Db, k: FactKey): void {
-  const obj = familyObject(db, k.owner_site, k.object_id);
+  // Only the columns a holding needs (not familyObject's whole record with every chunk: this runs
+  // once per placement entry of a sync).
+  const obj = stmt(db, 'SELECT id AS row, cipher_size AS cipherSize, cipher_sha256 AS cipherSha256 FROM objects WHERE owner_site = ? AND object_id = ?')
+    .get(k.owner_site, k.object_id) as { row: number; cipherSize: number; cipherSha256: Buffer } | undefined;
   if (!obj) return; // the owner's object-sealed entry has not arrived yet
-  const chunk = k.chunk_idx === -1 ? null : obj.chunks[k.chunk_idx];
+  const chunk =
+    k.chunk_idx === -1
+      ? null
+      : (stmt(db, 'SELECT idx AS "index", size, sha256 FROM chunks WHERE object_row = ? AND idx = ?').get(obj.row, k.chunk_idx) as
+          | { index: number; size: number; sha256: Buffer }
+          | undefined);
   if (chunk === undefined) return; // names a chunk the object does not have: ignored
   const win = stmt(db, 
       `SELECT state, verified_at FROM sitelog_placement_facts

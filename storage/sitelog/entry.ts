@@ -35,6 +35,8 @@ export const HASH_BYTES = 32;
 export const MAX_ENTRY_BYTES = 1024 * 1024;
 export const MAX_BODY_BYTES = MAX_ENTRY_BYTES - HEADER_BYTES - SIGNATURE_BYTES;
 export const ZERO_HASH = Buffer.alloc(HASH_BYTES);
+/** Where the origin key sits in an entry (a reader may route raw entries by it before decoding). */
+export const ORIGIN_OFFSET = 12;
 
 /** Kind numbers. 0 is invalid; any other number a reader does not know is kept and passed on. */
 export const KIND = {
@@ -144,6 +146,12 @@ export function decodeEntry(bytes: Buffer): SiteLogEntry {
   r.end();
   const signed = bytes.subarray(0, HEADER_BYTES + bodyLen);
   return { version, kind, origin, seq, prev, time, body, signature, hash: hashOf(signed), bytes, originId };
+}
+
+/** The origin key of an encoded entry, read from its header without decoding it (a view, no copy). */
+export function originKeyOf(bytes: Buffer): Buffer {
+  if (bytes.length < HEADER_BYTES) throw new SiteLogError('malformed', `entry truncated: ${bytes.length} bytes`);
+  return bytes.subarray(ORIGIN_OFFSET, ORIGIN_OFFSET + PUBLIC_KEY_BYTES);
 }
 
 /** The signed part of a decoded entry (a view, no copy). */

@@ -17,7 +17,7 @@ export const SIGNATURE_DOMAIN = Buffer.from('lomo-sitelog-v1\0', 'latin1');
 
 /** PKCS#8 / SPKI DER prefixes of a raw Ed25519 key (RFC 8410): how node:crypto takes raw keys. */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+export const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** An Ed25519 key pair as raw bytes: `seed` is the 32-byte private key (RFC 8032). */
 export interface SigningKey {
@@ -74,6 +74,9 @@ const nativeVerify: NativeVerify | null = (() => {
     return null;
   }
 })();
+
+/** Where the sodium-native module verifySignature uses was loaded from (null: node:crypto); a worker thread loads the same (signature-thread.ts). */
+export const SODIUM_NATIVE_PATH: string | null = nativeVerify ? createRequire(import.meta.url).resolve('sodium-native') : null;
 
 /** True when `entry` carries a valid signature by `publicKey` (Ed25519: libsodium's checks, else OpenSSL's strict RFC 8032 ones). */
 export function verifySignature(entry: SiteLogEntry, publicKey: Uint8Array): boolean {

@@ -2,11 +2,11 @@ import type { Db } from '../catalog/db.js';
 import { encodeBody, type Body } from './body.js';
 import { bodyOf } from './decoded.js';
 import { stmt } from './stmts.js';
-import { emptyLog, isFork, verifyNext, type LogState } from './chain.js';
+import { emptyLog, isFork, verifyNext, type LogState, type SignatureCheck } from './chain.js';
 import { decodeEntry, KIND, type SiteLogEntry } from './entry.js';
 import { SiteLogError } from './errors.js';
 import { applyEntries, rebuildDerived } from './derive.js';
-import { signEntry, type SigningKey } from './sign.js';
+import { signEntry, verifySignature, type SigningKey } from './sign.js';
 import { siteIdOfKey } from './site-id.js';
 import { cutoffSql, effectiveCutoff, type Readmission, type Revocation } from './revocation.js';
 
@@ -77,6 +77,11 @@ function stateAfter(db: Db, origin: Buffer, seq: number): LogState {
 
 function headSeq(db: Db, origin: Buffer): number {
   return (stmt(db, 'SELECT seq FROM sitelog_heads WHERE origin = ?').pluck().get(origin) as number | undefined) ?? 0;
+}
+
+/** The key that signs the next entry of a log as this catalog holds it (its origin's own until a succession). */
+export function signerOf(db: Db, origin: Buffer): Buffer {
+  return stateAfter(db, origin, headSeq(db, origin)).signer;
 }
 
 export function headOf(db: Db, origin: Buffer): Head | null {
@@ -175,6 +180,13 @@ export interface AcceptResult {
   duplicates: number;
 }
 
+export interface AcceptOptions {
+  /** The peer the entries came from (named in fork evidence). */
+  from?: string;
+  /** Signature check (chain.ts SignatureCheck); default verifySignature. */
+  checkSignature?: SignatureCheck;
+}
+
 /**
  * Checks every entry — decoding, origin, seq + 1, prev hash, signature by the right key,
  * revocation cut-offs (from stored logs and from this batch alike), bodies of known kinds — then
@@ -183,7 +195,8 @@ export interface AcceptResult {
  * validly signed entry for a taken seq) is the exception that is written down — as evidence, with
  * the site flagged — before the batch is refused. Each origin's entries must come in order.
  */
-export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], opts: { from?: string } = {}): AcceptResult {
+export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], opts: AcceptOptions = {}): AcceptResult {
+  const check = opts.checkSignature ?? verifySignature;
   const entries = input.map((x) => (Buffer.isBuffer(x) ? decodeEntry(x) : x));
   const states = new Map<string, LogState>();
   const storedHead = new Map<string, number>();
@@ -219,8 +232,8 @@ export function acceptRemote(db: Db, input: readonly (Buffer | SiteLogEntry)[], 
     // cut-off: two members revoking each other are both revoked (docs/sitelog-format.md §6).
     const after =
       state.revokedAfter !== null && e.seq > state.revokedAfter && isCounterRevocation(e, batch.revs)
-        ? { ...verifyNext({ ...state, revokedAfter: null }, e), revokedAfter: state.revokedAfter }
-        : verifyNext(state, e);
+        ? { ...verifyNext({ ...state, revokedAfter: null }, e, check), revokedAfter: state.revokedAfter }
+        : verifyNext(state, e, check);
     if (!batchEntries.has(key)) batchEntries.set(key, new Map());
     batchEntries.get(key)!.set(e.seq, { entry: e, before: state });
     states.set(key, after);

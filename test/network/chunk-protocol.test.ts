@@ -11,7 +11,7 @@ import { decodeJsonObject, encodeBinaryFrame, encodeJson, FramedStream } from '.
 import type { ServiceComponents } from '../../protocol/service.js';
 import { CHUNK_PROTOCOL, ChunkRefused, chunkService, type ChunkService } from '../../protocol/chunk/index.js';
 import { MAX_STREAM_WINDOW } from '../../node/host/host.js';
-import { MAX_CHUNK_BYTES } from '../../protocol/chunk/constants.js';
+import { FRAME_BYTES, MAX_CHUNK_BYTES, MAX_FRAME_BYTES } from '../../protocol/chunk/constants.js';
 import { openCatalog, type Db } from '../../storage/catalog/db.js';
 import { chunkPath, TMP_DIR } from '../../storage/peerstore/layout.js';
 import { PeerStore } from '../../storage/peerstore/store.js';
@@ -156,6 +156,40 @@ describe('/lomo/chunk/1.0.0 on real libp2p hosts', () => {
     }
     expect(await B.chunks.put(A.id, B.id, sha(data), data.length, pieces())).toEqual({ stored: true });
     expect((await A.store.get(B.id, sha(data))).equals(data)).toBe(true);
+  });
+
+  it('a source in small pieces (a file read stream) is sent in full FRAME_BYTES frames', async () => {
+    // A bare holder that records the size of every binary frame it receives.
+    const raw = await host();
+    const frames: number[] = [];
+    await raw.handle(CHUNK_PROTOCOL, async (s) => {
+      const f = new FramedStream(s, { maxBinary: MAX_FRAME_BYTES });
+      const req = decodeJsonObject(await f.readRequired('put'));
+      await f.write(encodeJson({ t: 'go' }));
+      for (let got = 0; got < (req.size as number); ) {
+        const frame = await f.readFrame();
+        if (frame?.type !== 'binary') throw new Error('expected a binary frame');
+        frames.push(frame.payload.length);
+        got += frame.payload.length;
+      }
+      await f.write(encodeJson({ t: 'ok', stored: true }));
+      await f.close();
+    });
+    try {
+      const rawId = raw.peerId.toString();
+      B.trusted.add(rawId);
+      await B.h.peerStore.merge(raw.peerId, { multiaddrs: raw.getMultiaddrs() });
+      const data = random.bytes(3 * FRAME_BYTES + 12_345);
+      async function* pieces(): AsyncGenerator<Uint8Array> {
+        yield data.subarray(0, 7); // odd sizes first, then 64 KiB reads, then a large piece
+        for (let off = 7; off < 600_007; off += 65_536) yield data.subarray(off, Math.min(off + 65_536, 600_007));
+        yield data.subarray(600_007);
+      }
+      expect(await B.chunks.put(rawId, B.id, sha(data), data.length, pieces())).toEqual({ stored: true });
+      expect(frames).toEqual([FRAME_BYTES, FRAME_BYTES, FRAME_BYTES, 12_345]);
+    } finally {
+      await raw.stop();
+    }
   });
 
   it('a put whose bytes do not hash to its sha is refused as hash-mismatch, nothing stored', async () => {
