@@ -374,7 +374,8 @@ export class Replicator {
   /** The local object tier (site_keys.objects_url) the chunks are read from. */
   private objectTier(): FileTier {
     const url = loadSiteKeys(this.d.db)?.objectsUrl;
-    if (!url) throw new Error('this site has no object store (run `lomo-peer init`)');
+    // A site without one (a recovered household's new machine) sends from other holders' copies.
+    if (!url) throw new LocalChunkError('this site has no object store (run `lomo-peer init`)');
     if (this.tier?.url !== url) this.tier = { url, tier: new FileTier(url) };
     return this.tier.tier;
   }

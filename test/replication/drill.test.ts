@@ -11,7 +11,7 @@ import { cli } from '../support/cli.js';
 import { onlinePeers, startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
 import { seeded } from '../support/random.js';
-import { env, ok, packVolume, peerCopies } from './sites.js';
+import { env, hostedChunks, ok, packVolume, peerCopies } from './sites.js';
 
 const random = seeded('replication/drill.test.ts');
 let family: Family;
@@ -69,5 +69,13 @@ describe('disaster drill without clouds', () => {
     }
     expect(a2.stderr).not.toMatch(/forbidden/);
     expect(JSON.parse((await cli(['--db', db2, '--json', 'status'], { env, cwd: family.root })).stdout).placement.sent).toMatchObject({ chunks: 0, bytes: 0 });
+
+    // The new machine has no object store of its own: a chunk B loses comes back from C's copy.
+    const lost = hostedChunks(b, household)[0]!;
+    const file = path.join(b.dir, 'hosted', household, lost.slice(0, 2), lost);
+    fs.rmSync(file);
+    await waitFor(() => fs.existsSync(file), 30_000, 'the new machine to put the lost chunk back at B', 100);
+    expect(a2.stderr).toMatch(new RegExp(`chunk \\d+ of [0-9a-f]+ sent to ${b.peerId} from the copy at ${c.peerId}`));
+    expect(hostedChunks(b, household)).toEqual(hostedChunks(c, household));
   });
 });
