@@ -60,9 +60,11 @@ describe('replication resumes after the holder is killed', () => {
     expect(all.length).toBeGreaterThanOrEqual(8);
     const volume = peerCopies(a, owner).find((o) => o.kind === 'volume')!;
 
-    // Kill B as soon as it holds a first chunk of A's volume (the manifest is one small chunk).
+    // Kill B as soon as it acknowledged a first chunk of A's volume (A logs each acknowledgement;
+    // a row at B alone is not one: B records it just before the rename that makes it count).
     const volumeChunks = chunkHashes(a, owner, 'volume');
-    await waitFor(() => hostedChunks(b0, owner).filter((s) => volumeChunks.includes(s)).length > 0, 60_000, 'a first volume chunk at B', 20);
+    const acked = new RegExp(`chunk \\d+ of ${volume.objectId.toLowerCase()} to ${b0.peerId}: stored`);
+    await waitFor(() => acked.test(a.stderr), 60_000, 'B to acknowledge a first volume chunk', 20);
     await b0.stop('SIGKILL');
     // A's puts to the dead holder fail; once A has backed B off, its counters no longer move.
     await waitFor(() => a.stderr.includes(`placing elsewhere, ${b0.peerId} is tried again`), 30_000, 'A to give up on B for now', 50);
