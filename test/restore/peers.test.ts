@@ -30,12 +30,13 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let family: Family;
 beforeAll(async () => {
-  family = await startFamily(['A', 'B', 'C']);
+  // --replicas 0: the test, not A's replicator, decides which holder has which copy, in which order.
+  family = await startFamily(['A', 'B', 'C'], ['--replicas', '0']);
 }, 90_000);
 afterAll(async () => family?.stop());
 
 /**
- * Stands in for the replicator (not built yet): every chunk of every object of `owner` goes into
+ * Stands in for the replicator (off in this test): every chunk of every object of `owner` goes into
  * `holder`'s hosted store as the chunk protocol's holder side would keep it, then A's catalog
  * records the whole-object holding.
  */
