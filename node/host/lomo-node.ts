@@ -24,10 +24,7 @@ import { speedtestService, type Speedtest, type SpeedtestResult } from '../../pr
 import { logService, type LogSync, type SyncResult } from '../../protocol/log/index.js';
 import { chunkService, type ChunkService } from '../../protocol/chunk/index.js';
 import { PeerStore } from '../../storage/peerstore/store.js';
-import { headOf } from '../../storage/sitelog/store.js';
-import { isLogMember, peerHasHead } from '../../storage/sitelog/replicas.js';
-import { keyOfSiteId } from '../../storage/sitelog/site-id.js';
-import { localOrigin } from '../../storage/sitelog/local.js';
+import { isLogMember } from '../../storage/sitelog/replicas.js';
 import { householdOf } from '../../storage/sitelog/succession.js';
 import { syncHostedQuotas } from './hosted-quotas.js';
 import { HostedScrub } from './hosted-scrub.js';
@@ -36,7 +33,10 @@ import { confirmPeer, getPeer, isTrusted, listPeers, localSiteName, markSeen, re
 import { revokeSigned } from '../../storage/trust/members.js';
 import { siteLogKeys } from './log-keys.js';
 import { MAX_INVITE_MS } from '../../protocol/pairing/index.js';
-import { Replicator, type ReplicationReport } from './replicator.js';
+import { Replicator } from './replicator.js';
+import { syncFamily, type SyncReport } from './family-sync.js';
+
+export type { SyncReport } from './family-sync.js';
 import { loadSodium } from '../../storage/crypto/sodium.js';
 import { attachLocalLog } from '../../storage/sitelog/local-log.js';
 import { signingKeyOf } from '../site-log.js';
@@ -664,88 +664,9 @@ export class LomoNode {
     }
   }
 
-  /**
-   * `lomo-peer sync`: exchanges site logs with every connected member now. With `wait`, keeps
-   * exchanging until each of them has acknowledged this site's head (or the time is up). Every
-   * trusted member that does not hold the head at the end is listed in `missing`.
-   */
-  async syncLogs(opts: { wait: boolean; timeoutMs: number }): Promise<SyncReport> {
-    const end = Date.now() + opts.timeoutMs;
-    // Placement first: its log entries are part of the head the family is then waited for.
-    const placement = await this.syncPlacement(opts.wait, end);
-    // This site's own log: after `recover`, the household's (its origin is the lost machine's key).
-    const self = localOrigin(this.db) ?? keyOfSiteId(this.peerId);
-    const members = listPeers(this.db).filter((p) => p.state === 'trusted');
-    const results = new Map<string, SyncResult>();
-    const errors = new Map<string, string>();
-    const exchange = async (ids: string[]) =>
-      Promise.all(
-        ids.map(async (id) => {
-          try {
-            results.set(id, await withDeadline(this.logs.sync(id), end - Date.now()));
-            errors.delete(id);
-          } catch (err) {
-            errors.set(id, (err as Error).message);
-          }
-        }),
-      );
-    const head = () => headOf(this.db, self);
-    const acked = (id: string) => {
-      const h = head();
-      return !h || peerHasHead(this.db, id, self, h.seq, h.hash);
-    };
-    let online = members.filter((p) => this.connected(p.peerId)).map((p) => p.peerId);
-    await exchange(online);
-    while (opts.wait && Date.now() < end) {
-      online = members.filter((p) => this.connected(p.peerId)).map((p) => p.peerId);
-      const lagging = online.filter((id) => !acked(id));
-      if (lagging.length === 0) break;
-      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - Date.now()))));
-      await exchange(lagging);
-    }
-    const h = head();
-    const peers = members.map((p) => {
-      const r = results.get(p.peerId);
-      return {
-        peerId: p.peerId,
-        name: p.name,
-        online: this.connected(p.peerId),
-        acknowledged: acked(p.peerId),
-        sent: r?.sent ?? 0,
-        received: r?.received ?? 0,
-        error: errors.get(p.peerId) ?? null,
-      };
-    });
-    return {
-      site: this.peerId,
-      head: h ? { seq: h.seq, hash: h.hash.toString('hex') } : { seq: 0, hash: null },
-      peers,
-      missing: peers.filter((p) => !p.acknowledged).map((p) => ({ peerId: p.peerId, name: p.name, online: p.online })),
-      placement: placement ?? this.replicator?.report() ?? null,
-    };
-  }
-
-  /**
-   * This site's placement goal for `sync`: one round now (in the background without `wait`); with
-   * `wait`, rounds until every object has its holders, or nothing more can be placed now (the
-   * report says why), or the time is up.
-   */
-  private async syncPlacement(wait: boolean, end: number): Promise<ReplicationReport | null> {
-    const r = this.replicator;
-    if (!r) return null;
-    if (!wait) {
-      void r.round().catch((err) => log.warn(`replication round failed: ${(err as Error).message}`));
-      return null;
-    }
-    let report = await withDeadline(r.round(), end - Date.now()).catch(() => r.report());
-    // Go on while something can be sent now, or a connected holder's backoff ends in time.
-    const more = (x: ReplicationReport) => x.met < x.objects && (x.placing > 0 || (x.retryAt !== null && x.retryAt < end));
-    while (more(report) && Date.now() < end) {
-      const pause = report.placing > 0 ? 500 : Math.max(100, (report.retryAt ?? 0) - Date.now());
-      await new Promise((res) => setTimeout(res, Math.min(pause, Math.max(0, end - Date.now()))));
-      report = await withDeadline(r.round(), end - Date.now()).catch(() => r.report());
-    }
-    return report;
+  /** `lomo-peer sync` (node/host/family-sync.ts). */
+  syncLogs(opts: { wait: boolean; timeoutMs: number }): Promise<SyncReport> {
+    return syncFamily({ db: this.db, peerId: this.peerId, logs: this.logs, replicator: this.replicator, connected: (id) => this.connected(id) }, opts);
   }
 
   /** Measures goodput to a connected (or dialable) family member. */
@@ -783,34 +704,6 @@ export class LomoNode {
 }
 
 /** What `lomo-peer sync` reports (node/commands/sync.ts). */
-export interface SyncReport {
-  site: string;
-  /** This site's own log head. */
-  head: { seq: number; hash: string | null };
-  peers: { peerId: string; name: string; online: boolean; acknowledged: boolean; sent: number; received: number; error: string | null }[];
-  /** Trusted members that have not acknowledged the head (offline ones included). */
-  missing: { peerId: string; name: string; online: boolean }[];
-  /** This site's placement goal (null: this node does not replicate). */
-  placement: ReplicationReport | null;
-}
-
-/** Rejects after `ms` (the exchange itself goes on in the background and ends on its own limits). */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no answer before the deadline')), Math.max(0, ms));
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
-
 /** Peer ids of the relays in circuit addresses (/.../p2p/<relay>/p2p-circuit). */
 function relayPeersOf(addrs: Multiaddr[]): string[] {
   const out: string[] = [];
