@@ -14,7 +14,7 @@ import { familyAddressKeys } from './family-addresses.js';
 import { restrictToFamily } from './family-only.js';
 import { throttledLog } from './log-throttle.js';
 import { Probation } from './probation.js';
-import { askReservation, limitedOnly, replaceLimited } from './relay-client.js';
+import { RelayUpkeep } from './relay-upkeep.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -88,9 +88,6 @@ export interface InviteRequest {
 const DIAL_TIMEOUT_MS = 20_000;
 /** What services log (warnings name peers): repeated lines about one peer are throttled. */
 const serviceLog = throttledLog(log);
-const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
-/** How long a node connected to a family relay waits for its reservation before reconnecting. */
-const RELAY_GRACE_MS = 10_000;
 /**
  * A family member this site never connected to is dialled at most after these waits, doubling
  * from the first to the cap (per peer, in memory). Its addresses came from someone else's roster;
@@ -120,15 +117,14 @@ export class LomoNode {
   /** Places this site's own objects at other households (null: this node does not replicate). */
   replicator: Replicator | null = null;
   private stopped = false;
-  private relayStuckSince: number | null = null;
   /** Dial attempts to peers never seen: next allowed time and attempts so far. */
   private readonly firstContact = new Map<string, { attempts: number; nextAt: number }>();
   /** Last time this site announced its own open invite (relays keep their window open). */
   private lastInviteAnnounce = 0;
   /** Connections identify was run on again after their peer became a member. */
   private readonly identified = new Set<string>();
-  /** Peers whose limited relayed connection is being replaced (one attempt at a time). */
-  private readonly replacing = new Set<string>();
+  /** Reachability through family relays (relay-upkeep.ts). */
+  private readonly relays: RelayUpkeep;
 
   private constructor(
     readonly db: Db,
@@ -137,7 +133,16 @@ export class LomoNode {
     readonly admission: Admission,
     private readonly probation: Probation,
     private readonly opts: NodeOptions,
-  ) {}
+  ) {
+    this.relays = new RelayUpkeep({
+      host,
+      db,
+      relayClient: opts.relayClient === true,
+      addrs: () => this.addrs(),
+      dialTimeoutMs: DIAL_TIMEOUT_MS,
+      onUnlimited: (id) => void this.syncRoster(id),
+    });
+  }
 
   static async start(opts: NodeOptions): Promise<LomoNode> {
     const identity = await loadOrCreateIdentity(opts.dataDir);
@@ -319,8 +324,8 @@ export class LomoNode {
       else if (row) void this.autoDial(row, []);
     }
     // A roster from a member may mean a relay knows us as family now (see relay-client.ts).
-    void this.replaceLimitedConnections();
-    void this.reserveOn(from);
+    void this.relays.replaceLimitedConnections();
+    void this.relays.reserveOn(from);
     for (const m of result.pending) {
       log.info(`family member ${from} introduced ${m.name} (${m.peerId}): pending until confirmed here (lomo-peer peers confirm ${m.peerId})`);
     }
@@ -441,8 +446,8 @@ export class LomoNode {
     await step('purging expired invite secrets', () => purgeExpiredSecrets(this.db));
     await step('re-announcing the open invite', () => this.reannounceInvite());
     await step('identifying new members', () => this.identifyNewMembers());
-    await step('replacing limited relayed connections', () => this.replaceLimitedConnections());
-    await step('checking the relay reservation', () => this.kickRelayIfStuck());
+    await step('replacing limited relayed connections', () => this.relays.replaceLimitedConnections());
+    await step('checking the relay reservation', () => this.relays.kickIfStuck());
     this.scrub.kick(); // in the background: a batch never delays the round
     const peers = await this.listOr(() => listPeers(this.db));
     // Site logs: every connected member whose exchange is due (gossip: logs received from one
@@ -516,82 +521,6 @@ export class LomoNode {
         log.debug(`identify ${id}: ${err.message}`);
       });
     }
-  }
-
-  /**
-   * A trusted peer reached only over limited relayed connections this node opened (it paired
-   * through the relay as a stranger): dial it again through the relay; once the relay knows us
-   * as family the new connection is unlimited and replaces the limited one, then rosters are
-   * exchanged over it (libp2p would not open the roster stream on the limited one).
-   */
-  private async replaceLimitedConnections(): Promise<void> {
-    for (const peer of this.host.getPeers()) {
-      const id = peer.toString();
-      if (this.replacing.has(id) || !isTrusted(this.db, id)) continue;
-      const limited = limitedOnly(this.host, peer)[0];
-      if (!limited) continue;
-      this.replacing.add(id);
-      try {
-        const fresh = await replaceLimited(this.host, limited, AbortSignal.timeout(DIAL_TIMEOUT_MS));
-        if (fresh) {
-          log.info(`replaced the limited relayed connection to ${id} by an unlimited one`);
-          void this.syncRoster(id);
-        } else log.debug(`relayed connection to ${id} still limited by the relay: retrying later`);
-      } catch (err) {
-        log.debug(`replacing the limited connection to ${id} failed: ${(err as Error).message}`);
-      } finally {
-        this.replacing.delete(id);
-      }
-    }
-  }
-
-  /** Asks a connected family relay without our reservation for one (it may have refused us as a stranger). */
-  private async reserveOn(relayId: string): Promise<void> {
-    if (!this.opts.relayClient || this.addrs().some((a) => a.includes('/p2p-circuit'))) return;
-    try {
-      const pid = peerIdFromString(relayId);
-      if (!this.host.getConnections(pid).some((c) => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))) return;
-      const known = await this.host.peerStore.get(pid).catch(() => null);
-      if (!known?.protocols.includes(RELAY_HOP_PROTOCOL)) return;
-      await askReservation(this.host, pid, AbortSignal.timeout(DIAL_TIMEOUT_MS));
-    } catch (err) {
-      log.debug(`relay reservation on ${relayId} failed: ${(err as Error).message}`);
-    }
-  }
-
-  /**
-   * The relay transport reserves a slot when identify reports a HOP-capable peer; if that moment
-   * was missed (seen once in tests under load), no circuit address ever appears. After a grace
-   * period, reconnecting to the family relay makes identify run again.
-   */
-  private async kickRelayIfStuck(): Promise<void> {
-    if (!this.opts.relayClient || this.addrs().some((a) => a.includes('/p2p-circuit'))) {
-      this.relayStuckSince = null;
-      return;
-    }
-    const relays: PeerId[] = [];
-    for (const peer of this.host.getPeers()) {
-      if (!isTrusted(this.db, peer.toString())) continue;
-      const known = await this.host.peerStore.get(peer).catch(() => null);
-      if (known?.protocols.includes(RELAY_HOP_PROTOCOL)) relays.push(peer);
-    }
-    if (relays.length === 0) {
-      this.relayStuckSince = null;
-      return;
-    }
-    this.relayStuckSince ??= Date.now();
-    if (Date.now() - this.relayStuckSince < RELAY_GRACE_MS) return;
-    this.relayStuckSince = null;
-    // Ask again on the same connection: closing it would also cut every relayed connection
-    // riding on it (a household that joined through this relay). Reconnect only when the
-    // transport's internals are not there to ask.
-    const asked = await askReservation(this.host, relays[0]!, AbortSignal.timeout(DIAL_TIMEOUT_MS)).catch((err) => {
-      log.debug(`relay reservation on ${relays[0]!.toString()} failed: ${(err as Error).message}`);
-      return true;
-    });
-    if (asked) return;
-    log.info(`no relay reservation yet: reconnecting to family relay ${relays[0]!.toString()}`);
-    for (const c of this.host.getConnections(relays[0]!)) await c.close().catch(() => c.abort(new Error('relay kick')));
   }
 
   private hangUp(peerId: string): void {
