@@ -1,5 +1,5 @@
 import type { Db } from '../../storage/catalog/db.js';
-import { localSiteId } from '../../storage/objects/catalog.js';
+import { ownHousehold as ownerOfOwnObjects } from '../../storage/replication/catalog.js';
 import { Accounts } from '../../storage/peerstore/accounts.js';
 import { holdingsAt } from '../../storage/placements/holdings.js';
 import { localOrigin } from '../../storage/sitelog/local.js';
@@ -28,8 +28,8 @@ export interface PeerUsage {
  * nothing is held for it anywhere).
  */
 export function ownHousehold(db: Db, siteId = ''): string {
-  const keys = localSiteId(db);
-  if (keys) return keys;
+  const owner = ownerOfOwnObjects(db);
+  if (owner) return owner;
   const origin = localOrigin(db);
   return origin ? siteIdOfKey(origin) : siteId;
 }
