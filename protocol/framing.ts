@@ -257,6 +257,11 @@ export class FramedStream {
   private readonly queue: Frame[] = [];
   private readonly timeoutMs: number;
   private readonly flowControl: boolean;
+  /** The read timeout (armStall): its controller, its timer, and whether a read is waiting. */
+  private stall: AbortController | null = null;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
+  private reading = false;
+  private join: { outer: AbortSignal; stall: AbortController; signal: AbortSignal } | null = null;
 
   constructor(
     readonly stream: Stream,
@@ -271,26 +276,65 @@ export class FramedStream {
 
   /** The next frame of either type, or null if the peer closed cleanly between frames. */
   async readFrame(signal?: AbortSignal): Promise<Frame | null> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    while (this.queue.length === 0) {
-      let chunk;
-      if (this.flowControl && this.stream.readStatus === 'paused') this.stream.resume();
-      try {
-        chunk = await this.bytes.read({ signal: sig });
-      } catch (err) {
-        if (timeout.aborted) throw new ProtocolTimeout(`no message within ${this.timeoutMs} ms`);
-        throw err;
-      } finally {
-        if (this.flowControl && this.stream.readStatus === 'readable') this.stream.pause();
+    if (this.queue.length > 0) return this.queue.shift()!;
+    const stall = this.armStall();
+    const sig = signal ? this.joined(signal, stall) : stall.signal;
+    this.reading = true;
+    try {
+      while (this.queue.length === 0) {
+        let chunk;
+        if (this.flowControl && this.stream.readStatus === 'paused') this.stream.resume();
+        try {
+          chunk = await this.bytes.read({ signal: sig });
+        } catch (err) {
+          if (stall.signal.aborted) throw new ProtocolTimeout(`no message within ${this.timeoutMs} ms`);
+          throw err;
+        } finally {
+          if (this.flowControl && this.stream.readStatus === 'readable') this.stream.pause();
+        }
+        if (chunk === null) {
+          if (this.decoder.buffered > 0) throw new ProtocolViolation('stream ended inside a message');
+          return null;
+        }
+        for (const part of chunk) this.queue.push(...this.decoder.push(part));
       }
-      if (chunk === null) {
-        if (this.decoder.buffered > 0) throw new ProtocolViolation('stream ended inside a message');
-        return null;
-      }
-      for (const part of chunk) this.queue.push(...this.decoder.push(part));
+    } finally {
+      this.reading = false;
     }
     return this.queue.shift()!;
+  }
+
+  /**
+   * Starts the read timeout: one timer per stream, restarted by each read (an AbortSignal.timeout
+   * and an AbortSignal.any per read made a chunk holder's GC threads cost as much CPU as its
+   * main thread). It fires timeoutMs after the read began, as a fresh timer would; between reads
+   * it is left to run out and does nothing, and it is cleared when the stream closes, so that it
+   * does not keep the stream alive. Its controller is replaced once it has fired.
+   */
+  private armStall(): AbortController {
+    if (this.stall === null || this.stall.signal.aborted) this.stall = new AbortController();
+    if (this.stallTimer === null) {
+      const timer = setTimeout(() => {
+        if (this.reading) this.stall?.abort(new ProtocolTimeout(`no message within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      timer.unref();
+      this.stallTimer = timer;
+      this.stream.addEventListener(
+        'close',
+        () => {
+          clearTimeout(timer);
+          if (this.stallTimer === timer) this.stallTimer = null;
+        },
+        { once: true },
+      );
+    } else this.stallTimer.refresh();
+    return this.stall;
+  }
+
+  /** The caller's signal joined with the stall controller's, made once per pair (callers pass one deadline). */
+  private joined(signal: AbortSignal, stall: AbortController): AbortSignal {
+    if (this.join?.outer !== signal || this.join.stall !== stall) this.join = { outer: signal, stall, signal: AbortSignal.any([signal, stall.signal]) };
+    return this.join.signal;
   }
 
   /** The next control message (its JSON bytes), or null at a clean end; a binary frame is a violation. */

@@ -2,7 +2,11 @@
  * Replication benchmark (issue 15, Acceptance). Sites are real LomoNodes, each in its own process
  * inside a network namespace (deploy/netns/topology.sh): a sender in <p>x, two holders in <p>y.
  * The sender drives `/lomo/chunk/1.0.0` through the library (LomoNode.chunks.put / get); every
- * chunk is sent once to each holder, the way a volume is replicated to R = 2 households. Chunks
+ * chunk is sent once to each holder, the way a volume is replicated to R = 2 households: by
+ * default as node/host/replicator.ts does it (BENCH_SHAPE=per-holder: CHUNKS_AT_ONCE chunks in
+ * flight to each holder, the holders independent), or each chunk to both holders at once
+ * (BENCH_SHAPE=lockstep, BENCH_PARALLEL chunks in flight). Every site process keeps V8's young
+ * generation small (keepYoungGenerationSmall) as `lomo-peer node` does (BENCH_NO_HEAP_FLAG=1: not). Chunks
  * are 8 MiB of plaintext as sealed (8,388,808 bytes of ciphertext, the object format's default),
  * random and unique per chunk: by default streamed from one 8 MiB file (64 KiB reads, as
  * FileTier.get) plus a unique suffix, with the hash known in advance as the catalog logs it, so
@@ -22,13 +26,14 @@
  *   (d) peak RSS of a fresh sender process while it replicates a BENCH_VOLUME_MB volume to both
  *       holders on the veth link (sampled every 100 ms, and the kernel's maxRSS). Target <= 200 MB.
  *
- * Prints JSON. Needs root. Options (env): BENCH_MB (1024), BENCH_VOLUME_MB (5120), BENCH_PARALLEL
- * (chunks in flight, each to both holders: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
+ * Prints JSON. Needs root. Options (env): BENCH_MB (1024), BENCH_VOLUME_MB (5120), BENCH_SHAPE
+ * (per-holder), BENCH_PARALLEL (chunks in flight per holder: CHUNKS_AT_ONCE; lockstep: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
  * (5), BENCH_PARTS (abcd: which parts to run), BENCH_SOURCE (file: chunks streamed from a file, as
  * from FileTier.get; memory: whole chunks in memory, as fetchChunk), BENCH_D_SOURCES (file,memory:
  * the sources (d) runs, one fresh sender each), BENCH_READ_KB (64: read size of the file source),
  * BENCH_RUNS (3: rounds of (b)), BENCH_NODE_FLAGS (V8 flags of the site processes, e.g.
- * --max-semi-space-size=2).
+ * --max-semi-space-size=2), BENCH_NO_HEAP_FLAG, BENCH_CPU_PROF (a folder: site processes write
+ * --cpu-prof profiles there).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/replication-bench.js
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -42,6 +47,7 @@ import { openCatalog } from '../../storage/catalog/db.js';
 import { savePairedPeer } from '../../storage/trust/peers.js';
 import { chunkCipherSize, chunksFor, DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE, HEADER_BYTES } from '../../storage/objects/format.js';
 import { SS_ABYTES } from '../../storage/crypto/sodium.js';
+import { CHUNKS_AT_ONCE } from '../../node/host/replicator.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -52,7 +58,10 @@ const MB = 1024 * 1024;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const CHUNK = chunkCipherSize(DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE);
 /** V8 flags for the site processes (e.g. --max-semi-space-size=2), to compare with the default. */
-const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const nodeFlags = [
+  ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+];
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 // ==================================================================== site process (in a namespace)
@@ -129,6 +138,8 @@ async function site(cfg: SiteConfig): Promise<void> {
   const { LomoNode } = await import('../../node/host/lomo-node.js');
   const { ChunkRefused } = await import('../../protocol/chunk/index.js');
   setLogLevel(3);
+  // Site processes stand for `lomo-peer node`, which keeps V8's young generation small at start.
+  if (!process.env.BENCH_NO_HEAP_FLAG) (await import('../../node/heap.js')).keepYoungGenerationSmall();
   const node = await LomoNode.start({ dbFile: path.join(cfg.dir, 'lomob.db'), dataDir: cfg.dir, listen: [cfg.listen], maintenanceMs: 5_000 });
   let control: { close(): Promise<void> } | null = null;
   if (cfg.control) {
@@ -139,53 +150,66 @@ async function site(cfg: SiteConfig): Promise<void> {
   const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
   say({ event: 'ready', peerId: node.peerId });
 
-  /** Puts `chunks` chunks to every peer, `parallel` chunks in flight (each to all peers at once). */
-  async function put(peers: string[], chunks: number, parallel: number, seed: string, source: 'memory' | 'file') {
+  /**
+   * Puts `chunks` chunks to every peer. `lockstep`: `parallel` chunks in flight, each to all peers
+   * at once. `per-holder` (as node/host/replicator.ts places a volume): each peer gets its own
+   * `parallel` chunks in flight (CHUNKS_AT_ONCE) and goes through the chunks at its own pace.
+   */
+  async function put(peers: string[], chunks: number, parallel: number, seed: string, source: 'memory' | 'file', shape: 'lockstep' | 'per-holder' = 'lockstep') {
     const base = randomFillSync(Buffer.allocUnsafe(CHUNK));
     const file = path.join(cfg.dir, 'bench-chunk.bin');
     if (source === 'file') fs.writeFileSync(file, base.subarray(0, CHUNK - SUFFIX_BYTES));
     const head = createHash('sha256').update(base.subarray(0, CHUNK - SUFFIX_BYTES));
-    let next = 0;
     let acked = 0;
     let stored = 0;
     let busyRetries = 0;
     let atPeak = process.memoryUsage();
+    let tick = 0;
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
       if (m.rss > atPeak.rss) atPeak = m;
+      if (process.env.BENCH_MEM_LOG && tick++ % 10 === 0) fs.appendFileSync(process.env.BENCH_MEM_LOG, JSON.stringify({ t: round(performance.now() / 1000), ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v / MB)])) }) + '\n');
     }, 100);
     const shas: string[] = [];
-    const t0 = performance.now();
-    const lane = async () => {
-      for (let i = next++; i < chunks; i = next++) {
-        const c = source === 'memory' ? chunkInMemory(base, seed, i) : chunkFromFile(head, file, seed, i);
-        if (i < 8) shas[i] = c.sha;
-        await Promise.all(
-          peers.map(async (p) => {
-            for (;;) {
-              try {
-                const r = await node.chunks.put(p, node.peerId, c.sha, CHUNK, 'bytes' in c ? c.bytes : c.open());
-                acked += CHUNK;
-                if (r.stored) stored++;
-                return;
-              } catch (err) {
-                if (!(err instanceof ChunkRefused && err.reason === 'busy')) throw err;
-                busyRetries++;
-                await new Promise((r) => setTimeout(r, 200));
-              }
-            }
-          }),
-        );
+    const chunkAt = (i: number) => {
+      const c = source === 'memory' ? chunkInMemory(base, seed, i) : chunkFromFile(head, file, seed, i);
+      if (i < 8) shas[i] = c.sha;
+      return c;
+    };
+    const putTo = async (p: string, c: ReturnType<typeof chunkAt>) => {
+      for (;;) {
+        try {
+          const r = await node.chunks.put(p, node.peerId, c.sha, CHUNK, 'bytes' in c ? c.bytes : c.open());
+          acked += CHUNK;
+          if (r.stored) stored++;
+          return;
+        } catch (err) {
+          if (!(err instanceof ChunkRefused && err.reason === 'busy')) throw err;
+          busyRetries++;
+          await new Promise((r) => setTimeout(r, 200));
+        }
       }
     };
+    /** `parallel` lanes over the chunks, each chunk sent to `to`. */
+    const lanes = (to: string[]) => {
+      let next = 0;
+      const lane = async () => {
+        for (let i = next++; i < chunks; i = next++) {
+          const c = chunkAt(i);
+          await Promise.all(to.map((p) => putTo(p, c)));
+        }
+      };
+      return Array.from({ length: parallel }, lane);
+    };
+    const t0 = performance.now();
     try {
-      await Promise.all(Array.from({ length: parallel }, lane));
+      await Promise.all(shape === 'lockstep' ? lanes(peers) : peers.flatMap((p) => lanes([p])));
     } finally {
       clearInterval(sampler);
       fs.rmSync(file, { force: true });
     }
     const seconds = (performance.now() - t0) / 1000;
-    return { source, chunks, chunkBytes: CHUNK, peers: peers.length, parallel, ackedBytes: acked, stored, busyRetries, seconds, bitsPerSecond: (acked * 8) / seconds, rssPeakBytes: atPeak.rss, atPeak, maxRssBytes: process.resourceUsage().maxRSS * 1024, shas };
+    return { source, shape, chunks, chunkBytes: CHUNK, peers: peers.length, parallel, ackedBytes: acked, stored, busyRetries, seconds, bitsPerSecond: (acked * 8) / seconds, rssPeakBytes: atPeak.rss, atPeak, maxRssBytes: process.resourceUsage().maxRSS * 1024, shas };
   }
 
   /** Gets each item from `peer` one after the other; payload and interface bytes moved. */
@@ -210,7 +234,7 @@ async function site(cfg: SiteConfig): Promise<void> {
         const { multiaddr } = await import('@multiformats/multiaddr');
         for (const p of cmd.peers as { peerId: string; addrs: string[] }[]) await node.dialPeer(p.peerId, p.addrs.map((a) => multiaddr(a)));
         say({ ok: true });
-      } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source)) });
+      } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source, cmd.shape)) });
       else if (cmd.op === 'get') say({ ok: true, ...(await get(cmd.peer, cmd.items)) });
       else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0) });
       else if (cmd.op === 'stop') break;
@@ -359,6 +383,7 @@ const mbps = (bps: number) => round(bps / 1e6);
 function putSummary(r: Record<string, any>) {
   return {
     source: r.source,
+    shape: r.shape,
     chunks: r.chunks,
     holders: r.peers,
     parallel: r.parallel,
@@ -407,7 +432,8 @@ async function main(): Promise<void> {
   const parts = process.env.BENCH_PARTS ?? 'abcd';
   const mb = env('BENCH_MB', 1024);
   const volumeMb = env('BENCH_VOLUME_MB', 5120);
-  const parallel = env('BENCH_PARALLEL', 4);
+  const shape = (process.env.BENCH_SHAPE ?? 'per-holder') as 'lockstep' | 'per-holder';
+  const parallel = env('BENCH_PARALLEL', shape === 'per-holder' ? CHUNKS_AT_ONCE : 4);
   const iperfSecs = env('BENCH_IPERF_SECONDS', 10);
   const stSecs = env('BENCH_SPEEDTEST_SECONDS', 5);
   const source = (process.env.BENCH_SOURCE ?? 'file') as 'file' | 'memory';
@@ -435,7 +461,9 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     chunkBytes: CHUNK,
     parallel,
-    nodeFlags: nodeFlags.join(' ') || '(none: Node defaults, as `lomo-peer node` runs)',
+    shape: shape === 'per-holder' ? `per holder, as node/host/replicator.ts: ${parallel} chunks in flight to each holder, holders independent` : `${parallel} chunks in flight, each to both holders at once`,
+    nodeFlags: nodeFlags.join(' ') || '(none, as `lomo-peer node` runs)',
+    youngGeneration: process.env.BENCH_NO_HEAP_FLAG ? 'V8 default growth (BENCH_NO_HEAP_FLAG)' : 'kept small (keepYoungGenerationSmall, as `lomo-peer node`)',
     source: source === 'file' ? 'chunks streamed from a file (64 KiB reads, as FileTier.get), hash as logged' : 'chunks whole in memory (as fetchChunk), hashed',
   };
   const targets: Record<string, boolean> = {};
@@ -459,7 +487,7 @@ async function main(): Promise<void> {
       const f = await startFamily(work, 'a', shaped);
       sites.push(f.sender, ...f.holders);
       const before = iperf(shaped, iperfSecs);
-      const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a', source });
+      const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a', source, shape });
       const after = iperf(shaped, iperfSecs);
       const iperfMean = (before + after) / 2;
       const ratio = put.bitsPerSecond / iperfMean;
@@ -513,7 +541,7 @@ async function main(): Promise<void> {
           const doPut = async () => {
             const c0 = await cpuOf();
             const t0 = threads;
-            const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: perRound, parallel, seed: `b${r}`, source });
+            const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: perRound, parallel, seed: `b${r}`, source, shape });
             const cpu = cpuPerMB(c0, await cpuOf(), put.ackedBytes);
             return { put, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, put.ackedBytes, put.ackedBytes / 2) } };
           };
@@ -560,7 +588,7 @@ async function main(): Promise<void> {
           sites.push(sender);
           await sender.ask({ op: 'connect', peers: f.holders.map((h) => ({ peerId: h.peerId, addrs: [h.addr] })) });
           const idle = await sender.ask({ op: 'stats' });
-          const put = await sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(volumeMb), parallel, seed: `d${k}`, source: src });
+          const put = await sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(volumeMb), parallel, seed: `d${k}`, source: src, shape });
           const peak = Math.max(put.rssPeakBytes, put.maxRssBytes);
           if (k === 0) worst = peak;
           runs.push({
