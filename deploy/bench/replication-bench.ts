@@ -41,6 +41,7 @@ import { createHash, randomFillSync, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openCatalog } from '../../storage/catalog/db.js';
@@ -156,10 +157,14 @@ async function site(cfg: SiteConfig): Promise<void> {
    * `parallel` chunks in flight (CHUNKS_AT_ONCE) and goes through the chunks at its own pace.
    */
   async function put(peers: string[], chunks: number, parallel: number, seed: string, source: 'memory' | 'file', shape: 'lockstep' | 'per-holder' = 'lockstep') {
-    const base = randomFillSync(Buffer.allocUnsafe(CHUNK));
+    // The file source keeps no chunk in memory (as the replicator, which streams from the tier):
+    // the random block is on disk and hashed before the transfer starts, then dropped.
+    let block: Buffer | null = randomFillSync(Buffer.allocUnsafe(CHUNK));
     const file = path.join(cfg.dir, 'bench-chunk.bin');
-    if (source === 'file') fs.writeFileSync(file, base.subarray(0, CHUNK - SUFFIX_BYTES));
-    const head = createHash('sha256').update(base.subarray(0, CHUNK - SUFFIX_BYTES));
+    if (source === 'file') fs.writeFileSync(file, block.subarray(0, CHUNK - SUFFIX_BYTES));
+    const head = createHash('sha256').update(block.subarray(0, CHUNK - SUFFIX_BYTES));
+    const base = source === 'memory' ? block : Buffer.alloc(0);
+    block = null;
     let acked = 0;
     let stored = 0;
     let busyRetries = 0;
@@ -168,7 +173,10 @@ async function site(cfg: SiteConfig): Promise<void> {
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
       if (m.rss > atPeak.rss) atPeak = m;
-      if (process.env.BENCH_MEM_LOG && tick++ % 10 === 0) fs.appendFileSync(process.env.BENCH_MEM_LOG, JSON.stringify({ t: round(performance.now() / 1000), ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v / MB)])) }) + '\n');
+      if (process.env.BENCH_MEM_LOG && tick++ % 10 === 0) {
+        const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().filter((x) => x.space_size > MB).map((x) => [x.space_name, round(x.space_size / MB)]));
+        fs.appendFileSync(process.env.BENCH_MEM_LOG, JSON.stringify({ t: round(performance.now() / 1000), ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v / MB)])), spaces }) + '\n');
+      }
     }, 100);
     const shas: string[] = [];
     const chunkAt = (i: number) => {
