@@ -149,6 +149,17 @@ async function site(cfg: SiteConfig): Promise<void> {
     control = await startControlServer(cfg.dir, controlHandler(node));
   }
   const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+  // Main-thread GC pauses by kind (1 minor, 2 major, 4 incremental, 8 weak callbacks), for `stats`.
+  const gcs: Record<string, { count: number; ms: number }> = {};
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const k = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?');
+      const g = (gcs[k] ??= { count: 0, ms: 0 });
+      g.count++;
+      g.ms += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
   say({ event: 'ready', peerId: node.peerId });
 
   /**
@@ -244,7 +255,7 @@ async function site(cfg: SiteConfig): Promise<void> {
         say({ ok: true });
       } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source, cmd.shape)) });
       else if (cmd.op === 'get') say({ ok: true, ...(await get(cmd.peer, cmd.items)) });
-      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0) });
+      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0), gc: structuredClone(gcs) });
       else if (cmd.op === 'stop') break;
     } catch (err) {
       say({ ok: false, error: (err as Error).stack ?? String(err) });
@@ -519,9 +530,14 @@ async function main(): Promise<void> {
         const rounds = parts.includes('b') ? env('BENCH_RUNS', 3) : 1;
         const perRound = parts.includes('b') ? Math.ceil(chunksOf(mb) / rounds) : 8;
         let threads: Record<string, number>[] = [];
+        let gcNow: Record<string, { count: number; ms: number }>[] = [];
+        /** Main-thread GC of each site since `before`: kind -> [pauses, ms per MB it moved]. */
+        const gcSince = (before: typeof gcNow, mbEach: number[]) =>
+          gcNow.map((g, k) => Object.fromEntries(Object.entries(g).map(([kind, v]) => [kind, [v.count - (before[k]?.[kind]?.count ?? 0), round((v.ms - (before[k]?.[kind]?.ms ?? 0)) / mbEach[k]!, 2)]])));
         const cpuOf = async () => {
           const st = await Promise.all([f.sender, ...f.holders].map((s) => s.ask({ op: 'stats' })));
           threads = st.map((x) => x.threads);
+          gcNow = st.map((x) => x.gc);
           return st.map((x) => x.cpuMicros as number);
         };
         /** CPU ms per MB of each thread kind since `before`, for the sender and the first holder. */
@@ -549,9 +565,11 @@ async function main(): Promise<void> {
           const doPut = async () => {
             const c0 = await cpuOf();
             const t0 = threads;
+            const g0 = gcNow;
             const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: perRound, parallel, seed: `b${r}`, source, shape });
             const cpu = cpuPerMB(c0, await cpuOf(), put.ackedBytes);
-            return { put, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, put.ackedBytes, put.ackedBytes / 2) } };
+            const mb = put.ackedBytes / MB;
+            return { put, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, put.ackedBytes, put.ackedBytes / 2), mainThreadGcSenderHolder1Holder2: gcSince(g0, [mb, mb / 2, mb / 2]) } };
           };
           let st, p;
           if (r % 2 === 0) {
