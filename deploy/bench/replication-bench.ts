@@ -8,8 +8,8 @@
  * (BENCH_SHAPE=lockstep, BENCH_PARALLEL chunks in flight). Every site process keeps V8's young
  * generation small (keepYoungGenerationSmall) as `lomo-peer node` does (BENCH_NO_HEAP_FLAG=1: not). Chunks
  * are 8 MiB of plaintext as sealed (8,388,808 bytes of ciphertext, the object format's default),
- * random and unique per chunk: by default streamed from one 8 MiB file (64 KiB reads, as
- * FileTier.get) plus a unique suffix, with the hash known in advance as the catalog logs it, so
+ * random and unique per chunk: by default streamed from one 8 MiB file (reads of
+ * FileTier.get's size) plus a unique suffix, with the hash known in advance as the catalog logs it, so
  * no volume is kept on disk; or (BENCH_SOURCE=memory) whole in memory and hashed, as fetchChunk
  * returns them. The holders write, hash and fsync everything they receive.
  *
@@ -30,7 +30,7 @@
  * (per-holder), BENCH_PARALLEL (chunks in flight per holder: CHUNKS_AT_ONCE; lockstep: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
  * (5), BENCH_PARTS (abcd: which parts to run), BENCH_SOURCE (file: chunks streamed from a file, as
  * from FileTier.get; memory: whole chunks in memory, as fetchChunk), BENCH_D_SOURCES (file,memory:
- * the sources (d) runs, one fresh sender each), BENCH_READ_KB (64: read size of the file source),
+ * the sources (d) runs, one fresh sender each), BENCH_READ_KB (read size of the file source: FileTier.get's, GET_READ_BYTES),
  * BENCH_RUNS (3: rounds of (b)), BENCH_NODE_FLAGS (V8 flags of the site processes, e.g.
  * --max-semi-space-size=2), BENCH_NO_HEAP_FLAG, BENCH_CPU_PROF (a folder: site processes write
  * --cpu-prof profiles there).
@@ -49,6 +49,7 @@ import { savePairedPeer } from '../../storage/trust/peers.js';
 import { chunkCipherSize, chunksFor, DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE, HEADER_BYTES } from '../../storage/objects/format.js';
 import { SS_ABYTES } from '../../storage/crypto/sodium.js';
 import { CHUNKS_AT_ONCE } from '../../node/host/replicator.js';
+import { GET_READ_BYTES } from '../../storage/tiers/file.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -119,7 +120,7 @@ function chunkInMemory(base: Buffer, seed: string, i: number): { bytes: Buffer; 
 
 /**
  * Chunk `i` streamed from a file, as a replicator would stream it from the local object tier
- * (FileTier.get: a read stream, 64 KiB pieces) with the SHA-256 the catalog logged: the file's
+ * (FileTier.get: a read stream of GET_READ_BYTES pieces) with the SHA-256 the catalog logged: the file's
  * bytes, then the chunk's unique suffix. The hash is the file's SHA-256 state (`head`, computed
  * once) finished with the suffix, so the sender's CPU time is the transfer's, not the benchmark's.
  */
@@ -128,7 +129,7 @@ function chunkFromFile(head: Hash, file: string, seed: string, i: number): { ope
   suffix.write(`${seed}:${i}:`, 'latin1');
   const sha = head.copy().update(suffix).digest('hex');
   async function* open(): AsyncGenerator<Uint8Array> {
-    for await (const piece of fs.createReadStream(file, { highWaterMark: Number(process.env.BENCH_READ_KB ?? 64) * 1024 })) yield piece as Buffer;
+    for await (const piece of fs.createReadStream(file, { highWaterMark: process.env.BENCH_READ_KB ? Number(process.env.BENCH_READ_KB) * 1024 : GET_READ_BYTES })) yield piece as Buffer;
     yield suffix;
   }
   return { open, sha };
@@ -483,7 +484,7 @@ async function main(): Promise<void> {
     shape: shape === 'per-holder' ? `per holder, as node/host/replicator.ts: ${parallel} chunks in flight to each holder, holders independent` : `${parallel} chunks in flight, each to both holders at once`,
     nodeFlags: nodeFlags.join(' ') || '(none, as `lomo-peer node` runs)',
     youngGeneration: process.env.BENCH_NO_HEAP_FLAG ? 'V8 default growth (BENCH_NO_HEAP_FLAG)' : 'kept small (keepYoungGenerationSmall, as `lomo-peer node`)',
-    source: source === 'file' ? 'chunks streamed from a file (64 KiB reads, as FileTier.get), hash as logged' : 'chunks whole in memory (as fetchChunk), hashed',
+    source: source === 'file' ? `chunks streamed from a file (${(Number(process.env.BENCH_READ_KB) || GET_READ_BYTES / 1024)} KiB reads, as FileTier.get), hash as logged` : 'chunks whole in memory (as fetchChunk), hashed',
   };
   const targets: Record<string, boolean> = {};
   try {
