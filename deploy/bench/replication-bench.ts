@@ -150,12 +150,14 @@ async function site(cfg: SiteConfig): Promise<void> {
     control = await startControlServer(cfg.dir, controlHandler(node));
   }
   const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
-  // Main-thread GC pauses by kind (1 minor, 2 major, 4 incremental, 8 weak callbacks), for `stats`.
+  // Main-thread GC pauses by kind (perf_hooks constants.NODE_PERFORMANCE_GC_*), for `stats`.
+  const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
   const gcs: Record<string, { count: number; ms: number }> = {};
   const { PerformanceObserver } = await import('node:perf_hooks');
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const k = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?');
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      const k = GC_KINDS[kind] ?? String(kind);
       const g = (gcs[k] ??= { count: 0, ms: 0 });
       g.count++;
       g.ms += e.duration;
@@ -532,7 +534,7 @@ async function main(): Promise<void> {
         const perRound = parts.includes('b') ? Math.ceil(chunksOf(mb) / rounds) : 8;
         let threads: Record<string, number>[] = [];
         let gcNow: Record<string, { count: number; ms: number }>[] = [];
-        /** Main-thread GC of each site since `before`: kind -> [pauses, ms per MB it moved]. */
+        /** Main-thread GC of each site since `before`: kind -> [pauses, their ms per MB the site moved]. */
         const gcSince = (before: typeof gcNow, mbEach: number[]) =>
           gcNow.map((g, k) => Object.fromEntries(Object.entries(g).map(([kind, v]) => [kind, [v.count - (before[k]?.[kind]?.count ?? 0), round((v.ms - (before[k]?.[kind]?.ms ?? 0)) / mbEach[k]!, 2)]])));
         const cpuOf = async () => {
