@@ -41,8 +41,15 @@ export class ProtocolTimeout extends Error {
   override name = 'ProtocolTimeout';
 }
 
-/** One decoded frame: a control message's JSON bytes, or a binary payload (type byte removed). */
-export type Frame = { type: 'control'; body: Uint8Array } | { type: 'binary'; payload: Uint8Array };
+/**
+ * One decoded frame: a control message's JSON bytes, or a binary payload (type byte removed):
+ * joined into one array, or (a decoder made with `binaryParts`) as the views of the received
+ * pieces that hold it, in order.
+ */
+export type Frame =
+  | { type: 'control'; body: Uint8Array }
+  | { type: 'binary'; payload: Uint8Array }
+  | { type: 'binary-parts'; parts: Uint8Array[]; length: number };
 
 export function encodeVarint(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode length ${n}`);
@@ -97,9 +104,18 @@ export class FrameDecoder {
   /** Largest body length any frame may announce. */
   readonly limit: number;
 
+  /**
+   * `binaryParts`: binary payloads come out as 'binary-parts' frames, views of the pushed pieces
+   * with no joined copy, and pieces are kept as views, not copied. For a bulk receiver that
+   * consumes a payload piece by piece (a chunk holder hashes and writes it): the join copied
+   * every byte once more, and every byte allocated outside the heap brings V8's next full
+   * collection closer (one per ~64 MB). The pieces must be the receiver's own (libp2p's
+   * decrypted messages are, each at most 64 KiB, so a view holds little more than it shows).
+   */
   constructor(
     readonly maxFrame: number = DEFAULT_MAX_FRAME,
     readonly maxBinary: number = 0,
+    readonly binaryParts = false,
   ) {
     this.limit = Math.max(maxFrame, maxBinary > 0 ? maxBinary + 1 : 0);
   }
@@ -120,13 +136,18 @@ export class FrameDecoder {
       if (head === null) break;
       const [len, headLen] = head;
       if (this.size - headLen < len) break;
+      if (this.binaryParts && len > 0 && this.peek(headLen + 1)[headLen] === FRAME_BINARY) {
+        this.skip(headLen + 1);
+        frames.push({ type: 'binary-parts', parts: this.takeViews(len - 1), length: len - 1 });
+        continue;
+      }
       this.skip(headLen);
       const body = this.take(len);
       frames.push(body.length > 0 && body[0] === FRAME_BINARY ? { type: 'binary', payload: body.subarray(1) } : { type: 'control', body });
     }
     // What is left of this chunk stays: copy it, so a view does not keep a big buffer alive.
     const last = this.parts.length - 1;
-    if (last >= 0 && this.parts[last]!.buffer === chunk.buffer) this.parts[last] = this.parts[last]!.slice();
+    if (!this.binaryParts && last >= 0 && this.parts[last]!.buffer === chunk.buffer) this.parts[last] = this.parts[last]!.slice();
     if (this.size > this.limit + MAX_VARINT_BYTES) {
       throw new ProtocolViolation(`frame buffer overflow (${this.size} bytes)`);
     }
@@ -184,6 +205,25 @@ export class FrameDecoder {
     }
   }
 
+  /** Removes n bytes from the front and returns them as views of the pieces that hold them. */
+  private takeViews(n: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.size -= n;
+    while (n > 0) {
+      const p = this.parts[0]!;
+      if (p.length <= n) {
+        out.push(p);
+        this.parts.shift();
+        n -= p.length;
+      } else {
+        out.push(p.subarray(0, n));
+        this.parts[0] = p.subarray(n);
+        n = 0;
+      }
+    }
+    return out;
+  }
+
   /** Removes n bytes from the front and returns them as a fresh array. */
   private take(n: number): Uint8Array {
     const out = new Uint8Array(n);
@@ -238,6 +278,8 @@ export interface FramedStreamOptions {
    * updates per read: for bulk receivers only.
    */
   flowControl?: boolean;
+  /** Binary payloads as 'binary-parts' frames, without joining them (see FrameDecoder). */
+  binaryParts?: boolean;
 }
 
 /**
@@ -257,12 +299,17 @@ export class FramedStream {
   private readonly queue: Frame[] = [];
   private readonly timeoutMs: number;
   private readonly flowControl: boolean;
+  /** The read timeout (armStall): its controller, its timer, and whether a read is waiting. */
+  private stall: AbortController | null = null;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
+  private reading = false;
+  private join: { outer: AbortSignal; stall: AbortController; signal: AbortSignal } | null = null;
 
   constructor(
     readonly stream: Stream,
     opts: FramedStreamOptions = {},
   ) {
-    this.decoder = new FrameDecoder(opts.maxFrame ?? DEFAULT_MAX_FRAME, opts.maxBinary ?? 0);
+    this.decoder = new FrameDecoder(opts.maxFrame ?? DEFAULT_MAX_FRAME, opts.maxBinary ?? 0, opts.binaryParts ?? false);
     this.bytes = byteStream(stream, { maxBufferSize: Math.max(opts.maxBuffered ?? 0, this.decoder.limit + 64 * 1024) });
     this.timeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
     this.flowControl = opts.flowControl ?? false;
@@ -271,26 +318,65 @@ export class FramedStream {
 
   /** The next frame of either type, or null if the peer closed cleanly between frames. */
   async readFrame(signal?: AbortSignal): Promise<Frame | null> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    while (this.queue.length === 0) {
-      let chunk;
-      if (this.flowControl && this.stream.readStatus === 'paused') this.stream.resume();
-      try {
-        chunk = await this.bytes.read({ signal: sig });
-      } catch (err) {
-        if (timeout.aborted) throw new ProtocolTimeout(`no message within ${this.timeoutMs} ms`);
-        throw err;
-      } finally {
-        if (this.flowControl && this.stream.readStatus === 'readable') this.stream.pause();
+    if (this.queue.length > 0) return this.queue.shift()!;
+    const stall = this.armStall();
+    const sig = signal ? this.joined(signal, stall) : stall.signal;
+    this.reading = true;
+    try {
+      while (this.queue.length === 0) {
+        let chunk;
+        if (this.flowControl && this.stream.readStatus === 'paused') this.stream.resume();
+        try {
+          chunk = await this.bytes.read({ signal: sig });
+        } catch (err) {
+          if (stall.signal.aborted) throw new ProtocolTimeout(`no message within ${this.timeoutMs} ms`);
+          throw err;
+        } finally {
+          if (this.flowControl && this.stream.readStatus === 'readable') this.stream.pause();
+        }
+        if (chunk === null) {
+          if (this.decoder.buffered > 0) throw new ProtocolViolation('stream ended inside a message');
+          return null;
+        }
+        for (const part of chunk) this.queue.push(...this.decoder.push(part));
       }
-      if (chunk === null) {
-        if (this.decoder.buffered > 0) throw new ProtocolViolation('stream ended inside a message');
-        return null;
-      }
-      for (const part of chunk) this.queue.push(...this.decoder.push(part));
+    } finally {
+      this.reading = false;
     }
     return this.queue.shift()!;
+  }
+
+  /**
+   * Starts the read timeout: one timer per stream, restarted by each read (an AbortSignal.timeout
+   * and an AbortSignal.any per read made a chunk holder's GC threads cost as much CPU as its
+   * main thread). It fires timeoutMs after the read began, as a fresh timer would; between reads
+   * it is left to run out and does nothing, and it is cleared when the stream closes, so that it
+   * does not keep the stream alive. Its controller is replaced once it has fired.
+   */
+  private armStall(): AbortController {
+    if (this.stall === null || this.stall.signal.aborted) this.stall = new AbortController();
+    if (this.stallTimer === null) {
+      const timer = setTimeout(() => {
+        if (this.reading) this.stall?.abort(new ProtocolTimeout(`no message within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      timer.unref();
+      this.stallTimer = timer;
+      this.stream.addEventListener(
+        'close',
+        () => {
+          clearTimeout(timer);
+          if (this.stallTimer === timer) this.stallTimer = null;
+        },
+        { once: true },
+      );
+    } else this.stallTimer.refresh();
+    return this.stall;
+  }
+
+  /** The caller's signal joined with the stall controller's, made once per pair (callers pass one deadline). */
+  private joined(signal: AbortSignal, stall: AbortController): AbortSignal {
+    if (this.join?.outer !== signal || this.join.stall !== stall) this.join = { outer: signal, stall, signal: AbortSignal.any([signal, stall.signal]) };
+    return this.join.signal;
   }
 
   /** The next control message (its JSON bytes), or null at a clean end; a binary frame is a violation. */

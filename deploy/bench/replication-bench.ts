@@ -2,10 +2,14 @@
  * Replication benchmark (issue 15, Acceptance). Sites are real LomoNodes, each in its own process
  * inside a network namespace (deploy/netns/topology.sh): a sender in <p>x, two holders in <p>y.
  * The sender drives `/lomo/chunk/1.0.0` through the library (LomoNode.chunks.put / get); every
- * chunk is sent once to each holder, the way a volume is replicated to R = 2 households. Chunks
+ * chunk is sent once to each holder, the way a volume is replicated to R = 2 households: by
+ * default as node/host/replicator.ts does it (BENCH_SHAPE=per-holder: CHUNKS_AT_ONCE chunks in
+ * flight to each holder, the holders independent), or each chunk to both holders at once
+ * (BENCH_SHAPE=lockstep, BENCH_PARALLEL chunks in flight). Every site process keeps V8's young
+ * generation small (keepYoungGenerationSmall) as `lomo-peer node` does (BENCH_NO_HEAP_FLAG=1: not). Chunks
  * are 8 MiB of plaintext as sealed (8,388,808 bytes of ciphertext, the object format's default),
- * random and unique per chunk: by default streamed from one 8 MiB file (64 KiB reads, as
- * FileTier.get) plus a unique suffix, with the hash known in advance as the catalog logs it, so
+ * random and unique per chunk: by default streamed from one 8 MiB file (reads of
+ * FileTier.get's size) plus a unique suffix, with the hash known in advance as the catalog logs it, so
  * no volume is kept on disk; or (BENCH_SOURCE=memory) whole in memory and hashed, as fetchChunk
  * returns them. The holders write, hash and fsync everything they receive.
  *
@@ -22,13 +26,14 @@
  *   (d) peak RSS of a fresh sender process while it replicates a BENCH_VOLUME_MB volume to both
  *       holders on the veth link (sampled every 100 ms, and the kernel's maxRSS). Target <= 200 MB.
  *
- * Prints JSON. Needs root. Options (env): BENCH_MB (1024), BENCH_VOLUME_MB (5120), BENCH_PARALLEL
- * (chunks in flight, each to both holders: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
+ * Prints JSON. Needs root. Options (env): BENCH_MB (1024), BENCH_VOLUME_MB (5120), BENCH_SHAPE
+ * (per-holder), BENCH_PARALLEL (chunks in flight per holder: CHUNKS_AT_ONCE; lockstep: 4), BENCH_IPERF_SECONDS (10), BENCH_SPEEDTEST_SECONDS
  * (5), BENCH_PARTS (abcd: which parts to run), BENCH_SOURCE (file: chunks streamed from a file, as
  * from FileTier.get; memory: whole chunks in memory, as fetchChunk), BENCH_D_SOURCES (file,memory:
- * the sources (d) runs, one fresh sender each), BENCH_READ_KB (64: read size of the file source),
+ * the sources (d) runs, one fresh sender each), BENCH_READ_KB (read size of the file source: FileTier.get's, GET_READ_BYTES),
  * BENCH_RUNS (3: rounds of (b)), BENCH_NODE_FLAGS (V8 flags of the site processes, e.g.
- * --max-semi-space-size=2).
+ * --max-semi-space-size=2), BENCH_NO_HEAP_FLAG, BENCH_CPU_PROF (a folder: site processes write
+ * --cpu-prof profiles there).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/replication-bench.js
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -36,12 +41,15 @@ import { createHash, randomFillSync, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openCatalog } from '../../storage/catalog/db.js';
 import { savePairedPeer } from '../../storage/trust/peers.js';
 import { chunkCipherSize, chunksFor, DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE, HEADER_BYTES } from '../../storage/objects/format.js';
 import { SS_ABYTES } from '../../storage/crypto/sodium.js';
+import { CHUNKS_AT_ONCE } from '../../node/host/replicator.js';
+import { GET_READ_BYTES } from '../../storage/tiers/file.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -52,7 +60,10 @@ const MB = 1024 * 1024;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const CHUNK = chunkCipherSize(DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE);
 /** V8 flags for the site processes (e.g. --max-semi-space-size=2), to compare with the default. */
-const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const nodeFlags = [
+  ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+];
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 // ==================================================================== site process (in a namespace)
@@ -109,7 +120,7 @@ function chunkInMemory(base: Buffer, seed: string, i: number): { bytes: Buffer; 
 
 /**
  * Chunk `i` streamed from a file, as a replicator would stream it from the local object tier
- * (FileTier.get: a read stream, 64 KiB pieces) with the SHA-256 the catalog logged: the file's
+ * (FileTier.get: a read stream of GET_READ_BYTES pieces) with the SHA-256 the catalog logged: the file's
  * bytes, then the chunk's unique suffix. The hash is the file's SHA-256 state (`head`, computed
  * once) finished with the suffix, so the sender's CPU time is the transfer's, not the benchmark's.
  */
@@ -118,7 +129,7 @@ function chunkFromFile(head: Hash, file: string, seed: string, i: number): { ope
   suffix.write(`${seed}:${i}:`, 'latin1');
   const sha = head.copy().update(suffix).digest('hex');
   async function* open(): AsyncGenerator<Uint8Array> {
-    for await (const piece of fs.createReadStream(file, { highWaterMark: Number(process.env.BENCH_READ_KB ?? 64) * 1024 })) yield piece as Buffer;
+    for await (const piece of fs.createReadStream(file, { highWaterMark: process.env.BENCH_READ_KB ? Number(process.env.BENCH_READ_KB) * 1024 : GET_READ_BYTES })) yield piece as Buffer;
     yield suffix;
   }
   return { open, sha };
@@ -129,6 +140,8 @@ async function site(cfg: SiteConfig): Promise<void> {
   const { LomoNode } = await import('../../node/host/lomo-node.js');
   const { ChunkRefused } = await import('../../protocol/chunk/index.js');
   setLogLevel(3);
+  // Site processes stand for `lomo-peer node`, which keeps V8's young generation small at start.
+  if (!process.env.BENCH_NO_HEAP_FLAG) (await import('../../node/heap.js')).keepYoungGenerationSmall();
   const node = await LomoNode.start({ dbFile: path.join(cfg.dir, 'lomob.db'), dataDir: cfg.dir, listen: [cfg.listen], maintenanceMs: 5_000 });
   let control: { close(): Promise<void> } | null = null;
   if (cfg.control) {
@@ -137,55 +150,88 @@ async function site(cfg: SiteConfig): Promise<void> {
     control = await startControlServer(cfg.dir, controlHandler(node));
   }
   const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+  // Main-thread GC pauses by kind (perf_hooks constants.NODE_PERFORMANCE_GC_*), for `stats`.
+  const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+  const gcs: Record<string, { count: number; ms: number }> = {};
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      const k = GC_KINDS[kind] ?? String(kind);
+      const g = (gcs[k] ??= { count: 0, ms: 0 });
+      g.count++;
+      g.ms += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
   say({ event: 'ready', peerId: node.peerId });
 
-  /** Puts `chunks` chunks to every peer, `parallel` chunks in flight (each to all peers at once). */
-  async function put(peers: string[], chunks: number, parallel: number, seed: string, source: 'memory' | 'file') {
-    const base = randomFillSync(Buffer.allocUnsafe(CHUNK));
+  /**
+   * Puts `chunks` chunks to every peer. `lockstep`: `parallel` chunks in flight, each to all peers
+   * at once. `per-holder` (as node/host/replicator.ts places a volume): each peer gets its own
+   * `parallel` chunks in flight (CHUNKS_AT_ONCE) and goes through the chunks at its own pace.
+   */
+  async function put(peers: string[], chunks: number, parallel: number, seed: string, source: 'memory' | 'file', shape: 'lockstep' | 'per-holder' = 'lockstep') {
+    // The file source keeps no chunk in memory (as the replicator, which streams from the tier):
+    // the random block is on disk and hashed before the transfer starts, then dropped.
+    let block: Buffer | null = randomFillSync(Buffer.allocUnsafe(CHUNK));
     const file = path.join(cfg.dir, 'bench-chunk.bin');
-    if (source === 'file') fs.writeFileSync(file, base.subarray(0, CHUNK - SUFFIX_BYTES));
-    const head = createHash('sha256').update(base.subarray(0, CHUNK - SUFFIX_BYTES));
-    let next = 0;
+    if (source === 'file') fs.writeFileSync(file, block.subarray(0, CHUNK - SUFFIX_BYTES));
+    const head = createHash('sha256').update(block.subarray(0, CHUNK - SUFFIX_BYTES));
+    const base = source === 'memory' ? block : Buffer.alloc(0);
+    block = null;
     let acked = 0;
     let stored = 0;
     let busyRetries = 0;
     let atPeak = process.memoryUsage();
+    let tick = 0;
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
       if (m.rss > atPeak.rss) atPeak = m;
+      if (process.env.BENCH_MEM_LOG && tick++ % 10 === 0) {
+        const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().filter((x) => x.space_size > MB).map((x) => [x.space_name, round(x.space_size / MB)]));
+        fs.appendFileSync(process.env.BENCH_MEM_LOG, JSON.stringify({ t: round(performance.now() / 1000), ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v / MB)])), spaces }) + '\n');
+      }
     }, 100);
     const shas: string[] = [];
-    const t0 = performance.now();
-    const lane = async () => {
-      for (let i = next++; i < chunks; i = next++) {
-        const c = source === 'memory' ? chunkInMemory(base, seed, i) : chunkFromFile(head, file, seed, i);
-        if (i < 8) shas[i] = c.sha;
-        await Promise.all(
-          peers.map(async (p) => {
-            for (;;) {
-              try {
-                const r = await node.chunks.put(p, node.peerId, c.sha, CHUNK, 'bytes' in c ? c.bytes : c.open());
-                acked += CHUNK;
-                if (r.stored) stored++;
-                return;
-              } catch (err) {
-                if (!(err instanceof ChunkRefused && err.reason === 'busy')) throw err;
-                busyRetries++;
-                await new Promise((r) => setTimeout(r, 200));
-              }
-            }
-          }),
-        );
+    const chunkAt = (i: number) => {
+      const c = source === 'memory' ? chunkInMemory(base, seed, i) : chunkFromFile(head, file, seed, i);
+      if (i < 8) shas[i] = c.sha;
+      return c;
+    };
+    const putTo = async (p: string, c: ReturnType<typeof chunkAt>) => {
+      for (;;) {
+        try {
+          const r = await node.chunks.put(p, node.peerId, c.sha, CHUNK, 'bytes' in c ? c.bytes : c.open());
+          acked += CHUNK;
+          if (r.stored) stored++;
+          return;
+        } catch (err) {
+          if (!(err instanceof ChunkRefused && err.reason === 'busy')) throw err;
+          busyRetries++;
+          await new Promise((r) => setTimeout(r, 200));
+        }
       }
     };
+    /** `parallel` lanes over the chunks, each chunk sent to `to`. */
+    const lanes = (to: string[]) => {
+      let next = 0;
+      const lane = async () => {
+        for (let i = next++; i < chunks; i = next++) {
+          const c = chunkAt(i);
+          await Promise.all(to.map((p) => putTo(p, c)));
+        }
+      };
+      return Array.from({ length: parallel }, lane);
+    };
+    const t0 = performance.now();
     try {
-      await Promise.all(Array.from({ length: parallel }, lane));
+      await Promise.all(shape === 'lockstep' ? lanes(peers) : peers.flatMap((p) => lanes([p])));
     } finally {
       clearInterval(sampler);
       fs.rmSync(file, { force: true });
     }
     const seconds = (performance.now() - t0) / 1000;
-    return { source, chunks, chunkBytes: CHUNK, peers: peers.length, parallel, ackedBytes: acked, stored, busyRetries, seconds, bitsPerSecond: (acked * 8) / seconds, rssPeakBytes: atPeak.rss, atPeak, maxRssBytes: process.resourceUsage().maxRSS * 1024, shas };
+    return { source, shape, chunks, chunkBytes: CHUNK, peers: peers.length, parallel, ackedBytes: acked, stored, busyRetries, seconds, bitsPerSecond: (acked * 8) / seconds, rssPeakBytes: atPeak.rss, atPeak, maxRssBytes: process.resourceUsage().maxRSS * 1024, shas };
   }
 
   /** Gets each item from `peer` one after the other; payload and interface bytes moved. */
@@ -210,9 +256,9 @@ async function site(cfg: SiteConfig): Promise<void> {
         const { multiaddr } = await import('@multiformats/multiaddr');
         for (const p of cmd.peers as { peerId: string; addrs: string[] }[]) await node.dialPeer(p.peerId, p.addrs.map((a) => multiaddr(a)));
         say({ ok: true });
-      } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source)) });
+      } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source, cmd.shape)) });
       else if (cmd.op === 'get') say({ ok: true, ...(await get(cmd.peer, cmd.items)) });
-      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0) });
+      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0), gc: structuredClone(gcs) });
       else if (cmd.op === 'stop') break;
     } catch (err) {
       say({ ok: false, error: (err as Error).stack ?? String(err) });
@@ -359,6 +405,7 @@ const mbps = (bps: number) => round(bps / 1e6);
 function putSummary(r: Record<string, any>) {
   return {
     source: r.source,
+    shape: r.shape,
     chunks: r.chunks,
     holders: r.peers,
     parallel: r.parallel,
@@ -407,7 +454,8 @@ async function main(): Promise<void> {
   const parts = process.env.BENCH_PARTS ?? 'abcd';
   const mb = env('BENCH_MB', 1024);
   const volumeMb = env('BENCH_VOLUME_MB', 5120);
-  const parallel = env('BENCH_PARALLEL', 4);
+  const shape = (process.env.BENCH_SHAPE ?? 'per-holder') as 'lockstep' | 'per-holder';
+  const parallel = env('BENCH_PARALLEL', shape === 'per-holder' ? CHUNKS_AT_ONCE : 4);
   const iperfSecs = env('BENCH_IPERF_SECONDS', 10);
   const stSecs = env('BENCH_SPEEDTEST_SECONDS', 5);
   const source = (process.env.BENCH_SOURCE ?? 'file') as 'file' | 'memory';
@@ -435,8 +483,10 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     chunkBytes: CHUNK,
     parallel,
-    nodeFlags: nodeFlags.join(' ') || '(none: Node defaults, as `lomo-peer node` runs)',
-    source: source === 'file' ? 'chunks streamed from a file (64 KiB reads, as FileTier.get), hash as logged' : 'chunks whole in memory (as fetchChunk), hashed',
+    shape: shape === 'per-holder' ? `per holder, as node/host/replicator.ts: ${parallel} chunks in flight to each holder, holders independent` : `${parallel} chunks in flight, each to both holders at once`,
+    nodeFlags: nodeFlags.join(' ') || '(none, as `lomo-peer node` runs)',
+    youngGeneration: process.env.BENCH_NO_HEAP_FLAG ? 'V8 default growth (BENCH_NO_HEAP_FLAG)' : 'kept small (keepYoungGenerationSmall, as `lomo-peer node`)',
+    source: source === 'file' ? `chunks streamed from a file (${(Number(process.env.BENCH_READ_KB) || GET_READ_BYTES / 1024)} KiB reads, as FileTier.get), hash as logged` : 'chunks whole in memory (as fetchChunk), hashed',
   };
   const targets: Record<string, boolean> = {};
   try {
@@ -459,7 +509,7 @@ async function main(): Promise<void> {
       const f = await startFamily(work, 'a', shaped);
       sites.push(f.sender, ...f.holders);
       const before = iperf(shaped, iperfSecs);
-      const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a', source });
+      const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a', source, shape });
       const after = iperf(shaped, iperfSecs);
       const iperfMean = (before + after) / 2;
       const ratio = put.bitsPerSecond / iperfMean;
@@ -483,9 +533,14 @@ async function main(): Promise<void> {
         const rounds = parts.includes('b') ? env('BENCH_RUNS', 3) : 1;
         const perRound = parts.includes('b') ? Math.ceil(chunksOf(mb) / rounds) : 8;
         let threads: Record<string, number>[] = [];
+        let gcNow: Record<string, { count: number; ms: number }>[] = [];
+        /** Main-thread GC of each site since `before`: kind -> [pauses, their ms per MB the site moved]. */
+        const gcSince = (before: typeof gcNow, mbEach: number[]) =>
+          gcNow.map((g, k) => Object.fromEntries(Object.entries(g).map(([kind, v]) => [kind, [v.count - (before[k]?.[kind]?.count ?? 0), round((v.ms - (before[k]?.[kind]?.ms ?? 0)) / mbEach[k]!, 2)]])));
         const cpuOf = async () => {
           const st = await Promise.all([f.sender, ...f.holders].map((s) => s.ask({ op: 'stats' })));
           threads = st.map((x) => x.threads);
+          gcNow = st.map((x) => x.gc);
           return st.map((x) => x.cpuMicros as number);
         };
         /** CPU ms per MB of each thread kind since `before`, for the sender and the first holder. */
@@ -513,9 +568,11 @@ async function main(): Promise<void> {
           const doPut = async () => {
             const c0 = await cpuOf();
             const t0 = threads;
-            const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: perRound, parallel, seed: `b${r}`, source });
+            const g0 = gcNow;
+            const put = await f.sender.ask({ op: 'put', peers: [h1, h2], chunks: perRound, parallel, seed: `b${r}`, source, shape });
             const cpu = cpuPerMB(c0, await cpuOf(), put.ackedBytes);
-            return { put, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, put.ackedBytes, put.ackedBytes / 2) } };
+            const mb = put.ackedBytes / MB;
+            return { put, cpuMsPerMB: { ...cpu, threadsSenderAndHolder1: threadsPerMB(t0, put.ackedBytes, put.ackedBytes / 2), mainThreadGcSenderHolder1Holder2: gcSince(g0, [mb, mb / 2, mb / 2]) } };
           };
           let st, p;
           if (r % 2 === 0) {
@@ -560,7 +617,7 @@ async function main(): Promise<void> {
           sites.push(sender);
           await sender.ask({ op: 'connect', peers: f.holders.map((h) => ({ peerId: h.peerId, addrs: [h.addr] })) });
           const idle = await sender.ask({ op: 'stats' });
-          const put = await sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(volumeMb), parallel, seed: `d${k}`, source: src });
+          const put = await sender.ask({ op: 'put', peers: [h1, h2], chunks: chunksOf(volumeMb), parallel, seed: `d${k}`, source: src, shape });
           const peak = Math.max(put.rssPeakBytes, put.maxRssBytes);
           if (k === 0) worst = peak;
           runs.push({

@@ -69,7 +69,7 @@ export function describeRefusals(refused: ReplicationReport['refused']): string 
 }
 
 /** Chunks of one object sent to one holder at a time (the protocol allows 4 streams per connection). */
-const CHUNKS_AT_ONCE = 3;
+export const CHUNKS_AT_ONCE = 3;
 /** Holders served at once. */
 const HOLDERS_AT_ONCE = 4;
 export const AUDIT_MS = 6 * 3600_000;

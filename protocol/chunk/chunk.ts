@@ -130,15 +130,16 @@ export class ChunkService extends ProtocolService {
 
     const deadline = AbortSignal.timeout(MAX_TRANSFER_MS);
     let received = 0;
-    const readPiece = async (): Promise<Uint8Array | null> => {
+    // A frame's payload as the pieces it arrived in (no joined copy): the store hashes and writes them.
+    const readPiece = async (): Promise<Uint8Array[] | null> => {
       const f = await fs.readFrame(deadline);
       if (f === null) return null; // fewer bytes than announced: the store says size-mismatch
-      if (f.type !== 'binary') throw new ProtocolViolation('a put carries binary frames after go');
-      if (received + f.payload.length > size) throw new ProtocolViolation(`more than the announced ${size} bytes`);
-      received += f.payload.length;
-      return f.payload;
+      if (f.type !== 'binary-parts') throw new ProtocolViolation('a put carries binary frames after go');
+      if (received + f.length > size) throw new ProtocolViolation(`more than the announced ${size} bytes`);
+      received += f.length;
+      return f.parts;
     };
-    async function* pieces(): AsyncGenerator<Uint8Array> {
+    async function* pieces(): AsyncGenerator<Uint8Array[]> {
       while (received < size) {
         const p = await readPiece();
         if (p === null) return;
@@ -259,9 +260,11 @@ export class ChunkService extends ProtocolService {
       while (got < size) {
         const f = await fs.readFrame();
         if (f === null) throw new ProtocolViolation(`the holder sent ${got} of ${size} bytes`);
-        if (f.type !== 'binary' || got + f.payload.length > size) throw new ProtocolViolation('unexpected frame in a chunk');
-        out.set(f.payload, got);
-        got += f.payload.length;
+        if (f.type !== 'binary-parts' || got + f.length > size) throw new ProtocolViolation('unexpected frame in a chunk');
+        for (const part of f.parts) {
+          out.set(part, got);
+          got += part.length;
+        }
       }
       return out;
     });
@@ -282,7 +285,7 @@ export class ChunkService extends ProtocolService {
 
 function framed(stream: Stream, readTimeoutMs: number): FramedStream {
   stream.maxReadBufferLength = MAX_PAUSED_BYTES;
-  return new FramedStream(stream, { maxFrame: MAX_CONTROL_BYTES, maxBinary: MAX_FRAME_BYTES, readTimeoutMs, maxBuffered: MAX_PAUSED_BYTES, flowControl: true });
+  return new FramedStream(stream, { maxFrame: MAX_CONTROL_BYTES, maxBinary: MAX_FRAME_BYTES, readTimeoutMs, maxBuffered: MAX_PAUSED_BYTES, flowControl: true, binaryParts: true });
 }
 
 function shaField(req: Record<string, unknown>): string {

@@ -377,6 +377,7 @@ export class LogSync extends ProtocolService {
       for (;;) {
         const f = await fs.readFrame(signal);
         if (f === null) throw new ProtocolViolation('stream ended before end');
+        if (f.type === 'binary-parts') throw new ProtocolViolation('unexpected frame'); // not asked for: log streams join payloads
         if (f.type === 'control') {
           const m = decodeLogMessage(f.body);
           if (m.t !== 'end') throw new ProtocolViolation(`expected entries or end, got ${m.t}`);

@@ -6,6 +6,13 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { assertSafeKey, TierError, type ByteRange, type ObjectStat, type PutOptions, type ReservedObject, type Tier } from './tier.js';
 
 /**
+ * Read size of `get` streams. Node's default (64 KiB) made a replicating sender hand 128 reads per
+ * 8 MiB chunk to the thread pool, each waking a pool thread and a fresh buffer; 256 KiB is one
+ * chunk-protocol frame (FRAME_BYTES), which the sender then passes on without gathering.
+ */
+export const GET_READ_BYTES = 256 * 1024;
+
+/**
  * The file:// tier: objects as files under one folder (the embedded default `<data-dir>/objects`,
  * or a NAS mount). A key `a/b` is the file `<root>/a/b`. Writes go to a temporary name in the same
  * folder, are hashed while written, fsynced, checked against the expected size/SHA-256 and only
@@ -176,7 +183,7 @@ export class FileTier implements Tier {
       throw mapFsError(e, `cannot read ${this.url}/${key}`);
     }
     if (range && (range.start < 0 || range.end < range.start)) throw new TierError(`bad range ${range.start}-${range.end}`, 'invalid');
-    return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+    return fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark: GET_READ_BYTES } : { highWaterMark: GET_READ_BYTES });
   }
 
   async delete(key: string): Promise<void> {

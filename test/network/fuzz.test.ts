@@ -51,13 +51,15 @@ const samples: PairMessage[] = [
   { t: 'error', code: 'used', message: 'used' },
 ];
 
+/** A frame's bytes, and its type with a payload in parts counted as binary (the same payload). */
+const bytesOf = (f: Frame) => (f.type === 'binary' ? f.payload : f.type === 'binary-parts' ? Buffer.concat(f.parts) : f.body);
+const kindOf = (f: Frame) => (f.type === 'control' ? 'control' : 'binary');
+
 const framesEqual = (a: Frame[], b: Frame[]) =>
   a.length === b.length &&
   a.every((f, i) => {
     const g = b[i]!;
-    const x = f.type === 'binary' ? f.payload : f.body;
-    const y = g.type === 'binary' ? g.payload : g.body;
-    return f.type === g.type && Buffer.from(x).equals(Buffer.from(y));
+    return kindOf(f) === kindOf(g) && Buffer.from(bytesOf(f)).equals(Buffer.from(bytesOf(g)));
   });
 
 /** Only our own error types may come out of a decoder: anything else is a crash. */
@@ -109,9 +111,12 @@ describe('decoders under random and mutated input (>= 100,000 iterations each)',
     expect(() => new FrameDecoder(1024).push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x01))).toThrow(ProtocolViolation);
   });
 
-  it('typed frames: JSON and binary round-trip exactly, in any split (seed 4)', () => {
+  it.each([
+    ['joined', false],
+    ['in parts', true],
+  ])('typed frames: JSON and binary (%s) round-trip exactly, in any split (seed 4)', (_how, parts) => {
     const r = rng(4);
-    const dec = new FrameDecoder(1024, 4096);
+    const dec = new FrameDecoder(1024, 4096, parts);
     let maxBuffered = 0;
     for (let i = 0; i < N; i++) {
       // A random sequence of 1-4 frames of both types, cut at random points.
@@ -138,6 +143,7 @@ describe('decoders under random and mutated input (>= 100,000 iterations each)',
         maxBuffered = Math.max(maxBuffered, dec.buffered);
       }
       if (dec.buffered !== 0 || !framesEqual(got, sent)) throw new Error(`iteration ${i}: frames differ after decoding`);
+      if (got.some((f) => f.type === (parts ? 'binary' : 'binary-parts'))) throw new Error(`iteration ${i}: a payload ${parts ? 'joined' : 'in parts'}`);
     }
     expect(maxBuffered).toBeLessThanOrEqual(4097 + 5);
   });
@@ -163,9 +169,9 @@ describe('decoders under random and mutated input (>= 100,000 iterations each)',
         while (off < input.length) {
           const n = 1 + Math.floor(r() * 700);
           for (const f of dec.push(input.subarray(off, off + n))) {
-            if (f.type === 'binary') {
+            if (f.type !== 'control') {
               binary++;
-              maxPayload = Math.max(maxPayload, f.payload.length);
+              maxPayload = Math.max(maxPayload, bytesOf(f).length);
             } else {
               control++;
               maxBody = Math.max(maxBody, f.body.length);

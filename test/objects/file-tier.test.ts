@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { FileTier } from '../../storage/tiers/file.js';
+import { FileTier, GET_READ_BYTES } from '../../storage/tiers/file.js';
 import { TierError } from '../../storage/tiers/tier.js';
 import { seeded } from '../support/random.js';
 
@@ -22,6 +22,19 @@ async function read(s: Readable): Promise<Buffer> {
 }
 
 describe('file:// tier', () => {
+  it('get streams a chunk in pieces of GET_READ_BYTES (one chunk-protocol frame each), a range too', async () => {
+    const t = new FileTier(path.join(tmp, 'reads'));
+    const body = random.bytes(3 * GET_READ_BYTES + 1234);
+    await t.put('obj/00000', body, { size: body.length, sha256: sha(body) });
+    const sizes = async (s: Readable) => {
+      const out: number[] = [];
+      for await (const c of s) out.push((c as Buffer).length);
+      return out;
+    };
+    expect(await sizes(await t.get('obj/00000'))).toEqual([GET_READ_BYTES, GET_READ_BYTES, GET_READ_BYTES, 1234]);
+    expect(await sizes(await t.get('obj/00000', { start: 1, end: GET_READ_BYTES + 10 }))).toEqual([GET_READ_BYTES, 10]);
+  });
+
   it('stores, heads, lists, reads ranges and deletes; url round-trips', async () => {
     const t = new FileTier(path.join(tmp, 'a'));
     expect(new FileTier(t.url).root).toBe(t.root);

@@ -45,7 +45,28 @@ async function* pieces(b: Buffer, n: number): AsyncIterable<Uint8Array> {
   for (let off = 0; off < b.length; off += n) yield b.subarray(off, off + n);
 }
 
+/** `b` in steps of up to `n` bytes, each step cut into several arrays (a frame as the pieces it arrived in). */
+async function* pieceLists(b: Buffer, n: number): AsyncIterable<Uint8Array[]> {
+  for (let off = 0; off < b.length; off += n) {
+    const step = b.subarray(off, off + n);
+    const cuts = [0, random.int(step.length + 1), random.int(step.length + 1), step.length].sort((x, y) => x - y);
+    yield cuts.slice(1).map((end, i) => step.subarray(cuts[i]!, end)); // empty arrays included
+  }
+}
+
 describe('peer store', () => {
+  it('stores a chunk that arrives as lists of pieces, byte for byte; a bad one is refused', async () => {
+    const data = random.bytes(1_000_000 + random.int(100_000));
+    const h = sha(data);
+    expect(await store.put(OWNER, h, data.length, pieceLists(data, 262_144))).toEqual({ stored: true });
+    expect((await store.get(OWNER, h)).equals(data)).toBe(true);
+    const bad = Buffer.from(data);
+    bad[random.int(bad.length)]! ^= 0x01;
+    expect((await refusal(store.put(OTHER, h, data.length, pieceLists(bad, 100_000)))).reason).toBe('hash-mismatch');
+    expect((await refusal(store.put(OTHER, h, data.length - 1, pieceLists(data, 100_000)))).reason).toBe('size-mismatch');
+    expect(files()).toEqual([path.join(OWNER, h.slice(0, 2), h)]);
+  });
+
   it('stores a streamed chunk under owner/sha[0..2]/sha and returns it whole and by range', async () => {
     const data = random.bytes(300_000 + random.int(100_000));
     const h = sha(data);
