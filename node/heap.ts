@@ -2,8 +2,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /**
- * Keeps V8's young generation small in a process that runs long and busy: the node, and
- * `recover`.
+ * Keeps V8's young generation from growing in a process that runs long and busy: the node, and
+ * `recover`; shrinks it once when bulk chunk transfers start (shrinkYoungGenerationOnce).
  *
  * V8 doubles the young generation whenever the bytes that survived its collections since the last
  * doubling exceed its size, so in any steady busy run it ends at the maximum, which Node (64-bit,
@@ -14,16 +14,29 @@ import vm from 'node:vm';
  * its flags writable for v8.setFlagsFromString.
  *
  * Loading the node's modules alone grows the semi-spaces from V8's 1 MiB to 16-32 MiB before
- * this runs, so the young generation is also shrunk back once (a memory-reducing full collection,
+ * this runs. For chunk transfers the young generation is shrunk back once (a memory-reducing full collection,
  * V8's "last resort" one, which takes a few ms on a fresh process). That matters for chunk
  * transfers: every noise message and chunk frame is a fresh buffer outside the heap, freed only
  * when the small JS objects that point to it are collected; with 16 MiB semi-spaces a sender
  * replicating to two holders held ~60 MB of such dead buffers between scavenges (sender peak
  * 214-221 MB replicating 512 MB, 164-170 MB shrunk). It costs CPU: more scavenges and earlier
- * promotion; in the same benchmark holders spent ~9 ms per MB received instead of 5-7.5.
+ * promotion; in the same benchmark holders spent ~9 ms per MB received instead of 5-7.5. And
+ * it costs a bulk log sync memory: a node receiving 100,000 site-log entries peaked at 205-215 MB
+ * shrunk against 199 MB at 16 MiB (more of its short-lived entries promoted). So the shrink waits
+ * for the first chunk transfer (the chunk service's onBulkTransfer): a process that only syncs
+ * logs (a fresh `join` or `recover`, when the big syncs happen) keeps the young generation it
+ * loaded with; a node that has replicated keeps it small from then on.
  */
 export function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+let shrunk = false;
+
+/** Shrinks the young generation to its minimum, the first time only (chunk transfers call it). */
+export function shrinkYoungGenerationOnce(): void {
+  if (shrunk) return;
+  shrunk = true;
   shrinkYoungGeneration();
 }
 

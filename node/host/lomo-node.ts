@@ -15,6 +15,7 @@ import { restrictToFamily } from './family-only.js';
 import { throttledLog } from './log-throttle.js';
 import { Probation } from './probation.js';
 import { RelayUpkeep } from './relay-upkeep.js';
+import { shrinkYoungGenerationOnce } from '../heap.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -261,7 +262,8 @@ export class LomoNode {
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
     this.syncQuotas();
     this.scrub = new HostedScrub(this.hosted, { everyMs: this.opts.scrubEveryMs, log });
-    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId))(components);
+    // Bulk chunk transfers run with a small young generation (node/heap.ts says why only then).
+    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId), shrinkYoungGenerationOnce)(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
     if (this.opts.replicate) {

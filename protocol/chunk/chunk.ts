@@ -72,6 +72,8 @@ export class ChunkService extends ProtocolService {
     private readonly store: PeerStore,
     components: ServiceComponents,
     private readonly householdOf: HouseholdOf = (peerId) => peerId,
+    /** Called before every put or get, either side (the node shrinks V8's young generation once: node/heap.ts). */
+    private readonly onBulkTransfer: () => void = () => {},
   ) {
     super(CHUNK_SPEC, components);
   }
@@ -103,6 +105,7 @@ export class ChunkService extends ProtocolService {
     }
     if (this.transfers >= MAX_TRANSFERS_TOTAL) return refuse(fs, 'busy', `already serving ${MAX_TRANSFERS_TOTAL} chunk transfers`);
     this.transfers++;
+    this.onBulkTransfer();
     try {
       if (t === 'put') await this.servePut(fs, req, owner, sha);
       else await this.serveGet(fs, req, owner, sha);
@@ -214,6 +217,7 @@ export class ChunkService extends ProtocolService {
    * naming the holder's reason otherwise. `source` is read piece by piece as the link allows.
    */
   async put(peerId: string, owner: string, sha: string, size: number, source: Uint8Array | AsyncIterable<Uint8Array>): Promise<{ stored: boolean }> {
+    this.onBulkTransfer();
     return this.exchange(peerId, ACK_TIMEOUT_MS, async (fs) => {
       await fs.write(encodeJson({ t: 'put', owner, sha, size }));
       const first = await readReply(fs, 'the answer to a put');
@@ -248,6 +252,7 @@ export class ChunkService extends ProtocolService {
 
   /** A chunk of `owner` from `peerId`, or `range` of it; checked by the holder when whole. */
   async get(peerId: string, owner: string, sha: string, range?: ByteRange): Promise<Buffer> {
+    this.onBulkTransfer();
     return this.exchange(peerId, FRAME_TIMEOUT_MS, async (fs) => {
       await fs.write(encodeJson(range ? { t: 'get', owner, sha, offset: range.offset, length: range.length } : { t: 'get', owner, sha }));
       await fs.close();

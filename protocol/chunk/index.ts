@@ -8,9 +8,12 @@ import type { PeerStore } from '../../storage/peerstore/store.js';
 import type { ServiceComponents } from '../service.js';
 import { ChunkService, type HouseholdOf } from './chunk.js';
 
-/** `householdOf`: whose chunks a peer may reach (default: its own peer id's only). */
-export function chunkService(store: PeerStore, householdOf?: HouseholdOf): (components: ServiceComponents) => ChunkService {
-  return (components) => new ChunkService(store, components, householdOf);
+/**
+ * `householdOf`: whose chunks a peer may reach (default: its own peer id's only); `onBulkTransfer`:
+ * called before every put or get, either side.
+ */
+export function chunkService(store: PeerStore, householdOf?: HouseholdOf, onBulkTransfer?: () => void): (components: ServiceComponents) => ChunkService {
+  return (components) => new ChunkService(store, components, householdOf, onBulkTransfer);
 }
 
 export { ChunkRefused, type ChunkRefusal, type ChunkService, type HouseholdOf } from './chunk.js';
