@@ -113,7 +113,9 @@ describe('a corrupt chunk at a holder', () => {
     // B is back, A's own copy still is not: A's audit finds the chunk gone at C and puts B's good copy there.
     const b2 = await family.add('B', ['--listen', bAddr]);
     await waitFor(() => fs.existsSync(file) && sha(fs.readFileSync(file)) === victim, 30_000, 'A to put the chunk back at C', 100);
-    expect(a.stderr).toMatch(new RegExp(`chunk \\d+ of [0-9a-f]+ sent to ${c.peerId} from the copy at ${b2.peerId}`));
+    // (C names the file before its acknowledgement reaches A, which logs the send then.)
+    const resent = new RegExp(`chunk \\d+ of [0-9a-f]+ sent to ${c.peerId} from the copy at ${b2.peerId}`);
+    await waitFor(() => resent.test(a.stderr), 10_000, 'A to log the chunk it sent from B\'s copy', 50);
     expect(hostedChunks(b2, a.peerId)).toEqual(chunkHashes(a, a.peerId));
     fs.renameSync(`${own}.aside`, own);
     const again = await run(a, ['--json', 'sync', '--wait', '--timeout', '60s']);
