@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { iperf3Goodput, inNs, type Link } from './netns-link.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -24,17 +25,7 @@ const shapedSeconds = Number(process.env.BENCH_SHAPED_SECONDS ?? 10);
 const P = `nb${process.pid % 10000}`;
 const PW = `nw${process.pid % 10000}`;
 
-/** Two namespaces and the addresses of their ends of the link under test. */
-interface Link {
-  nx: string;
-  ny: string;
-  xIp: string;
-  yIp: string;
-  label: string;
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const inNs = (ns: string, cmd: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
 
 interface Node {
   proc: ChildProcess;
@@ -70,27 +61,6 @@ function lomo(ns: string, db: string, args: string[]): string {
   return inNs(ns, process.execPath, [cli, '--db', db, ...args]);
 }
 
-function iperf(l: Link, streams: number, secs: number): number {
-  let server: ChildProcess | null = null;
-  const serve = () => spawn('ip', ['netns', 'exec', l.ny, 'iperf3', '-s', '-1', '-B', l.yIp, '-p', '5201'], { stdio: 'ignore' });
-  try {
-    // On a loaded machine the server may take seconds to listen: retry, restarting it if it quit.
-    for (let attempt = 0; ; attempt++) {
-      if (server === null || server.exitCode !== null || server.signalCode !== null) server = serve();
-      try {
-        const out = JSON.parse(inNs(l.nx, 'iperf3', ['-c', l.yIp, '-p', '5201', '-t', String(secs), '-P', String(streams), '-J']));
-        const bps = out?.end?.sum_received?.bits_per_second;
-        if (typeof bps !== 'number') throw new Error(`iperf3: ${out?.error ?? 'no result'}`);
-        return bps;
-      } catch (err) {
-        if (attempt >= 60) throw err;
-        execFileSync('sleep', ['0.3']);
-      }
-    }
-  } finally {
-    server?.kill('SIGKILL');
-  }
-}
 
 function speedtest(l: Link, x: Node, y: Node, streams: number, secs: number): number {
   try {
@@ -130,11 +100,11 @@ async function measure(l: Link, work: string, secs: number, nodes: Node[]) {
     for (let r = 0; r < runs; r++) {
       // alternate which goes first, so drift in machine load hits both alike
       if (r % 2 === 0) {
-        ip.push(iperf(l, streams, secs));
+        ip.push(iperf3Goodput(l, secs, streams));
         lp.push(speedtest(l, x, y, streams, secs));
       } else {
         lp.push(speedtest(l, x, y, streams, secs));
-        ip.push(iperf(l, streams, secs));
+        ip.push(iperf3Goodput(l, secs, streams));
       }
     }
     const iperfMbps = median(ip) / 1e6;

@@ -50,6 +50,7 @@ import { chunkCipherSize, chunksFor, DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE, 
 import { SS_ABYTES } from '../../storage/crypto/sodium.js';
 import { CHUNKS_AT_ONCE } from '../../node/host/replicator.js';
 import { GET_READ_BYTES } from '../../storage/tiers/file.js';
+import { iperf3Goodput, inNs, type Link } from './netns-link.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -336,15 +337,6 @@ class Site {
   }
 }
 
-interface Link {
-  nx: string;
-  ny: string;
-  xIp: string;
-  yIp: string;
-  label: string;
-}
-
-const inNs = (ns: string, cmd: string, args: string[]) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
 
 /** Identities and catalogs of a sender and its holders, each trusting the other (no pairing run). */
 async function family(work: string, label: string, l: Link): Promise<{ sender: string; holders: { dir: string; port: number }[] }> {
@@ -379,26 +371,6 @@ async function startFamily(work: string, label: string, l: Link) {
   return { sender, holders, dirs: f };
 }
 
-function iperf(l: Link, secs: number): number {
-  let server: ChildProcess | null = null;
-  const serve = () => spawn('ip', ['netns', 'exec', l.ny, 'iperf3', '-s', '-1', '-B', l.yIp, '-p', '5201'], { stdio: 'ignore' });
-  try {
-    for (let attempt = 0; ; attempt++) {
-      if (server === null || server.exitCode !== null || server.signalCode !== null) server = serve();
-      try {
-        const out = JSON.parse(inNs(l.nx, 'iperf3', ['-c', l.yIp, '-p', '5201', '-t', String(secs), '-J']));
-        const bps = out?.end?.sum_received?.bits_per_second;
-        if (typeof bps !== 'number') throw new Error(`iperf3: ${out?.error ?? 'no result'}`);
-        return bps;
-      } catch (err) {
-        if (attempt >= 60) throw err;
-        execFileSync('sleep', ['0.3']);
-      }
-    }
-  } finally {
-    server?.kill('SIGKILL');
-  }
-}
 
 const mbps = (bps: number) => round(bps / 1e6);
 
@@ -508,9 +480,9 @@ async function main(): Promise<void> {
       }
       const f = await startFamily(work, 'a', shaped);
       sites.push(f.sender, ...f.holders);
-      const before = iperf(shaped, iperfSecs);
+      const before = iperf3Goodput(shaped, iperfSecs);
       const put = await f.sender.ask({ op: 'put', peers: f.holders.map((h) => h.peerId), chunks: chunksOf(mb), parallel, seed: 'a', source, shape });
-      const after = iperf(shaped, iperfSecs);
+      const after = iperf3Goodput(shaped, iperfSecs);
       const iperfMean = (before + after) / 2;
       const ratio = put.bitsPerSecond / iperfMean;
       result.a = { link: shaped.label, mb, iperf3Mbps: { before: mbps(before), after: mbps(after) }, replication: putSummary(put), ratio: round(ratio, 3), target: '>= 0.9' };

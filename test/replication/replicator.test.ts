@@ -112,6 +112,18 @@ async function volume(size: number): Promise<number> {
   return saveObject(owner.db, await w.result);
 }
 
+/** The owner's replicator, its warnings collected. */
+function ownersReplicator(): { r: Replicator; warnings: string[] } {
+  const warnings: string[] = [];
+  const r = new Replicator({
+    db: owner.db,
+    chunks: owner.chunks,
+    connected: (id) => owner.h.getConnections(peerIdFromString(id)).length > 0,
+    log: { info: () => {}, warn: (m) => warnings.push(m), debug: () => {} },
+  });
+  return { r, warnings };
+}
+
 describe('replicator', () => {
   it('a holder that refuses (quota) is passed over in the same round; the others get every chunk', async () => {
     const row = await volume(9 * 1024 * 1024); // two chunks
@@ -119,13 +131,7 @@ describe('replicator', () => {
     const byId = [...holders].sort((a, b) => (a.id < b.id ? -1 : 1));
     const [refusing, ...others] = byId as [Site, Site, Site];
     refusing.store.setQuota(owner.id, 10);
-    const warnings: string[] = [];
-    const r = new Replicator({
-      db: owner.db,
-      chunks: owner.chunks,
-      connected: (id) => owner.h.getConnections(peerIdFromString(id)).length > 0,
-      log: { info: () => {}, warn: (m) => warnings.push(m), debug: () => {} },
-    });
+    const { r, warnings } = ownersReplicator();
     const report = await r.round();
     expect(report).toMatchObject({ objects: 1, met: 1, reason: null, familyTooSmall: false });
     expect(report.sent.chunks).toBe(4);
@@ -145,13 +151,7 @@ describe('replicator', () => {
     const row = await volume(50_000);
     const hex = owner.db.prepare('SELECT lower(hex(object_id)) FROM objects WHERE id = ?').pluck().get(row) as string;
     await new FileTier(loadSiteKeys(owner.db)!.objectsUrl).delete(chunkKey(hex, 0));
-    const warnings: string[] = [];
-    const r = new Replicator({
-      db: owner.db,
-      chunks: owner.chunks,
-      connected: (id) => owner.h.getConnections(peerIdFromString(id)).length > 0,
-      log: { info: () => {}, warn: (m) => warnings.push(m), debug: () => {} },
-    });
+    const { r, warnings } = ownersReplicator();
     const report = await r.round();
     expect(report).toMatchObject({ objects: 2, met: 1, placing: 0, retryAt: null });
     expect(report.reason).toMatch(/cannot read its own copy of 1 object/);

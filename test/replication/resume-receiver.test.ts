@@ -5,15 +5,13 @@
  * streamed after the restart = the chunks it lacked), the holder keeps no partial chunk, and the
  * placement is recorded only once every chunk is acknowledged.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlinePeers, startFamily, type Family, type NodeProc } from '../support/nodes.js';
 import { seeded } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
-import { chunkHashes, hostedChunks, packVolume, peerCopies, run } from './sites.js';
+import { chunkHashes, chunkSizes, expectWholeChunks, hostedChunks, packVolume, peerCopies, run } from './sites.js';
 
 const random = seeded('replication/resume-receiver.test.ts');
 let family: Family;
@@ -23,28 +21,6 @@ beforeAll(async () => {
   await family.pair();
 }, 90_000);
 afterAll(async () => family?.stop());
-
-/** Every chunk file a holder keeps for `owner` matches its name (hash) and its row; no put is half done. */
-function expectWholeChunks(holder: NodeProc, owner: string): void {
-  const dir = path.join(holder.dir, 'hosted', owner);
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()) : [];
-  for (const f of files) {
-    const sha = createHash('sha256').update(fs.readFileSync(path.join(f.parentPath, f.name))).digest('hex');
-    expect(sha, `${holder.name} keeps ${f.name}`).toBe(f.name);
-  }
-  expect(files.map((f) => f.name).sort()).toEqual(hostedChunks(holder, owner));
-}
-
-/** Sizes of `owner`'s chunks by hash, from n's catalog. */
-function chunkSizes(n: NodeProc, owner: string): Map<string, number> {
-  const db = new Database(n.db, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT lower(hex(c.sha256)) AS sha, c.size FROM chunks c JOIN objects o ON o.id = c.object_row WHERE o.owner_site = ?').all(owner) as { sha: string; size: number }[];
-    return new Map(rows.map((r) => [r.sha, r.size]));
-  } finally {
-    db.close();
-  }
-}
 
 type Sent = { chunks: number; alreadyHeld: number; bytes: number };
 const sentBy = async (a: NodeProc): Promise<Sent> => (await a.json<any>(['status'])).placement.sent;

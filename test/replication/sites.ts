@@ -3,6 +3,7 @@
  * real CLI, and read-only looks into a running site's catalog (its node keeps running).
  */
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -73,4 +74,26 @@ export function chunkHashes(n: NodeProc, owner: string, kind?: string): string[]
       .pluck()
       .all(owner, kind ?? null, kind ?? null) as string[],
   );
+}
+
+/** Every chunk file a holder keeps for `owner` matches its name (hash) and its row; no put is half done. */
+export function expectWholeChunks(holder: NodeProc, owner: string): void {
+  const dir = path.join(holder.dir, 'hosted', owner);
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()) : [];
+  for (const f of files) {
+    const sha = createHash('sha256').update(fs.readFileSync(path.join(f.parentPath, f.name))).digest('hex');
+    expect(sha, `${holder.name} keeps ${f.name}`).toBe(f.name);
+  }
+  expect(files.map((f) => f.name).sort()).toEqual(hostedChunks(holder, owner));
+}
+
+/** Sizes of `owner`'s chunks by hash, from n's catalog. */
+export function chunkSizes(n: NodeProc, owner: string): Map<string, number> {
+  const db = new Database(n.db, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare('SELECT lower(hex(c.sha256)) AS sha, c.size FROM chunks c JOIN objects o ON o.id = c.object_row WHERE o.owner_site = ?').all(owner) as { sha: string; size: number }[];
+    return new Map(rows.map((r) => [r.sha, r.size]));
+  } finally {
+    db.close();
+  }
 }
