@@ -3,7 +3,8 @@ import vm from 'node:vm';
 
 /**
  * Keeps V8's young generation from growing in a process that runs long and busy: the node, and
- * `recover`; shrinks it once when bulk chunk transfers start (shrinkYoungGenerationOnce).
+ * `recover`; when bulk transfers start (chunks, speedtest) shrinks it once and makes V8 count
+ * buffers against its heap limit (tuneHeapForBulkTransfers).
  *
  * V8 doubles the young generation whenever the bytes that survived its collections since the last
  * doubling exceed its size, so in any steady busy run it ends at the maximum, which Node (64-bit,
@@ -26,18 +27,35 @@ import vm from 'node:vm';
  * for the first chunk transfer (the chunk service's onBulkTransfer): a process that only syncs
  * logs (a fresh `join` or `recover`, when the big syncs happen) keeps the young generation it
  * loaded with; a node that has replicated keeps it small from then on.
+ *
+ * Bulk transfers also change when V8 runs a full collection. By default it starts one whenever the
+ * memory outside its heap (Node's buffers) has grown by 64 MiB since the last one, whether or not
+ * that memory is still in use, and a transfer allocates buffers at several times the link's rate
+ * (socket reads, Noise messages, frames): a holder receiving at 2.4 Gbit/s ran a full collection
+ * every 2-6 MB it received (12-22 per second), and the collector's threads took 3-4 ms of CPU per
+ * MB, more than everything else the holder did (docs/replication.md §9, "Performance").
+ * `--external-memory-accounted-in-global-limit` counts those buffers in V8's one global limit
+ * instead, which grows with what is live, so the young collections that free short-lived buffers
+ * get to do it; `--heap-growing-percent=100` caps that limit at twice what is live (V8 would allow
+ * up to 4x, and a sender replicating a 5 GB volume then peaked at 210 MB RSS; 180 MB at 2x, 172 at
+ * 1.75x with a third more CPU). Both flags are read by V8 at every collection, so setting them now works.
  */
 export function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
-let shrunk = false;
+let tuned = false;
 
-/** Shrinks the young generation to its minimum, the first time only (chunk transfers call it). */
-export function shrinkYoungGenerationOnce(): void {
-  if (shrunk) return;
-  shrunk = true;
+/**
+ * For bulk transfers, the first time only (the chunk and speedtest services call it): shrinks the
+ * young generation to its minimum and counts buffers in V8's global limit, at most 2x what is live.
+ */
+export function tuneHeapForBulkTransfers(): void {
+  if (tuned) return;
+  tuned = true;
   shrinkYoungGeneration();
+  v8.setFlagsFromString('--external-memory-accounted-in-global-limit');
+  v8.setFlagsFromString('--heap-growing-percent=100');
 }
 
 /** Young generation size now (both semi-spaces), in bytes. */

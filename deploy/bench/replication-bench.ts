@@ -33,7 +33,8 @@
  * the sources (d) runs, one fresh sender each), BENCH_READ_KB (read size of the file source: FileTier.get's, GET_READ_BYTES),
  * BENCH_RUNS (3: rounds of (b)), BENCH_NODE_FLAGS (V8 flags of the site processes, e.g.
  * --max-semi-space-size=2), BENCH_NO_HEAP_FLAG, BENCH_CPU_PROF (a folder: site processes write
- * --cpu-prof profiles there).
+ * --cpu-prof profiles there), BENCH_TRACE (site processes answer on fd 3 and their stdout goes to
+ * /tmp/trace-<site>.log: for V8's --trace-gc in BENCH_NODE_FLAGS, which writes to stdout).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/replication-bench.js
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -78,7 +79,7 @@ class Site {
   ) {
     this.db = path.join(dir, 'lomob.db');
     proc.stderr!.on('data', (d) => (this.err = (this.err + d).slice(-8000)));
-    readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
+    readline.createInterface({ input: (process.env.BENCH_TRACE ? proc.stdio[3] : proc.stdout) as NodeJS.ReadableStream }).on('line', (l) => {
       let msg: Record<string, any>;
       try {
         msg = JSON.parse(l);
@@ -94,7 +95,7 @@ class Site {
 
   static async start(ns: string, dir: string, ip: string, port: number, control = false): Promise<Site> {
     const cfg: SiteConfig = { dir, listen: `/ip4/${ip}/tcp/${port}`, control };
-    const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...nodeFlags, siteScript, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...nodeFlags, siteScript, JSON.stringify(cfg)], { stdio: ['pipe', process.env.BENCH_TRACE ? fs.openSync(`/tmp/trace-${path.basename(dir)}.log`, 'w') : 'pipe', 'pipe', 'pipe'] });
     const s = new Site(proc, dir, cfg.listen);
     const ready = await s.reply();
     if (ready.event !== 'ready') throw new Error(`site ${dir} did not start: ${ready.error ?? JSON.stringify(ready)}`);
@@ -419,6 +420,7 @@ async function main(): Promise<void> {
           volumeMb,
           runs,
           holderMaxRssMB: holderStats.map((st) => round(st.maxRssBytes / MB)),
+          holderAtPeakMB: holderStats.map((st) => Object.fromEntries(Object.entries(st.atPeak as Record<string, number>).map(([key, v]) => [key, round(v / MB)]))),
           target: `<= 200 MB (judged on the first run, source ${dSources[0]})`,
         };
         targets.d = worst <= 200 * MB;

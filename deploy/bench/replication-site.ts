@@ -101,7 +101,8 @@ export async function site(cfg: SiteConfig): Promise<void> {
     const { controlHandler } = await import('../../node/host/control-api.js');
     control = await startControlServer(cfg.dir, controlHandler(node));
   }
-  const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+  const sayTo = process.env.BENCH_TRACE ? fs.createWriteStream('', { fd: 3 }) : process.stdout;
+  const say = (o: unknown) => sayTo.write(JSON.stringify(o) + '\n');
   // Main-thread GC pauses by kind (perf_hooks constants.NODE_PERFORMANCE_GC_*), for `stats`.
   const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
   const gcs: Record<string, { count: number; ms: number }> = {};
@@ -115,6 +116,12 @@ export async function site(cfg: SiteConfig): Promise<void> {
       g.ms += e.duration;
     }
   }).observe({ entryTypes: ['gc'] });
+  // The process's memory when its RSS was highest (sampled every 100 ms), for `stats`.
+  let lifePeak = process.memoryUsage();
+  setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > lifePeak.rss) lifePeak = m;
+  }, 100).unref();
   say({ event: 'ready', peerId: node.peerId });
 
   /**
@@ -210,7 +217,7 @@ export async function site(cfg: SiteConfig): Promise<void> {
         say({ ok: true });
       } else if (cmd.op === 'put') say({ ok: true, ...(await put(cmd.peers, cmd.chunks, cmd.parallel, cmd.seed, cmd.source, cmd.shape)) });
       else if (cmd.op === 'get') say({ ok: true, ...(await get(cmd.peer, cmd.items)) });
-      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0), gc: structuredClone(gcs) });
+      else if (cmd.op === 'stats') say({ ok: true, cpuMicros: ((u) => u.user + u.system)(process.cpuUsage()), threads: threadCpuMs(), rssBytes: process.memoryUsage.rss(), memory: process.memoryUsage(), maxRssBytes: process.resourceUsage().maxRSS * 1024, hostedBytes: node.hosted.owners().reduce((a, o) => a + o.usedBytes, 0), gc: structuredClone(gcs), atPeak: lifePeak });
       else if (cmd.op === 'stop') break;
     } catch (err) {
       say({ ok: false, error: (err as Error).stack ?? String(err) });

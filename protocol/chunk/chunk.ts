@@ -72,7 +72,7 @@ export class ChunkService extends ProtocolService {
     private readonly store: PeerStore,
     components: ServiceComponents,
     private readonly householdOf: HouseholdOf = (peerId) => peerId,
-    /** Called before every put or get, either side (the node shrinks V8's young generation once: node/heap.ts). */
+    /** Called before every put or get, either side (the node tunes V8's heap once: node/heap.ts). */
     private readonly onBulkTransfer: () => void = () => {},
   ) {
     super(CHUNK_SPEC, components);

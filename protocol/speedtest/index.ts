@@ -5,8 +5,9 @@
 import type { ServiceComponents } from '../service.js';
 import { Speedtest } from './speedtest.js';
 
-export function speedtestService(): (components: ServiceComponents) => Speedtest {
-  return (components) => new Speedtest(components);
+/** `onBulkTransfer`: called before every test, either side (the node tunes V8's heap once: node/heap.ts). */
+export function speedtestService(onBulkTransfer?: () => void): (components: ServiceComponents) => Speedtest {
+  return (components) => new Speedtest(components, onBulkTransfer);
 }
 
 export type { Speedtest, SpeedtestResult } from './speedtest.js';

@@ -23,12 +23,17 @@ export interface SpeedtestResult {
 }
 
 export class Speedtest extends ProtocolService {
-  constructor(components: ServiceComponents) {
+  constructor(
+    components: ServiceComponents,
+    /** Called before every test, either side: a test should see the heap a chunk transfer sees. */
+    private readonly onBulkTransfer: () => void = () => {},
+  ) {
     super(SPEEDTEST_SPEC, components);
   }
 
   /** Receiver: counts payload bytes until the sender half-closes, then acknowledges the count. */
   protected async handleStream(stream: Stream): Promise<void> {
+    this.onBulkTransfer();
     // A bulk receiver: paused between reads, so a sender faster than this (loaded) event loop waits
     // after one yamux window instead of overflowing the read buffer (framing.ts flowControl).
     const fs = new FramedStream(stream, { maxBinary: MAX_PAYLOAD_BYTES, flowControl: true, maxBuffered: PAUSED_BYTES });
@@ -52,6 +57,7 @@ export class Speedtest extends ProtocolService {
 
   /** Sends for `durationMs` on `streams` parallel streams and returns the acknowledged goodput. */
   async run(peerId: string, opts: { durationMs: number; streams: number }): Promise<SpeedtestResult> {
+    this.onBulkTransfer();
     const payload = new Uint8Array(PAYLOAD_BYTES);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24; // not all zeros
     const frame = encodeBinaryFrame(payload); // the same frame every time: encoded once

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { DirectFile } from './direct-file.js';
 import { PeerStoreError, isNoSpace } from './errors.js';
 
 /**
@@ -20,7 +21,8 @@ export async function writeVerifiedTemp(tmpDir: string, source: ChunkBytes, sha:
   const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
   const hash = createHash('sha256');
   let written = 0;
-  const fh = await fsp.open(tmp, 'wx', 0o600);
+  // O_DIRECT where the file system allows it (direct-file.ts says why).
+  const file = await DirectFile.create(tmp, tmpDir);
   try {
     try {
       for await (const piece of source instanceof Uint8Array ? [source] : source) {
@@ -29,12 +31,12 @@ export async function writeVerifiedTemp(tmpDir: string, source: ChunkBytes, sha:
         // Stop as soon as a sender exceeds what it announced: its quota was checked for `size`.
         if (written > size) throw new PeerStoreError('size-mismatch', `more than the announced ${size} bytes arrived`);
         for (const b of bufs) hash.update(b);
-        await writeAll(fh, bufs);
+        await file.write(bufs);
       }
       if (written !== size) throw new PeerStoreError('size-mismatch', `${written} bytes arrived, ${size} were announced`);
-      await fh.sync();
+      await file.finish();
     } finally {
-      await fh.close();
+      await file.close();
     }
     const got = hash.digest('hex');
     if (got !== sha) throw new PeerStoreError('hash-mismatch', `the bytes sent hash to ${got}, not ${sha}`);
@@ -42,25 +44,6 @@ export async function writeVerifiedTemp(tmpDir: string, source: ChunkBytes, sha:
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw asStoreError(err);
-  }
-}
-
-/** Writes `bufs` in order at the file's position: one writev, and more only after a short write. */
-async function writeAll(fh: fsp.FileHandle, bufs: readonly Uint8Array[]): Promise<void> {
-  let rest = bufs.filter((b) => b.length > 0);
-  while (rest.length > 0) {
-    let n = rest.length === 1 ? (await fh.write(rest[0]!, 0, rest[0]!.length)).bytesWritten : (await fh.writev(rest)).bytesWritten;
-    // A short write: drop what was written and go on with the rest.
-    while (n > 0 && rest.length > 0) {
-      const b = rest[0]!;
-      if (n >= b.length) {
-        n -= b.length;
-        rest = rest.slice(1);
-      } else {
-        rest = [b.subarray(n), ...rest.slice(1)];
-        n = 0;
-      }
-    }
   }
 }
 
