@@ -77,3 +77,18 @@ function shrinkYoungGeneration(): void {
     v8.setFlagsFromString('--no-expose-gc');
   }
 }
+
+/**
+ * Frees the memory of a large buffer now, not at the next full collection: a whole chunk fetched
+ * from another holder dies in the old generation (it lives through the put's young collections),
+ * and with the bulk-transfer tuning above V8 lets such garbage reach twice what is live (a sender
+ * copying a volume chunk by chunk that way peaked at 380-395 MB, 264 MB of it dead chunks).
+ * Detaching the buffer's ArrayBuffer (`transfer(0)`) drops its memory at once. Only for a buffer
+ * that owns its whole ArrayBuffer (not a slice of Node's pool) and that nothing reads any more;
+ * anything else is left to the collector.
+ */
+export function releaseNow(buf: Buffer): void {
+  const ab = buf.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; readonly detached?: boolean };
+  if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || typeof ab.transfer !== 'function' || ab.detached) return;
+  ab.transfer(0);
+}

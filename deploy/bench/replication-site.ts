@@ -13,6 +13,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chunkCipherSize, DEFAULT_CHUNK_PLAIN, DEFAULT_MESSAGE_SIZE } from '../../storage/objects/format.js';
 import { GET_READ_BYTES } from '../../storage/tiers/file.js';
+import { releaseNow } from '../../node/heap.js';
 
 
 export const MB = 1024 * 1024;
@@ -81,7 +82,10 @@ function chunkFromFile(head: Hash, file: string, seed: string, i: number): { ope
   suffix.write(`${seed}:${i}:`, 'latin1');
   const sha = head.copy().update(suffix).digest('hex');
   async function* open(): AsyncGenerator<Uint8Array> {
-    for await (const piece of fs.createReadStream(file, { highWaterMark: process.env.BENCH_READ_KB ? Number(process.env.BENCH_READ_KB) * 1024 : GET_READ_BYTES })) yield piece as Buffer;
+    for await (const piece of fs.createReadStream(file, { highWaterMark: process.env.BENCH_READ_KB ? Number(process.env.BENCH_READ_KB) * 1024 : GET_READ_BYTES })) {
+      yield piece as Buffer;
+      releaseNow(piece as Buffer); // as the replicator's tier source does
+    }
     yield suffix;
   }
   return { open, sha };
@@ -178,6 +182,8 @@ export async function site(cfg: SiteConfig): Promise<void> {
         for (let i = next++; i < chunks; i = next++) {
           const c = chunkAt(i);
           await Promise.all(to.map((p) => putTo(p, c)));
+          // As the replicator does with a chunk copied from another holder.
+          if ('bytes' in c) releaseNow(c.bytes);
         }
       };
       return Array.from({ length: parallel }, lane);

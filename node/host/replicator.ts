@@ -16,6 +16,7 @@ import {
   retirePeerPlacement,
 } from '../../storage/replication/catalog.js';
 import { ChunkRefused, type ChunkService } from '../../protocol/chunk/index.js';
+import { releaseNow } from '../heap.js';
 
 /**
  * The replicator (issue 15, point 3; docs/replication.md "Chunk replication"): runs the placement
@@ -227,7 +228,11 @@ export class Replicator {
       if (!(err instanceof LocalChunkError)) throw err;
       const copy = await this.copyFromHolder(owner, row, c.household, idHex, ch);
       if (!copy) throw err;
-      await this.putChunk(owner, c, idHex, ch, () => once(copy.bytes, (n) => (this.sent.bytes += n)));
+      try {
+        await this.putChunk(owner, c, idHex, ch, () => once(copy.bytes, (n) => (this.sent.bytes += n)));
+      } finally {
+        releaseNow(copy.bytes); // 8 MiB that would wait for a full collection (node/heap.ts)
+      }
       this.d.log.info(`replication: chunk ${ch.index} of ${idHex} sent to ${c.household} from the copy at ${copy.from} (${err.message})`);
     }
   }
@@ -410,6 +415,9 @@ async function* lazy(open: () => Promise<Readable>, what: string, onBytes: (n: n
     for await (const piece of r) {
       onBytes((piece as Uint8Array).length);
       yield piece as Uint8Array;
+      // The chunk protocol has copied it into frames by the time it asks for the next piece: its
+      // memory goes now, not at a full collection (node/heap.ts releaseNow).
+      releaseNow(piece as Buffer);
     }
   } catch (err) {
     throw new LocalChunkError(`${what}: ${(err as Error).message}`);

@@ -214,7 +214,8 @@ export class ChunkService extends ProtocolService {
   /**
    * Sends a chunk to `peerId` to keep. Resolves only once the holder has verified and fsynced it
    * (`stored: false`: it held the chunk already and no byte was sent); rejects with ChunkRefused
-   * naming the holder's reason otherwise. `source` is read piece by piece as the link allows.
+   * naming the holder's reason otherwise. `source` is read piece by piece as the link allows;
+   * each piece is copied into frames before the next is asked for, so its owner may free it then.
    */
   async put(peerId: string, owner: string, sha: string, size: number, source: Uint8Array | AsyncIterable<Uint8Array>): Promise<{ stored: boolean }> {
     this.onBulkTransfer();

@@ -8,7 +8,7 @@ const heapModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 /** Runs `body` (an ES module's code, heap.ts's exports in scope) in a fresh Node process; its JSON output. */
 function inFreshProcess<T>(body: string): T {
   // A fresh process: vitest's own heap is whatever its run made it.
-  const script = `const { keepYoungGenerationSmall, tuneHeapForBulkTransfers, youngGenerationBytes } = await import(${JSON.stringify(heapModule)});\n${body}`;
+  const script = `const { keepYoungGenerationSmall, tuneHeapForBulkTransfers, youngGenerationBytes, releaseNow } = await import(${JSON.stringify(heapModule)});\n${body}`;
   const r = spawnSync(process.execPath, ['--experimental-strip-types', '--no-warnings', '--input-type=module', '-e', script], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as T;
@@ -68,5 +68,25 @@ describe('keepYoungGenerationSmall, tuneHeapForBulkTransfers', () => {
     `);
     expect(o.after).toBeLessThanOrEqual(2);
     expect(o.before, 'without the tuning V8 runs full collections for the same churn').toBeGreaterThan(o.after);
+  });
+
+  it('releaseNow frees a whole buffer at once and leaves slices of a shared ArrayBuffer alone', () => {
+    const o = inFreshProcess<{ before: number; after: number; length: number; slice: string; pooled: string }>(`
+      const big = Buffer.allocUnsafe(8 * 1024 * 1024).fill(1);
+      const before = process.memoryUsage().arrayBuffers;
+      releaseNow(big);
+      const after = process.memoryUsage().arrayBuffers;
+      // A view into part of an ArrayBuffer, and a small buffer from Node's pool: neither is detached.
+      const whole = Buffer.from('0123456789abcdef');
+      const slice = whole.subarray(4, 8);
+      releaseNow(slice);
+      const pooled = Buffer.from('pooled');
+      releaseNow(pooled);
+      console.log(JSON.stringify({ before, after, length: big.length, slice: whole.toString(), pooled: pooled.toString() }));
+    `);
+    expect(o.before - o.after).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(o.length).toBe(0);
+    expect(o.slice).toBe('0123456789abcdef');
+    expect(o.pooled).toBe('pooled');
   });
 });
