@@ -53,9 +53,10 @@ let tuned = false;
 export function tuneHeapForBulkTransfers(): void {
   if (tuned) return;
   tuned = true;
-  shrinkYoungGeneration();
+  // Flags first: the shrink's full collection then sets the next limits the new way.
   v8.setFlagsFromString('--external-memory-accounted-in-global-limit');
   v8.setFlagsFromString('--heap-growing-percent=100');
+  shrinkYoungGeneration();
 }
 
 /** Young generation size now (both semi-spaces), in bytes. */
