@@ -37,8 +37,14 @@ let free: Buffer[] | null = null;
 /** An aligned buffer, or null when all are in use. The memory is made on first use and kept. */
 function takeBuffer(): Buffer | null {
   if (free === null) {
-    const memory = new Memory({ initial: (DIRECT_BUFFERS * DIRECT_BUFFER_BYTES) / WASM_PAGE });
-    free = Array.from({ length: DIRECT_BUFFERS }, (_, i) => Buffer.from(memory.buffer, i * DIRECT_BUFFER_BYTES, DIRECT_BUFFER_BYTES));
+    try {
+      const memory = new Memory({ initial: (DIRECT_BUFFERS * DIRECT_BUFFER_BYTES) / WASM_PAGE });
+      free = Array.from({ length: DIRECT_BUFFERS }, (_, i) => Buffer.from(memory.buffer, i * DIRECT_BUFFER_BYTES, DIRECT_BUFFER_BYTES));
+    } catch {
+      // V8 reserves address space for a WebAssembly memory; where a limit (ulimit -v) refuses
+      // that, every file goes through the page cache.
+      free = [];
+    }
   }
   return free.pop() ?? null;
 }
