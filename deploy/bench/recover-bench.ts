@@ -28,7 +28,7 @@ import { recoverSite, storedEntries } from '../../storage/sitelog/rebuild.js';
 import { signingKeyFromSeed } from '../../storage/sitelog/sign.js';
 import { siteIdOfKey } from '../../storage/sitelog/site-id.js';
 import { fromBuffer } from '../../storage/util/bytes-path.js';
-import { keepYoungGenerationSmall } from '../../node/heap.js';
+import { tuneHeap } from '../../node/heap.js';
 
 const FILES = Number(process.env.BENCH_FILES ?? 100_000);
 const VOLUMES = 20;
@@ -96,7 +96,7 @@ async function build(dir: string): Promise<{ dbFile: string; entries: number; lo
 }
 
 async function recover(dbFile: string, target: string): Promise<void> {
-  keepYoungGenerationSmall(); // as the recover command does
+  tuneHeap(); // as the recover command does
   const src = openCatalog(dbFile, { create: false });
   const origin = src.prepare('SELECT origin FROM sitelog_local').pluck().get() as Buffer;
   const t0 = performance.now();

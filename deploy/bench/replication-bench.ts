@@ -5,8 +5,8 @@
  * chunk is sent once to each holder, the way a volume is replicated to R = 2 households: by
  * default as node/host/replicator.ts does it (BENCH_SHAPE=per-holder: CHUNKS_AT_ONCE chunks in
  * flight to each holder, the holders independent), or each chunk to both holders at once
- * (BENCH_SHAPE=lockstep, BENCH_PARALLEL chunks in flight). Every site process keeps V8's young
- * generation small (keepYoungGenerationSmall) as `lomo-peer node` does (BENCH_NO_HEAP_FLAG=1: not). Chunks
+ * (BENCH_SHAPE=lockstep, BENCH_PARALLEL chunks in flight). Every site process tunes V8's heap at
+ * start (node/heap.ts tuneHeap) as `lomo-peer node` does (BENCH_NO_HEAP_FLAG=1: only at its first transfer). Chunks
  * are 8 MiB of plaintext as sealed (8,388,808 bytes of ciphertext, the object format's default),
  * random and unique per chunk: by default streamed from one 8 MiB file (reads of
  * FileTier.get's size) plus a unique suffix, with the hash known in advance as the catalog logs it, so
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     parallel,
     shape: shape === 'per-holder' ? `per holder, as node/host/replicator.ts: ${parallel} chunks in flight to each holder, holders independent` : `${parallel} chunks in flight, each to both holders at once`,
     nodeFlags: nodeFlags.join(' ') || '(none, as `lomo-peer node` runs)',
-    youngGeneration: process.env.BENCH_NO_HEAP_FLAG ? 'V8 default growth (BENCH_NO_HEAP_FLAG)' : 'kept small (keepYoungGenerationSmall, as `lomo-peer node`)',
+    heap: process.env.BENCH_NO_HEAP_FLAG ? 'tuned at the first transfer (BENCH_NO_HEAP_FLAG)' : 'tuned at start (tuneHeap, as `lomo-peer node`)',
     source: source === 'file' ? `chunks streamed from a file (${(Number(process.env.BENCH_READ_KB) || GET_READ_BYTES / 1024)} KiB reads, as FileTier.get), hash as logged` : 'chunks whole in memory (as fetchChunk), hashed',
   };
   const targets: Record<string, boolean> = {};

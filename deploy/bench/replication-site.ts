@@ -96,8 +96,8 @@ export async function site(cfg: SiteConfig): Promise<void> {
   const { LomoNode } = await import('../../node/host/lomo-node.js');
   const { ChunkRefused } = await import('../../protocol/chunk/index.js');
   setLogLevel(3);
-  // Site processes stand for `lomo-peer node`, which keeps V8's young generation small at start.
-  if (!process.env.BENCH_NO_HEAP_FLAG) (await import('../../node/heap.js')).keepYoungGenerationSmall();
+  // Site processes stand for `lomo-peer node`, which tunes V8's heap at start.
+  if (!process.env.BENCH_NO_HEAP_FLAG) (await import('../../node/heap.js')).tuneHeap();
   const node = await LomoNode.start({ dbFile: path.join(cfg.dir, 'lomob.db'), dataDir: cfg.dir, listen: [cfg.listen], maintenanceMs: 5_000 });
   let control: { close(): Promise<void> } | null = null;
   if (cfg.control) {

@@ -8,7 +8,7 @@
  *    sender's catalog holds the log, the receiver's is empty; time until the receiver stored and
  *    acknowledged all of them. Each node runs in its own child process, so each node's peak RSS
  *    is its own (the machine's two cores are shared by both, as two real nodes on one host), with
- *    the node's stream window and heap setting (keepYoungGenerationSmall); cpuSeconds is the
+ *    the node's stream window and heap setting (tuneHeap); cpuSeconds is the
  *    receiving process's CPU time, all threads (steadier than wall time on a shared machine);
  * and the process's peak RSS (and the machine's load average, as the other benchmarks record).
  * Run after `npx tsc -p tsconfig.json`: node dist/deploy/bench/sitelog-bench.js
@@ -16,7 +16,7 @@
  * then repeats only the sync; BENCH_MEM=1 adds V8's heap spaces at the peak; BENCH_DEBUG=1 prints
  * the nodes' info lines; BENCH_SENDER_ARGS / BENCH_RECEIVER_ARGS pass node options to one side
  * (--cpu-prof, --trace-gc); BENCH_HEAP_PROF=<file> writes the receiver's sampled allocations that
- * lived to a full collection; BENCH_NO_HEAP_FLAG=1 leaves V8's young generation free to grow and
+ * lived to a full collection; BENCH_NO_HEAP_FLAG=1 leaves V8's heap untuned (no tuneHeap) and
  * BENCH_V8_FLAGS sets other V8 flags (for comparisons).
  */
 import fs from 'node:fs';
@@ -40,7 +40,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { logService } from '../../protocol/log/index.js';
 import { MAX_STREAM_WINDOW } from '../../node/host/host.js';
-import { keepYoungGenerationSmall } from '../../node/heap.js';
+import { tuneHeap } from '../../node/heap.js';
 import type { ServiceComponents } from '../../protocol/service.js';
 
 if (process.argv[2] === '--sync-node') {
@@ -55,7 +55,7 @@ if (process.argv[2] === '--sync-node') {
  * Each prints its peak RSS when done (the sender when its stdin closes).
  */
 async function syncNode(role: 'sender' | 'receiver', dbFile: string, dialAddr?: string): Promise<void> {
-  if (!process.env.BENCH_NO_HEAP_FLAG) keepYoungGenerationSmall(); // as `lomo-peer node` does
+  if (!process.env.BENCH_NO_HEAP_FLAG) tuneHeap(); // as `lomo-peer node` does
   if (process.env.BENCH_V8_FLAGS) v8.setFlagsFromString(process.env.BENCH_V8_FLAGS);
   // The node's stream window (node/host/host.ts): what bounds a paused stream's buffer.
   const h = await createLibp2p({

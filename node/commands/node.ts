@@ -10,7 +10,7 @@ import { DEFAULT_PORT } from '../host/host.js';
 import { LomoNode } from '../host/lomo-node.js';
 import { parseDuration } from '../host/durations.js';
 import { DEFAULT_REPLICAS, MAX_REPLICAS, type ReplicationPolicy } from '../../storage/replication/policy.js';
-import { keepYoungGenerationSmall } from '../heap.js';
+import { tuneHeap } from '../heap.js';
 
 interface NodeArgs extends GlobalArgs {
   listen: string[];
@@ -66,7 +66,7 @@ export const nodeCommand: CommandModule<GlobalArgs, NodeArgs> = {
       .example('$0 node', `run this household's node on TCP port ${DEFAULT_PORT} with mDNS and UPnP`)
       .example(`$0 node --relay-server --announce /ip4/203.0.113.7/tcp/${DEFAULT_PORT}`, 'a reachable family node (forwarded port) that relays for the others') as unknown as Argv<NodeArgs>,
   handler: async (args) => {
-    keepYoungGenerationSmall();
+    tuneHeap();
     // Signal handlers first: a SIGTERM that arrives while the node starts, or right after it said
     // "started" (a supervisor or a script reacting to that line), must stop it cleanly, never kill
     // it with the default action half-way. A second signal during shutdown is only logged.

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { keepYoungGenerationSmall } from '../heap.js';
+import { tuneHeap } from '../heap.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataDir, type GlobalArgs } from '../context.js';
@@ -57,7 +57,7 @@ export const recoverCommand: CommandModule<GlobalArgs, RecoverArgs> = {
       .example('$0 recover --data-dir ~/.lomo-new', 'paste a code from any family member, then the passphrase')
       .example('LOMOB_MASTER_KEY=... $0 recover - < code.txt', 'code from standard input, passphrase from the environment') as Argv<RecoverArgs>,
   handler: async (args) => {
-    keepYoungGenerationSmall();
+    tuneHeap();
     const dir = dataDir(args);
     const dbFile = path.resolve(args.db);
     if (fs.existsSync(dbFile) || fs.existsSync(path.join(dir, IDENTITY_FILE))) {

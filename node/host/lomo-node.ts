@@ -15,7 +15,7 @@ import { restrictToFamily } from './family-only.js';
 import { throttledLog } from './log-throttle.js';
 import { Probation } from './probation.js';
 import { RelayUpkeep } from './relay-upkeep.js';
-import { tuneHeapForBulkTransfers } from '../heap.js';
+import { tuneHeap } from '../heap.js';
 import { createHost, type Host } from './host.js';
 import type { ProtocolService, ServiceComponents } from '../../protocol/service.js';
 import { decodeInviteCode, pairingService, type InviteCode, type JoinOptions, type JoinResult, type Pairing } from '../../protocol/pairing/index.js';
@@ -257,13 +257,13 @@ export class LomoNode {
       selfInfo: self,
       onRoster: (from, roster, result) => this.onRoster(from, roster.inviteUntil, result),
     })(components);
-    this.speedtester = speedtestService(tuneHeapForBulkTransfers)(components);
+    this.speedtester = speedtestService(tuneHeap)(components);
     this.logs = logService({ db: this.db, acceptsOrigin: (id) => this.takesLogOf(id) })(components);
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
     this.syncQuotas();
     this.scrub = new HostedScrub(this.hosted, { everyMs: this.opts.scrubEveryMs, log });
     // Bulk chunk transfers run with a small young generation (node/heap.ts says why only then).
-    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId), tuneHeapForBulkTransfers)(components);
+    this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId), tuneHeap)(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));
     if (this.opts.replicate) {
