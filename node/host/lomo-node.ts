@@ -262,7 +262,8 @@ export class LomoNode {
     this.hosted = await PeerStore.open(this.opts.hostedDir ?? path.join(this.opts.dataDir, 'hosted'), this.db);
     this.syncQuotas();
     this.scrub = new HostedScrub(this.hosted, { everyMs: this.opts.scrubEveryMs, log });
-    // Bulk chunk transfers run with a small young generation (node/heap.ts says why only then).
+    // Bulk transfers run with V8's heap tuned (node/heap.ts): `node` tunes it at start; a process
+    // that runs a node in-process (restore from peers) gets it at the first transfer.
     this.chunks = chunkService(this.hosted, (peerId) => householdOf(this.db, peerId), tuneHeap)(components);
     this.services = [this.pairing, this.family, this.speedtester, this.logs, this.chunks];
     await Promise.all(this.services.map((s) => s.start()));

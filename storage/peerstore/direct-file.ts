@@ -66,6 +66,7 @@ export class DirectFile {
   /** Bytes of `buf` not yet written. */
   private filled = 0;
   private closed = false;
+  private wentDirect: boolean;
 
   private constructor(
     private fh: fsp.FileHandle,
@@ -73,13 +74,15 @@ export class DirectFile {
     private readonly folder: string,
     /** The aligned buffer while writing directly; null: through the page cache. */
     private buf: Buffer | null,
-  ) {}
-
-  /** Whether the bytes went around the page cache (so far; false once it fell back). */
-  get direct(): boolean {
-    return this.buf !== null || this.finishedDirect;
+  ) {
+    this.wentDirect = buf !== null;
   }
-  private finishedDirect = false;
+
+  /** Whether the bytes went around the page cache (false from the start, or once it fell back). */
+  get direct(): boolean {
+    return this.wentDirect;
+  }
+
 
   /** Creates `file` (it must not exist), mode 0600; `folder` is its folder (for the O_DIRECT memo). */
   static async create(file: string, folder: string): Promise<DirectFile> {
@@ -138,7 +141,6 @@ export class DirectFile {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.finishedDirect = this.buf !== null;
     if (this.buf) giveBack(this.buf);
     this.buf = null;
     await this.fh.close();
@@ -157,6 +159,7 @@ export class DirectFile {
       this.fh = await fsp.open(this.file, 'r+');
       await writeAll(this.fh, buf.subarray(0, length), this.flushed);
       this.buf = null;
+      this.wentDirect = false;
       giveBack(buf);
     }
     this.flushed += this.filled;

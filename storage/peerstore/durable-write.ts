@@ -7,7 +7,7 @@ import { PeerStoreError, isNoSpace } from './errors.js';
 /**
  * Bytes of a chunk as they arrive: all at once, or streamed (never held whole by this module),
  * each step one array or several in order (a network frame as the pieces it arrived in: they
- * are hashed in turn and written with one writev, with no joined copy).
+ * are hashed in turn and gathered into DirectFile's aligned buffer, with no joined copy).
  */
 export type ChunkBytes = Uint8Array | AsyncIterable<Uint8Array | readonly Uint8Array[]>;
 
